@@ -1,0 +1,445 @@
+"""The one table of primitives: every op symdiff knows, one row each.
+
+Schema of a row (``Primitive``)
+--------------------------------
+name     key of the row; used in error messages, test ids and ``grad_fn`` names
+         (``mul`` -> ``MulBackward``).
+arity    number of array inputs.
+kind     ``"elementwise"`` (numpy broadcasting; derivatives come from the SymPy formula),
+         ``"reduction"`` or ``"structural"`` (hand-written adjoint rules on both sides).
+forward  numpy callable ``(*xs, **params) -> out``.
+vjp      tuple with one entry per input: ``(g, out, *xs, **params) -> cotangent`` or
+         ``None`` where no cotangent flows (a boolean condition, a piecewise-constant op).
+         One callable per input (as HIPS autograd's ``defvjp``) so the engine never
+         computes a cotangent nobody needs, e.g. for the constant in ``3 * x``.
+         Elementwise rules ignore broadcasting: the engine sums every cotangent back to
+         its input's shape, once, in one place.
+shape    ``(*in_shapes, **params) -> out_shape``; raises ``NumericShapeError``.
+sympy    elementwise rows: a formula in ``x, y, z`` (the inputs in order) and the
+         params, read by symdiff's safe parser, e.g. ``"x*y"``, ``"Max(x, y)"``,
+         ``"relu(x)"``; other rows: the name of symdiff's matrix-expression builder.
+         A string, because this package never imports SymPy.
+display  short label for graphs and teaching text (``"+"``, ``"sin"``).
+domain   ``Domain``: where tests sample inputs, where the op is defined, where it has
+         kinks (points where it is not differentiable).
+params   names of the static parameters the row takes (``axis``, ``shape``, ``p``).
+dtype    ``"float64"``, or ``"bool"`` for comparisons (usable as ``where`` conditions).
+
+Conventions at kinks follow PyTorch: relu'(0) = 0, abs'(0) = sign(0) = 0, and
+maximum/minimum split a tie 0.5/0.5 between their inputs.
+
+Vocabulary: ``g`` incoming cotangent, ``out`` forward result, ``x, y, z`` inputs.
+
+>>> import numpy as np
+>>> row = PRIMITIVES["sin"]
+>>> float(row.forward(np.float64(0.0)))
+0.0
+>>> float(row.vjp[0](np.float64(2.0), None, np.float64(0.0)))
+2.0
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from .errors import NumericShapeError
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where a primitive may be evaluated and differentiated.
+
+    sample  per input, the interval ``(lo, hi)`` tests draw points from.
+    valid   ``(*xs, **params) -> bool array``: the forward value is defined and finite.
+    kink    ``(*xs, **params) -> bool array``: the op is not differentiable there.
+    note    the same in words, for reports.
+    """
+
+    sample: tuple[tuple[float, float], ...]
+    valid: Optional[Callable[..., Any]] = None
+    kink: Optional[Callable[..., Any]] = None
+    note: str = "all reals"
+
+
+@dataclass(frozen=True)
+class Primitive:
+    """One row of the table; see the module docstring for the meaning of each field."""
+
+    name: str
+    arity: int
+    kind: str
+    forward: Callable[..., Any]
+    vjp: tuple[Optional[Callable[..., Any]], ...]
+    shape: Callable[..., Shape]
+    sympy: str
+    display: str
+    domain: Domain
+    params: tuple[str, ...] = ()
+    dtype: str = "float64"
+    doc: str = field(default="", compare=False)
+
+    @property
+    def grad_fn_name(self) -> str:
+        """PyTorch-style name of the backward node: ``mul`` -> ``MulBackward``."""
+        return "".join(part.capitalize() for part in self.name.split("_")) + "Backward"
+
+
+# ---------------------------------------------------------------------------
+# shape rules
+# ---------------------------------------------------------------------------
+
+def broadcast_shape(*shapes: Shape, op: str = "elementwise op") -> Shape:
+    """numpy's broadcasting rule, raising ``NumericShapeError`` naming the op."""
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        shown = " and ".join(str(tuple(s)) for s in shapes)
+        raise NumericShapeError(
+            f"{op}: shapes {shown} cannot be broadcast together", op, shapes) from None
+
+
+def _elementwise_shape(name: str) -> Callable[..., Shape]:
+    return lambda *shapes, **_: broadcast_shape(*shapes, op=name)
+
+
+def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
+    """Axis argument -> sorted tuple of non-negative axes (None means all axes)."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        a = int(a)
+        if not -ndim <= a < ndim:
+            raise NumericShapeError(
+                f"{op}: axis {a} is out of range for an array of {ndim} dimension(s)", op, ())
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise NumericShapeError(f"{op}: repeated axis in {axis!r}", op, ())
+    return tuple(sorted(out))
+
+
+def _reduce_shape(name: str) -> Callable[..., Shape]:
+    def rule(s: Shape, axis: Any = None, keepdims: bool = False) -> Shape:
+        axes = normalize_axis(axis, len(s), name)
+        if keepdims:
+            return tuple(1 if i in axes else d for i, d in enumerate(s))
+        return tuple(d for i, d in enumerate(s) if i not in axes)
+    return rule
+
+
+def _matmul_shape(a: Shape, b: Shape) -> Shape:
+    if len(a) == 0 or len(b) == 0:
+        raise NumericShapeError(
+            f"matmul: both operands need at least one dimension, got shapes {a} and {b}",
+            "matmul", (a, b))
+    a2 = (1,) + a if len(a) == 1 else a
+    b2 = b + (1,) if len(b) == 1 else b
+    if a2[-1] != b2[-2]:
+        raise NumericShapeError(
+            f"matmul: inner dimensions differ: shapes {a} and {b} "
+            f"({a2[-1]} != {b2[-2]})", "matmul", (a, b))
+    batch = broadcast_shape(a2[:-2], b2[:-2], op="matmul")
+    out = batch + (a2[-2], b2[-1])
+    if len(a) == 1:
+        out = out[:-2] + out[-1:]
+    if len(b) == 1:
+        out = out[:-1]
+    return out
+
+
+def _transpose_shape(s: Shape, axes: Optional[tuple[int, ...]] = None) -> Shape:
+    if axes is None:
+        return tuple(reversed(s))
+    if sorted(a % max(len(s), 1) for a in axes) != list(range(len(s))):
+        raise NumericShapeError(
+            f"transpose: axes {axes} are not a permutation of the {len(s)} axes of shape {s}",
+            "transpose", (s,))
+    return tuple(s[a] for a in axes)
+
+
+def _reshape_shape(s: Shape, shape: Shape) -> Shape:
+    # pure arithmetic, so shapes of any size are checked without allocating
+    size = int(np.prod(s, dtype=np.int64))
+    shape = tuple(int(d) for d in shape)
+    unknown = [i for i, d in enumerate(shape) if d == -1]
+    known = int(np.prod([d for d in shape if d != -1], dtype=np.int64))
+    ok = len(unknown) <= 1 and all(d >= -1 for d in shape)
+    if ok and unknown:
+        ok = known != 0 and size % known == 0
+        if ok:
+            i = unknown[0]
+            shape = shape[:i] + (size // known,) + shape[i + 1:]
+    elif ok:
+        ok = known == size
+    if not ok:
+        raise NumericShapeError(
+            f"reshape: cannot reshape an array of shape {s} ({size} elements) into shape {shape}",
+            "reshape", (s,))
+    return shape
+
+
+def index_key(key: tuple) -> tuple:
+    """Turn the hashable key form symdiff stores (``("slice", a, b, c)``) into numpy's."""
+    return tuple(slice(k[1], k[2], k[3]) if isinstance(k, tuple) else k for k in key)
+
+
+def _index_shape(s: Shape, key: tuple) -> Shape:
+    try:
+        # a zero-strided view: the result's shape without allocating the array
+        return tuple(np.broadcast_to(np.empty(()), s)[index_key(key)].shape)
+    except IndexError as e:
+        raise NumericShapeError(f"index: {e} (array shape {s})", "index", (s,)) from None
+
+
+def _unindex_shape(s: Shape, key: tuple, shape: Shape) -> Shape:
+    if _index_shape(tuple(shape), key) != tuple(s):
+        raise NumericShapeError(
+            f"unindex: a value of shape {s} does not fill key {key} of shape {shape}",
+            "unindex", (s,))
+    return tuple(shape)
+
+
+def _broadcast_to_shape(s: Shape, shape: Shape) -> Shape:
+    if broadcast_shape(s, tuple(shape), op="broadcast_to") != tuple(shape):
+        raise NumericShapeError(
+            f"broadcast_to: shape {s} cannot be broadcast to {tuple(shape)}",
+            "broadcast_to", (s,))
+    return tuple(shape)
+
+
+# ---------------------------------------------------------------------------
+# helpers for the rules that are more than one line
+# ---------------------------------------------------------------------------
+
+def sum_to(x: Any, shape: Shape) -> Any:
+    """Sum a broadcast cotangent back to ``shape`` (the engine's one unbroadcast)."""
+    x = np.asarray(x)
+    if x.shape == tuple(shape):
+        return x
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, d in enumerate(shape) if d == 1 and x.shape[lead + i] != 1)
+    return x.sum(axis=axes, keepdims=False).reshape(shape) if axes else x.reshape(shape)
+
+
+def _sigmoid(x: Any) -> Any:
+    # split by sign so neither branch overflows exp
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _pow(x: Any, p: float) -> Any:
+    # np.power is ~40x slower than repeated multiplication for small integer powers
+    if p == 2:
+        return x * x
+    if p == 3:
+        return x * x * x
+    if p == 1:
+        return x + 0.0
+    if p == 0.5:
+        return np.sqrt(x)
+    if p == -1:
+        return 1.0 / x
+    return np.power(x, p)
+
+
+def _pow_valid(x: Any, p: float) -> Any:
+    if float(p).is_integer():
+        return (x != 0) | (p >= 0)
+    return (x > 0) | ((x == 0) & (p > 0))
+
+
+def _pow_vjp(g: Any, out: Any, x: Any, p: float) -> Any:
+    if p == 2:
+        return g * 2.0 * x
+    if p == 1:
+        return g
+    if p == 0:
+        return g * 0.0
+    return g * p * _pow(x, p - 1)
+
+
+def _expand_reduced(g: Any, shape: Shape, axis: Any, keepdims: bool) -> Any:
+    if not keepdims:
+        g = np.expand_dims(g, normalize_axis(axis, len(shape), "sum"))
+    return np.broadcast_to(g, shape)
+
+
+def _count(shape: Shape, axis: Any) -> int:
+    return int(np.prod([shape[a] for a in normalize_axis(axis, len(shape), "mean")],
+                       dtype=np.int64))
+
+
+def _matmul_vjp_x(g: Any, out: Any, x: Any, y: Any) -> Any:
+    if np.ndim(y) == 1:
+        return np.multiply.outer(g, y) if np.ndim(x) > 1 else g * y
+    if np.ndim(x) == 1:
+        return np.matmul(y, g) if np.ndim(y) == 2 else np.matmul(y, g[..., :, None])[..., 0]
+    return np.matmul(g, np.swapaxes(y, -1, -2))
+
+
+def _matmul_vjp_y(g: Any, out: Any, x: Any, y: Any) -> Any:
+    if np.ndim(x) == 1:
+        return np.multiply.outer(x, g) if np.ndim(y) > 1 else g * x
+    if np.ndim(y) == 1:
+        return np.matmul(np.swapaxes(x, -1, -2), g[..., None])[..., 0] if np.ndim(x) > 2 \
+            else np.matmul(x.T, g)
+    return np.matmul(np.swapaxes(x, -1, -2), g)
+
+
+def _transpose_vjp(g: Any, out: Any, x: Any, axes: Optional[tuple[int, ...]] = None) -> Any:
+    if axes is None:
+        return np.transpose(g)
+    return np.transpose(g, np.argsort(axes))
+
+
+def _unindex(x: Any, key: tuple, shape: Shape) -> Any:
+    z = np.zeros(shape)
+    z[index_key(key)] = x
+    return z
+
+
+def _where(c: Any, x: Any, y: Any) -> Any:
+    return np.where(c, x, y)
+
+
+def _tie(x: Any, y: Any, **_: Any) -> Any:
+    return x == y
+
+
+def _at_zero(x: Any, **_: Any) -> Any:
+    return x == 0
+
+
+# ---------------------------------------------------------------------------
+# the table
+# ---------------------------------------------------------------------------
+
+R = (-3.0, 3.0)          # default sampling interval
+POS = (0.2, 3.0)         # strictly positive inputs
+_rows: list[Primitive] = []
+
+
+def _row(name: str, arity: int, kind: str, forward: Callable, vjp: tuple, shape: Callable,
+         sympy: str, display: str, domain: Domain, params: tuple[str, ...] = (),
+         dtype: str = "float64", doc: str = "") -> None:
+    _rows.append(Primitive(name, arity, kind, forward, vjp, shape, sympy, display, domain,
+                           params, dtype, doc))
+
+
+def _ew(name, arity, forward, vjp, sympy, display, domain, params=(), dtype="float64", doc=""):
+    _row(name, arity, "elementwise", forward, vjp, _elementwise_shape(name), sympy, display,
+         domain, params, dtype, doc)
+
+
+# -- arithmetic --------------------------------------------------------------
+_ew("add", 2, np.add,
+    (lambda g, out, x, y: g, lambda g, out, x, y: g),
+    "x + y", "+", Domain((R, R)))
+_ew("sub", 2, np.subtract,
+    (lambda g, out, x, y: g, lambda g, out, x, y: -g),
+    "x - y", "-", Domain((R, R)))
+_ew("mul", 2, np.multiply,
+    (lambda g, out, x, y: g * y, lambda g, out, x, y: g * x),
+    "x*y", "*", Domain((R, R)))
+_ew("div", 2, np.divide,
+    (lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y),
+    "x/y", "/", Domain((R, POS), valid=lambda x, y: y != 0, note="y != 0"))
+_ew("neg", 1, np.negative,
+    (lambda g, out, x: -g,),
+    "-x", "neg", Domain((R,)))
+_ew("pow", 1, _pow,
+    (_pow_vjp,),
+    "x**p", "**p", Domain(
+        (POS,),
+        valid=_pow_valid,
+        kink=lambda x, p: (x == 0) & (p < 1) & (p != 0),
+        note="x > 0 unless p is an integer (x != 0 when p < 0)"),
+    params=("p",), doc="x raised to a constant exponent p")
+_ew("pow_tensor", 2, np.power,
+    (lambda g, out, x, y: g * y * np.power(x, y - 1), lambda g, out, x, y: g * out * np.log(x)),
+    "x**y", "**", Domain((POS, R), valid=lambda x, y: x > 0, note="x > 0"),
+    doc="x raised to an exponent that is itself a graph node")
+
+# -- elementwise functions ----------------------------------------------------
+_ew("exp", 1, np.exp, (lambda g, out, x: g * out,), "exp(x)", "exp", Domain((R,)))
+_ew("log", 1, np.log, (lambda g, out, x: g / x,), "log(x)", "log",
+    Domain((POS,), valid=lambda x: x > 0, note="x > 0"))
+_ew("sin", 1, np.sin, (lambda g, out, x: g * np.cos(x),), "sin(x)", "sin", Domain((R,)))
+_ew("cos", 1, np.cos, (lambda g, out, x: -g * np.sin(x),), "cos(x)", "cos", Domain((R,)))
+_ew("tan", 1, np.tan, (lambda g, out, x: g * (1.0 + out * out),), "tan(x)", "tan",
+    Domain(((-1.2, 1.2),), valid=lambda x: np.cos(x) != 0, note="cos(x) != 0"))
+_ew("tanh", 1, np.tanh, (lambda g, out, x: g * (1.0 - out * out),), "tanh(x)", "tanh",
+    Domain((R,)))
+_ew("sigmoid", 1, _sigmoid, (lambda g, out, x: g * out * (1.0 - out),), "sigmoid(x)",
+    "sigmoid", Domain((R,)))
+_ew("relu", 1, lambda x: np.maximum(x, 0.0), (lambda g, out, x: g * (x > 0),), "relu(x)",
+    "relu", Domain((R,), kink=_at_zero, note="kink at x = 0 (relu'(0) = 0)"))
+_ew("sqrt", 1, np.sqrt, (lambda g, out, x: g * 0.5 / out,), "sqrt(x)", "sqrt",
+    Domain((POS,), valid=lambda x: x >= 0, kink=_at_zero, note="x >= 0, not differentiable at 0"))
+_ew("abs", 1, np.abs, (lambda g, out, x: g * np.sign(x),), "Abs(x)", "abs",
+    Domain((R,), kink=_at_zero, note="kink at x = 0 (abs'(0) = 0)"))
+_ew("sign", 1, np.sign, (None,), "sign(x)", "sign",
+    Domain((R,), kink=_at_zero, note="jump at x = 0, derivative 0 elsewhere"))
+_ew("step", 1, lambda x, h0: np.heaviside(x, h0), (None,), "Heaviside(x, h0)", "step",
+    Domain((R,), kink=lambda x, h0: x == 0, note="jump at x = 0, derivative 0 elsewhere"),
+    params=("h0",), doc="Heaviside step with value h0 at 0")
+_ew("maximum", 2, np.maximum,
+    (lambda g, out, x, y: g * ((x > y) + 0.5 * (x == y)),
+     lambda g, out, x, y: g * ((y > x) + 0.5 * (x == y))),
+    "Max(x, y)", "max", Domain((R, R), kink=_tie, note="kink where x == y (tie splits 0.5/0.5)"))
+_ew("minimum", 2, np.minimum,
+    (lambda g, out, x, y: g * ((x < y) + 0.5 * (x == y)),
+     lambda g, out, x, y: g * ((y < x) + 0.5 * (x == y))),
+    "Min(x, y)", "min", Domain((R, R), kink=_tie, note="kink where x == y (tie splits 0.5/0.5)"))
+
+# -- comparisons and selection -------------------------------------------------
+for _name, _fn, _formula, _disp in [("greater", np.greater, "x > y", ">"),
+                                     ("greater_equal", np.greater_equal, "x >= y", ">="),
+                                     ("less", np.less, "x < y", "<"),
+                                     ("less_equal", np.less_equal, "x <= y", "<=")]:
+    _ew(_name, 2, _fn, (None, None), _formula, _disp,
+        Domain((R, R), kink=_tie, note="jump where x == y"), dtype="bool")
+_ew("where", 3, _where,
+    (None, lambda g, out, c, x, y: g * c, lambda g, out, c, x, y: g * ~c),
+    "where(x, y, z)", "where",
+    Domain(((-1.0, 1.0), R, R), note="the condition is not differentiated"),
+    doc="x is a boolean condition; y where it holds, z elsewhere")
+
+# -- reductions ---------------------------------------------------------------
+_row("sum", 1, "reduction", lambda x, axis=None, keepdims=False: np.sum(x, axis, keepdims=keepdims),
+     (lambda g, out, x, axis=None, keepdims=False: _expand_reduced(g, np.shape(x), axis, keepdims),),
+     _reduce_shape("sum"), "Sum", "sum", Domain((R,)), params=("axis", "keepdims"))
+_row("mean", 1, "reduction", lambda x, axis=None, keepdims=False: np.mean(x, axis, keepdims=keepdims),
+     (lambda g, out, x, axis=None, keepdims=False:
+      _expand_reduced(g, np.shape(x), axis, keepdims) / _count(np.shape(x), axis),),
+     _reduce_shape("mean"), "Mean", "mean", Domain((R,)), params=("axis", "keepdims"))
+
+# -- structural ---------------------------------------------------------------
+_row("matmul", 2, "structural", np.matmul, (_matmul_vjp_x, _matmul_vjp_y), _matmul_shape,
+     "MatMul", "@", Domain((R, R)))
+_row("transpose", 1, "structural", lambda x, axes=None: np.transpose(x, axes),
+     (_transpose_vjp,), _transpose_shape, "Transpose", "T", Domain((R,)), params=("axes",))
+_row("reshape", 1, "structural", lambda x, shape: np.reshape(x, shape),
+     (lambda g, out, x, shape: np.reshape(g, np.shape(x)),), _reshape_shape, "Reshape",
+     "reshape", Domain((R,)), params=("shape",))
+_row("index", 1, "structural", lambda x, key: x[index_key(key)],
+     (lambda g, out, x, key: _unindex(g, key, np.shape(x)),), _index_shape, "Index", "[]",
+     Domain((R,)), params=("key",), doc="basic indexing: ints, slices, None, Ellipsis")
+_row("unindex", 1, "structural", _unindex,
+     (lambda g, out, x, key, shape: g[index_key(key)],), _unindex_shape, "Unindex", "[]ᵀ",
+     Domain((R,)), params=("key", "shape"),
+     doc="zeros of `shape` with x written at `key`: the adjoint of index")
+_row("broadcast_to", 1, "structural", lambda x, shape: np.broadcast_to(x, shape),
+     (lambda g, out, x, shape: g,), _broadcast_to_shape, "BroadcastTo", "broadcast",
+     Domain((R,)), params=("shape",))
+
+PRIMITIVES: dict[str, Primitive] = {row.name: row for row in _rows}
+"""name -> row; the single source of truth for what an op is."""
+
+del _rows, _name, _fn, _formula, _disp
