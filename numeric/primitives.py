@@ -94,6 +94,11 @@ class Primitive:
 
 def broadcast_shape(*shapes: Shape, op: str = "elementwise op") -> Shape:
     """numpy's broadcasting rule, raising ``NumericShapeError`` naming the op."""
+    first = shapes[0]
+    if all(s == first or s == () for s in shapes[1:]):
+        return tuple(first)  # the common cases, without numpy's general (slower) rule
+    if first == () and len(shapes) == 2:
+        return tuple(shapes[1])
     try:
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:

@@ -60,7 +60,7 @@ class Program:
             row = PRIMITIVES[name]
             if len(ins) != row.arity:
                 raise ValueError(f"instruction {k}: {name} takes {row.arity} inputs, got {len(ins)}")
-            if any(not 0 <= i < base + k for i in ins):
+            if ins and (min(ins) < 0 or max(ins) >= base + k):
                 raise ValueError(f"instruction {k}: {name} reads a slot not yet computed: {ins}")
             shapes.append(tuple(row.shape(*(shapes[i] for i in ins), **params)))
             rows.append((row, tuple(ins), dict(params)))
@@ -123,6 +123,12 @@ class Program:
             for slot, (fwd, ins, params) in zip(self._forward_slots, self._forward):
                 vals[slot] = fwd(*[vals[i] for i in ins], **params)
         return vals
+
+    def values(self, *args: Any) -> list:
+        """Every slot's value after the forward sweep (None for slots not computed)."""
+        with np.errstate(all="ignore"):
+            vals = self._run_forward(args)
+        return vals + [None] * (len(self.shapes) - len(vals))
 
     def forward(self, *args: Any) -> Any:
         """Evaluate the output only."""

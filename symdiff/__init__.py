@@ -1,0 +1,30 @@
+"""symdiff: symbolic-plus-numeric differentiation on one graph.
+
+>>> import symdiff as sd
+>>> x = sd.var("x")
+>>> f = x**2 + 3
+>>> sd.diff(f, x).sympy()
+2*x
+>>> f.eval(x=7.0), sd.value_and_grad(f, [x])(x=7.0)
+(52.0, (52.0, [14.0]))
+"""
+from .errors import (BackwardError, ClosedFormError, ExtraVariableError, MissingVariableError,
+                     ParseError, ShapeError, SymdiffError, VariableError)
+from .node import Node, const, manual_seed, randn, tensor, var
+from .ops import (abs, broadcast_to, cos, exp, log, matmul, maximum, mean, minimum, relu,
+                  reshape, sigmoid, sign, sin, sqrt, step, sum, tan, tanh, transpose, where)
+from .lower import evaluate, value_and_grad
+from .derivative import diff, grad
+from .parse import parse
+from .check import check
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "SymdiffError", "ParseError", "ShapeError", "VariableError", "MissingVariableError",
+    "ExtraVariableError", "ClosedFormError", "BackwardError",
+    "Node", "var", "tensor", "const", "randn", "manual_seed",
+    "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sqrt", "abs", "sign",
+    "step", "maximum", "minimum", "where", "sum", "mean", "matmul", "transpose", "reshape",
+    "broadcast_to", "evaluate", "value_and_grad", "diff", "grad", "parse", "check",
+]

@@ -1,0 +1,114 @@
+"""PyTorch habits on bound graphs: ``.backward()``, ``.grad``, ``.retain_grad()``, ``.grad_fn``.
+
+``backward()`` lowers the graph (once per root; the program is cached) and runs it on the
+tensors' current values. Gradients accumulate into ``.grad`` as in PyTorch; unlike
+PyTorch, the graph is never freed, so a second ``backward()`` on the same graph is allowed
+and adds to ``.grad`` again (PyTorch needs ``retain_graph=True`` for that).
+
+>>> import symdiff as sd
+>>> x = sd.tensor(7.0, requires_grad=True, name="x")
+>>> f = x**2 + 3
+>>> f.backward()
+>>> x.grad
+array(14.)
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from numeric import PRIMITIVES
+
+from .errors import BackwardError, MissingVariableError, ShapeError
+from .lower import lower
+
+
+class GradArray(np.ndarray):
+    """A numpy array holding a gradient; ``.data`` gives the plain array, as on a tensor,
+    so the PyTorch idiom ``w.data -= lr * w.grad.data`` works unchanged."""
+
+    @property
+    def data(self) -> np.ndarray:  # type: ignore[override]
+        return self.view(np.ndarray)
+
+    def zero_(self) -> "GradArray":
+        self[...] = 0.0
+        return self
+
+    def numpy(self) -> np.ndarray:
+        return self.view(np.ndarray)
+
+    def __array_wrap__(self, arr: Any, context: Any = None, return_scalar: bool = False) -> Any:
+        # results of arithmetic on a gradient are plain arrays, not gradients
+        arr = arr.view(np.ndarray)
+        return arr[()] if return_scalar else arr
+
+
+def as_grad(value: Any, node: Any) -> GradArray:
+    arr = np.array(value, dtype=np.float64)
+    if arr.shape != node.shape:
+        raise ShapeError(f"grad of {node._describe()} must have shape {node.shape}, "
+                         f"got {arr.shape}")
+    return arr.view(GradArray)
+
+
+class GradFn(str):
+    """The backward op's readable name (``"MulBackward"``); ``next_functions`` as in PyTorch."""
+
+    def __new__(cls, node: Any) -> "GradFn":
+        self = super().__new__(cls, PRIMITIVES[node.op].grad_fn_name)
+        self._node = node
+        return self
+
+    @property
+    def next_functions(self) -> tuple:
+        out = []
+        for a in self._node.args:
+            if a.op == "tensor" and a.requires_grad:
+                out.append(("AccumulateGrad", a))
+            else:
+                out.append((a.grad_fn, 0))
+        return tuple(out)
+
+    def __repr__(self) -> str:
+        return f"<{str(self)}>"
+
+
+def backward(root: Any, gradient: Any = None) -> None:
+    """Accumulate d(root)/d(leaf) into ``.grad`` of every tensor that requires grad."""
+    if not root.requires_grad:
+        raise BackwardError(
+            f"backward() on {root._describe()}, which does not depend on any tensor with "
+            "requires_grad=True")
+    if gradient is None:
+        if root.size != 1:
+            raise BackwardError(
+                f"backward(): the output has shape {root.shape}; a gradient can be implied "
+                "only for one-element outputs: pass gradient= with that shape")
+        seed = np.ones(root.shape)
+    else:
+        seed = np.asarray(gradient.data if hasattr(gradient, "data") and
+                          not isinstance(gradient, np.ndarray) else gradient, dtype=np.float64)
+        if seed.shape != root.shape:
+            raise ShapeError(f"backward(gradient=...): expected shape {root.shape} (the "
+                             f"output's), got {seed.shape}")
+    plan = root._cache.get("backward")
+    if plan is None:
+        order = root.nodes()
+        unbound = sorted({n.name for n in order if n.op == "var"})
+        if unbound:
+            raise MissingVariableError(
+                f"backward(): variable{'s' if len(unbound) > 1 else ''} "
+                f"{', '.join(map(repr, unbound))} {'have' if len(unbound) > 1 else 'has'} no "
+                "value; use sd.tensor(...) for bound leaves, or sd.value_and_grad / "
+                "sd.grad for graphs over variables")
+        leaves = [n for n in order if n.op == "tensor" and n.requires_grad]
+        retained = [n for n in order if n._retain and not n.is_leaf]
+        plan = root._cache["backward"] = (lower(root, leaves, retain=retained), leaves, retained)
+    lowered, leaves, retained = plan
+    args = [leaf._value for leaf in lowered.leaves]
+    _, grads, kept = lowered.program(*args, cotangent=seed) if retained else \
+        (*lowered.program(*args, cotangent=seed), [])
+    for node, g in zip(leaves + retained, list(grads) + list(kept)):
+        node._grad = as_grad(g if node._grad is None else node._grad + g, node)

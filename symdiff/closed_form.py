@@ -1,0 +1,344 @@
+"""``node.sympy()``: the SymPy closed form of a graph.
+
+Three forms, chosen by the shapes in the graph:
+
+* scalar graphs give a plain SymPy expression (``x**2 + 3``);
+* array graphs give a matrix expression (``MatrixSymbol``, ``MatMul``, ``HadamardProduct``,
+  elementwise functions) when one exists; 1-D arrays are column vectors;
+* ``explicit=True`` gives a SymPy ``Array`` of element expressions over ``W[i, j]``
+  (``IndexedBase`` elements), for small concrete shapes.
+
+Elementwise ops use each row's formula from the table; structural ops have a builder
+here. Walks are iterative, so deep graphs do not hit the recursion limit here (SymPy's own
+printing and simplification of very deep expressions still may).
+
+>>> import symdiff as sd
+>>> W, x = sd.var("W", (2, 3)), sd.var("x", (3,))
+>>> (W @ x).sympy()
+W*x
+>>> sd.sum(x * x).sympy(explicit=True)
+x[0]**2 + x[1]**2 + x[2]**2
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import sympy
+from sympy import (HadamardPower, HadamardProduct, ImmutableMatrix, Lambda, MatrixSymbol,
+                   OneMatrix)
+
+from numeric import PRIMITIVES
+
+from .errors import ClosedFormError
+from .node import Node, topological
+from .sympy_functions import template, to_sympy_number
+
+MAX_EXPLICIT_ELEMENTS = 10_000
+"""Largest array (in elements) that ``explicit=True`` will expand."""
+
+
+def to_sympy(node: Node, explicit: bool = False) -> Any:
+    """The closed form of ``node``; see the module docstring for the three forms."""
+    order = topological([node])
+    if explicit:
+        return _explicit(order, node)
+    if all(n.shape == () for n in order):
+        return _scalar(order, node)
+    return _matrix(order, node)
+
+
+def describe(node: Node, limit: int = 60) -> str:
+    """A short text for ``repr``: the formula of small graphs, a node count otherwise."""
+    order = topological([node])
+    if len(order) > limit:
+        return f"<{len(order)} nodes>"
+    try:
+        return str(to_sympy(node))
+    except Exception:  # a repr must never raise
+        return f"<{len(order)} nodes>"
+
+
+def leaf_symbol(n: Node) -> Any:
+    """The SymPy symbol of a variable or tensor leaf (a MatrixSymbol for arrays)."""
+    if n.shape == ():
+        return sympy.Symbol(n.name)
+    rows, cols = _as_matrix_shape(n.shape, n)
+    return MatrixSymbol(n.name, rows, cols)
+
+
+def _const(n: Node) -> Any:
+    v = np.asarray(n._value)
+    if n.dtype == "bool":
+        if v.ndim:
+            raise ClosedFormError("a boolean constant array has no matrix form; use explicit=True")
+        return sympy.true if bool(v) else sympy.false
+    if v.ndim == 0:
+        return to_sympy_number(v)
+    rows, cols = _as_matrix_shape(v.shape, n)
+    return ImmutableMatrix(rows, cols, [to_sympy_number(e) for e in v.reshape(-1)])
+
+
+# ---------------------------------------------------------------------------
+# scalar graphs
+# ---------------------------------------------------------------------------
+
+def _scalar(order: list[Node], root: Node) -> Any:
+    val: dict[int, Any] = {}
+    for n in order:
+        if n.op in ("var", "tensor"):
+            val[id(n)] = sympy.Symbol(n.name)
+        elif n.op == "const":
+            val[id(n)] = _const(n)
+        elif PRIMITIVES[n.op].kind == "elementwise":
+            val[id(n)] = template(n.op).instantiate([val[id(a)] for a in n.args], n.params)
+        else:
+            # reductions/reshapes of 0-d arrays are identities
+            val[id(n)] = val[id(n.args[0])]
+    return val[id(root)]
+
+
+# ---------------------------------------------------------------------------
+# explicit element arrays
+# ---------------------------------------------------------------------------
+
+def _explicit(order: list[Node], root: Node) -> Any:
+    for n in order:
+        if n.size > MAX_EXPLICIT_ELEMENTS:
+            raise ClosedFormError(
+                f"explicit=True expands every element; {n._describe()} has {n.size} elements "
+                f"(limit {MAX_EXPLICIT_ELEMENTS})")
+    val: dict[int, np.ndarray] = {}
+    for n in order:
+        if n.op in ("var", "tensor"):
+            val[id(n)] = element_symbols(n)
+        elif n.op == "const":
+            v = np.asarray(n._value)
+            conv = (lambda e: sympy.true if e else sympy.false) if n.dtype == "bool" \
+                else to_sympy_number
+            val[id(n)] = np.vectorize(conv, otypes=[object])(v) if v.ndim else \
+                np.array(conv(v), dtype=object)
+        else:
+            val[id(n)] = _explicit_op(n, [val[id(a)] for a in n.args])
+    out = val[id(root)]
+    return out.item() if out.ndim == 0 else sympy.ImmutableDenseNDimArray(out.tolist(), out.shape)
+
+
+def element_symbols(n: Node) -> np.ndarray:
+    """Object array of a leaf's element symbols: ``x`` for scalars, ``W[i, j]`` for arrays."""
+    if n.shape == ():
+        return np.array(sympy.Symbol(n.name), dtype=object)
+    base = sympy.IndexedBase(n.name, shape=n.shape)
+    out = np.empty(n.shape, dtype=object)
+    for idx in np.ndindex(*n.shape):
+        out[idx] = base[idx]
+    return out
+
+
+def _explicit_op(n: Node, xs: list[np.ndarray]) -> np.ndarray:
+    row = PRIMITIVES[n.op]
+    if row.kind == "elementwise":
+        t = template(n.op)
+        xs = np.broadcast_arrays(*xs)
+        out = np.empty(n.shape, dtype=object)
+        for idx in np.ndindex(*n.shape):
+            out[idx] = t.instantiate([x[idx] for x in xs], n.params)
+        return out
+    if n.op == "unindex":
+        out = np.full(n.params["shape"], sympy.Integer(0), dtype=object)
+        from numeric.primitives import index_key
+        out[index_key(n.params["key"])] = xs[0]
+        return out
+    if n.op == "mean":
+        count = max(xs[0].size, 1) // max(int(np.prod(n.shape, dtype=np.int64)), 1)
+        s = np.asarray(PRIMITIVES["sum"].forward(xs[0], **n.params), dtype=object)
+        return np.vectorize(lambda e: e / count, otypes=[object])(s) if s.ndim else \
+            np.array(s.item() / count, dtype=object)
+    if n.op == "sum" and xs[0].size == 0:
+        return np.full(n.shape, sympy.Integer(0), dtype=object)
+    # sums, matmul, transposes, reshapes, indexing and broadcasts work on object arrays
+    out = np.asarray(row.forward(*xs, **n.params), dtype=object)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# matrix expressions
+# ---------------------------------------------------------------------------
+
+def _as_matrix_shape(shape: tuple, n: Node) -> tuple[int, int]:
+    if len(shape) == 1:
+        return shape[0], 1
+    if len(shape) == 2:
+        return shape
+    raise ClosedFormError(
+        f"{n._describe()} has {len(shape)} dimensions; matrix expressions cover scalars, "
+        "vectors and matrices: use .sympy(explicit=True) for small arrays")
+
+
+def _unsupported(n: Node, why: str = "") -> ClosedFormError:
+    shapes = ", ".join(str(a.shape) for a in n.args)
+    return ClosedFormError(
+        f"{n.op} on shapes {shapes} has no matrix expression{': ' + why if why else ''}; "
+        "use .sympy(explicit=True) for small concrete shapes")
+
+
+def _bcast(expr: Any, shape: tuple, target: tuple, n: Node) -> Any:
+    """A matrix expression for ``expr`` of numpy shape ``shape`` broadcast to ``target``."""
+    if shape == target:
+        return expr
+    tr, tc = _as_matrix_shape(target, n)
+    if shape == ():
+        return expr * OneMatrix(tr, tc)
+    if len(target) == 2 and len(shape) == 1:
+        # a numpy row vector (m,) is our column (m, 1): repeat it down the rows
+        return OneMatrix(tr, 1) * expr.T
+    if len(target) == 2 and shape == (1, tc):
+        return OneMatrix(tr, 1) * expr
+    if len(target) == 2 and shape == (tr, 1):
+        return expr * OneMatrix(1, tc)
+    if len(target) == 1 and shape == (1,):
+        return OneMatrix(tr, 1) * expr
+    raise _unsupported(n, f"cannot broadcast {shape} to {target}")
+
+
+def _elementwise_matrix(n: Node, xs: list[Any]) -> Any:
+    shapes = [a.shape for a in n.args]
+    if n.shape == ():
+        return template(n.op).instantiate(xs, n.params)
+    if n.op in ("add", "sub"):
+        a, b = (_bcast(x, s, n.shape, n) for x, s in zip(xs, shapes))
+        return a + b if n.op == "add" else a - b
+    if n.op in ("mul", "div"):
+        a, b = xs
+        if shapes[1] == ():
+            return a * b if n.op == "mul" else a / b
+        if shapes[0] == () and n.op == "mul":
+            return a * b
+        a, b = (_bcast(x, s, n.shape, n) for x, s in zip(xs, shapes))
+        if n.op == "div":
+            b = HadamardPower(b, -1)
+        return HadamardProduct(a, b)
+    if n.op == "neg":
+        return -xs[0]
+    if n.op == "pow":
+        return HadamardPower(xs[0], to_sympy_number(n.params["p"], exact=True))
+    if len(xs) == 1:
+        # any other one-input row maps each element through the row's formula
+        t = sympy.Dummy("t", real=True)
+        body = template(n.op).instantiate([t], n.params)
+        head = body.func if body.args == (t,) else Lambda(t, body)
+        return xs[0].applyfunc(head)
+    raise _unsupported(n)
+
+
+def _sum_matrix(n: Node, x: Any) -> Any:
+    shape = n.args[0].shape
+    axis = n.params.get("axis")
+    axes = tuple(range(len(shape))) if axis is None else \
+        tuple(sorted(a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)))
+    if n.params.get("keepdims") and len(shape) > 1 and len(axes) < len(shape):
+        raise _unsupported(n, "keepdims")
+    if len(shape) == 1:
+        total = (OneMatrix(1, shape[0]) * x)[0, 0]
+    elif axes == (0, 1):
+        total = (OneMatrix(1, shape[0]) * x * OneMatrix(shape[1], 1))[0, 0]
+    elif axes == (0,):
+        total = x.T * OneMatrix(shape[0], 1)
+    else:
+        total = x * OneMatrix(shape[1], 1)
+    if n.op == "mean":
+        count = int(np.prod([shape[a] for a in axes], dtype=np.int64)) or 1
+        total = total / count
+    if n.shape == (1,) or n.shape == (1, 1):
+        return ImmutableMatrix([[total]])
+    return total
+
+
+def _matmul_matrix(n: Node, a: Any, b: Any) -> Any:
+    sa, sb = (x.shape for x in n.args)
+    if len(sa) > 2 or len(sb) > 2:
+        raise _unsupported(n, "batched matmul")
+    if len(sa) == 1 and len(sb) == 1:
+        return (a.T * b)[0, 0]
+    if len(sa) == 1:
+        return b.T * a           # x @ W  ->  (x^T W)^T = W^T x as a column
+    return a * b
+
+
+def _index_matrix(n: Node, x: Any) -> Any:
+    from numeric.primitives import index_key
+    key = index_key(n.params["key"])
+    shape = n.args[0].shape
+    if any(k is None or k is Ellipsis for k in key) or len(key) > len(shape):
+        raise _unsupported(n, "None/Ellipsis indexing")
+    key = key + (slice(None),) * (len(shape) - len(key))
+    if len(shape) == 1:
+        k = key[0]
+        return x[k % shape[0], 0] if isinstance(k, int) else _slice_col(x, k, shape[0])
+    i, j = key
+    if isinstance(i, int) and isinstance(j, int):
+        return x[i % shape[0], j % shape[1]]
+    rows = range(shape[0])[i] if isinstance(i, slice) else [i % shape[0]]
+    cols = range(shape[1])[j] if isinstance(j, slice) else [j % shape[1]]
+    if (isinstance(i, slice) and i.step not in (None, 1)) or \
+            (isinstance(j, slice) and j.step not in (None, 1)):
+        raise _unsupported(n, "strided slices")
+    block = x[rows.start if isinstance(rows, range) else rows[0]:
+              (rows.stop if isinstance(rows, range) else rows[0] + 1),
+              cols.start if isinstance(cols, range) else cols[0]:
+              (cols.stop if isinstance(cols, range) else cols[0] + 1)]
+    if isinstance(i, int):
+        return block.T        # a row comes out as a numpy 1-D array: our column
+    return block
+
+
+def _slice_col(x: Any, k: slice, n: int) -> Any:
+    r = range(n)[k]
+    if k.step not in (None, 1):
+        raise ClosedFormError("strided slices have no matrix expression; use explicit=True")
+    return x[r.start:r.stop, 0]
+
+
+def _reshape_matrix(n: Node, x: Any) -> Any:
+    src, dst = n.args[0].shape, n.shape
+    if len(src) <= 2 and len(dst) <= 2:
+        rs, cs = _as_matrix_shape(src, n) if src else (1, 1)
+        rd, cd = _as_matrix_shape(dst, n) if dst else (1, 1)
+        if (rs, cs) == (rd, cd):
+            return x
+        if (rs, cs) == (cd, rd) and 1 in (rs, cs):
+            return x.T
+        if dst == ():
+            return x[0, 0]
+    raise _unsupported(n, f"reshape {src} -> {dst}")
+
+
+_STRUCTURAL: dict[str, Callable[..., Any]] = {
+    "sum": _sum_matrix,
+    "mean": _sum_matrix,
+    "matmul": _matmul_matrix,
+    "transpose": lambda n, x: x.T if len(n.shape) == 2 else x,
+    "reshape": _reshape_matrix,
+    "index": _index_matrix,
+    "broadcast_to": lambda n, x: _bcast(x, n.args[0].shape, n.shape, n),
+}
+
+
+def _matrix(order: list[Node], root: Node) -> Any:
+    val: dict[int, Any] = {}
+    for n in order:
+        if n.op in ("var", "tensor"):
+            val[id(n)] = leaf_symbol(n)
+            continue
+        if n.op == "const":
+            val[id(n)] = _const(n)
+            continue
+        xs = [val[id(a)] for a in n.args]
+        row = PRIMITIVES[n.op]
+        if row.kind == "elementwise":
+            val[id(n)] = _elementwise_matrix(n, xs)
+        elif n.op in _STRUCTURAL:
+            val[id(n)] = _STRUCTURAL[n.op](n, *xs)
+        else:
+            raise _unsupported(n)
+    return val[id(root)]

@@ -1,0 +1,212 @@
+"""Lowering: a Node graph becomes a ``numeric.Program`` once; calling it is the hot path.
+
+Lowering walks the graph once (iteratively), numbers the leaves, folds structurally equal
+interior nodes into one slot (common subexpressions are computed once), and hands the
+instruction list to ``numeric``, which checks shapes and plans both sweeps.
+
+>>> import symdiff as sd
+>>> x = sd.var("x")
+>>> vg = sd.value_and_grad(x**2 + 3, [x])
+>>> vg(x=7.0)
+(52.0, [14.0])
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from numeric import NumericShapeError, Program
+
+from .errors import ExtraVariableError, MissingVariableError, ShapeError, SymdiffError
+from .node import Node, topological
+
+
+class Lowered:
+    """A program plus the leaves that feed it, in input order."""
+
+    def __init__(self, program: Program, leaves: list[Node], slots: dict[int, int]):
+        self.program = program
+        self.leaves = leaves
+        self.slots = slots  # id(node) -> program slot, for reading node values
+        self.names = [leaf.name for leaf in leaves]
+        self.index = {name: i for i, name in enumerate(self.names)}
+
+
+def _hashable(v: Any) -> Any:
+    if isinstance(v, (list, tuple)):
+        return tuple(_hashable(x) for x in v)
+    if isinstance(v, np.ndarray):
+        return (v.shape, v.tobytes())
+    return v
+
+
+def graph_leaves(nodes: Sequence[Node]) -> dict[str, Node]:
+    """Variables and tensors of a graph by name; the same name must mean the same leaf."""
+    leaves: dict[str, Node] = {}
+    for n in nodes:
+        if n.op not in ("var", "tensor"):
+            continue
+        seen = leaves.get(n.name)
+        if seen is None:
+            leaves[n.name] = n
+        elif seen is not n:
+            if n.op == "var" and seen.op == "var" and n.shape == seen.shape:
+                continue  # var("x") made twice is one variable, as Symbol("x") is in SymPy
+            raise SymdiffError(
+                f"two different leaves are named '{n.name}' ({seen.op} of shape {seen.shape} "
+                f"and {n.op} of shape {n.shape}); give them different names")
+    return leaves
+
+
+def lower(root: Node, wrt: Sequence[Node] = (), retain: Sequence[Node] = (),
+          extra_roots: Sequence[Node] = ()) -> Lowered:
+    """Lower ``root``'s graph into a program returning gradients for the leaves ``wrt``."""
+    order = topological([root, *retain, *extra_roots])
+    leaves = graph_leaves(order)
+    for w in wrt:
+        if w.op not in ("var", "tensor"):
+            raise SymdiffError(f"can only differentiate with respect to variables or tensors, "
+                               f"not {w._describe()}")
+        if w.name not in leaves:
+            leaves[w.name] = w  # f does not depend on w: its gradient is zero
+    input_leaves = list(leaves.values())
+    slot: dict[int, int] = {}
+    by_name = {leaf.name: i for i, leaf in enumerate(input_leaves)}
+    constants: list = []
+    const_slots: dict[Any, int] = {}
+    n_inputs = len(input_leaves)
+    consts_first = [n for n in order if n.op == "const"]
+    for n in consts_first:
+        key = _hashable(n._value)
+        if key not in const_slots:
+            const_slots[key] = n_inputs + len(constants)
+            constants.append(n._value)
+        slot[id(n)] = const_slots[key]
+    base = n_inputs + len(constants)
+    instructions: list = []
+    seen: dict[Any, int] = {}
+    for n in order:
+        if n.op in ("var", "tensor"):
+            slot[id(n)] = by_name[n.name]
+            continue
+        if n.op == "const":
+            continue
+        ins = tuple(slot[id(a)] for a in n.args)
+        key = (n.op, ins, tuple(sorted((k, _hashable(v)) for k, v in n.params.items()))
+               if n.params else ())
+        s = seen.get(key)
+        if s is None:
+            s = base + len(instructions)
+            instructions.append((n.op, ins, n.params))
+            seen[key] = s
+        slot[id(n)] = s
+    try:
+        program = Program([leaf.shape for leaf in input_leaves], constants, instructions,
+                          output=slot[id(root)], wrt=[by_name[w.name] for w in wrt],
+                          retain=[slot[id(r)] for r in retain],
+                          input_names=[f"{leaf.op} '{leaf.name}'" for leaf in input_leaves])
+    except NumericShapeError as e:
+        raise ShapeError(str(e)) from None
+    return Lowered(program, input_leaves, slot)
+
+
+def bind(lowered: Lowered, values: Any, kwargs: Mapping[str, Any]) -> list:
+    """Input values in program order from ``{name or node: value}`` and keywords."""
+    given: dict[str, Any] = {}
+    if values is not None:
+        if not isinstance(values, Mapping):
+            raise SymdiffError(f"values must be a mapping of variable (name or node) to value, "
+                               f"got {type(values).__name__}")
+        for k, v in values.items():
+            given[k.name if isinstance(k, Node) else str(k)] = v
+    given.update(kwargs)
+    unknown = [k for k in given if k not in lowered.index]
+    if unknown:
+        known = ", ".join(lowered.names) or "none"
+        raise ExtraVariableError(
+            f"unknown variable{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+            f"the graph's variables are: {known}")
+    args = []
+    missing = []
+    for leaf in lowered.leaves:
+        if leaf.name in given:
+            v = given[leaf.name]
+            try:
+                arr = np.asarray(v.data if isinstance(v, Node) else v, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise SymdiffError(f"variable '{leaf.name}': value {v!r} is not a number or "
+                                   "an array of numbers") from None
+            if arr.shape != leaf.shape:
+                raise ShapeError(f"variable '{leaf.name}': expected shape {leaf.shape}, "
+                                 f"got {arr.shape}")
+            args.append(arr)
+        elif leaf._value is not None:
+            args.append(leaf._value)
+        else:
+            missing.append(leaf.name)
+    if missing:
+        raise MissingVariableError(
+            f"no value given for variable{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(map(repr, missing))}")
+    return args
+
+
+def _out(v: Any) -> Any:
+    """Scalars come out as Python floats, arrays as numpy arrays."""
+    arr = np.asarray(v)
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def evaluate(f: Node, values: Any = None, **kwargs: Any) -> Any:
+    """Value of ``f`` at a point (``f.eval`` is the same).
+
+    >>> import symdiff as sd
+    >>> x = sd.var("x")
+    >>> (x**2 + 3).eval(x=7.0)
+    52.0
+    """
+    lowered = f._cache.get("eval")
+    if lowered is None:
+        lowered = f._cache["eval"] = lower(f)
+    return _out(lowered.program.forward(*bind(lowered, values, kwargs)))
+
+
+class ValueAndGrad:
+    """``f``'s value and its gradients with respect to ``wrt``, lowered once, called often.
+
+    Called as ``vg(x=7.0)``, ``vg({"x": 7.0})`` or ``vg({x: 7.0})``; bound tensors use their
+    current value unless one is given. Returns ``(value, grads)``; grads is a list when
+    ``wrt`` was a list, a single gradient when it was a single node.
+    """
+
+    def __init__(self, f: Node, wrt: Union[Node, Sequence[Node]]):
+        self.single = isinstance(wrt, Node)
+        self.wrt = [wrt] if self.single else list(wrt)
+        self.f = f
+        self.lowered = lower(f, self.wrt)
+
+    def __call__(self, values: Any = None, /, **kwargs: Any) -> tuple:
+        args = bind(self.lowered, values, kwargs)
+        cot = None
+        if self.f.shape != ():
+            if self.f.size != 1:
+                raise ShapeError(f"value_and_grad: f has shape {self.f.shape}; gradients need a "
+                                 "scalar (reduce it with sd.sum or sd.mean)")
+        value, grads = self.lowered.program(*args, cotangent=cot)
+        grads = [_out(g) for g in grads]
+        return _out(value), (grads[0] if self.single else grads)
+
+    def __repr__(self) -> str:
+        return f"value_and_grad(wrt={[w.name for w in self.wrt]}, {self.lowered.program!r})"
+
+
+def value_and_grad(f: Node, wrt: Union[Node, Sequence[Node]]) -> ValueAndGrad:
+    """Lower ``f`` once and return a callable giving ``(value, gradients)``.
+
+    >>> import symdiff as sd
+    >>> x, y = sd.var("x"), sd.var("y")
+    >>> sd.value_and_grad(x * y + y**2, [x, y])(x=2.0, y=3.0)
+    (15.0, [3.0, 8.0])
+    """
+    return ValueAndGrad(f, wrt)

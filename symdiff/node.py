@@ -1,0 +1,510 @@
+"""Graph nodes: variables, bound tensors, constants, and the ops between them.
+
+A ``Node`` is an immutable vertex: a primitive name from the table (``op``), parent
+nodes (``args``), static ``params``, a ``shape`` and an optional ``name``. Leaves are
+``var`` (a free variable), ``tensor`` (bound to a value, PyTorch style) and ``const``.
+When every input of an op has a value, the op's value is computed at once (as PyTorch
+does), so ``print(e)`` shows numbers; graphs over free variables stay symbolic.
+
+>>> import symdiff as sd
+>>> x = sd.var("x")
+>>> f = x**2 + 3
+>>> f.op, [a.op for a in f.args], f.shape
+('add', ['pow', 'const'], ())
+"""
+from __future__ import annotations
+
+import itertools
+import keyword
+import math
+from typing import Any, Iterable, Optional, Sequence
+
+import numpy as np
+
+from numeric import PRIMITIVES, NumericShapeError
+
+from .errors import ShapeError, SymdiffError
+
+LEAF_OPS = ("var", "tensor", "const")
+_tensor_ids = itertools.count(1)
+
+
+class Node:
+    """A vertex of an expression graph; build them with ``sd.var``, ``sd.tensor``, operators.
+
+    >>> import symdiff as sd
+    >>> a = sd.tensor([3.0], requires_grad=True, name="a")
+    >>> (a * 2).data.tolist()
+    [6.0]
+    """
+
+    __slots__ = ("op", "args", "params", "shape", "name", "dtype", "_value",
+                 "requires_grad", "_grad", "_retain", "_cache", "__weakref__")
+    # numpy defers to our reflected operators (array + node -> Node.__radd__)
+    __array_priority__ = 1000
+
+    def __init__(self, op: str, args: tuple = (), params: Optional[dict] = None,
+                 shape: tuple = (), name: Optional[str] = None, dtype: str = "float64",
+                 value: Any = None, requires_grad: bool = False):
+        self.op = op
+        self.args = args
+        self.params = params or {}
+        self.shape = shape
+        self.name = name
+        self.dtype = dtype
+        self._value = value
+        self.requires_grad = requires_grad
+        self._grad = None
+        self._retain = False
+        self._cache: dict = {}
+
+    # ---- introspection -------------------------------------------------------------
+    @property
+    def is_leaf(self) -> bool:
+        """True for variables, tensors and constants."""
+        return self.op in LEAF_OPS
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def nodes(self) -> list["Node"]:
+        """The graph's distinct nodes in topological order, inputs first (iterative walk).
+
+        >>> import symdiff as sd
+        >>> x = sd.var("x")
+        >>> [n.op for n in (x * x + x).nodes()]
+        ['var', 'mul', 'add']
+        """
+        return topological([self])
+
+    # ---- values (PyTorch habits) ---------------------------------------------------
+    @property
+    def data(self) -> np.ndarray:
+        """The value as a numpy array; for a tensor leaf, its storage (in-place edits stick)."""
+        if self._value is None:
+            raise SymdiffError(
+                f"{self._describe()} has no value: it depends on free variables "
+                f"({', '.join(free_names(self))}); use .eval(...) to evaluate it at a point")
+        return self._value
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        if self.op != "tensor":
+            raise SymdiffError(f"only tensor leaves can be assigned .data, not {self._describe()}")
+        v = np.array(value, dtype=np.float64)
+        if v.shape != self.shape:
+            raise ShapeError(f"tensor '{self.name}': new data has shape {v.shape}, "
+                             f"expected {self.shape}")
+        self._value = v
+
+    def item(self) -> float:
+        """The value of a one-element node as a Python float."""
+        v = self.data
+        if v.size != 1:
+            raise ShapeError(f"item(): {self._describe()} has {v.size} elements, not 1")
+        return float(v.reshape(()))
+
+    def numpy(self) -> np.ndarray:
+        """The value as a numpy array (like ``torch.Tensor.numpy``)."""
+        return self.data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        v = self.data
+        return v.astype(dtype) if dtype is not None else v
+
+    def __float__(self) -> float:
+        return self.item()
+
+    def __bool__(self) -> bool:
+        raise SymdiffError(
+            "the truth value of a symdiff Node is ambiguous: use sd.where(cond, a, b) for "
+            "a choice inside the graph, or .item() on a bound value")
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d node")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d node")
+        return (self[i] for i in range(self.shape[0]))
+
+    def detach(self) -> "Node":
+        """A constant with this node's current value, cut from the graph."""
+        return const(self.data)
+
+    # ---- evaluation, derivatives, closed forms (thin: the work lives in modules) ----
+    def eval(self, values: Any = None, /, **kwargs: Any) -> Any:
+        """Evaluate at a point: ``f.eval(x=7.0)``, ``f.eval({x: 7.0})``, ``f.eval({"x": 7.0})``."""
+        from .lower import evaluate
+        return evaluate(self, values, **kwargs)
+
+    def sympy(self, explicit: bool = False) -> Any:
+        """The closed form as a SymPy expression (see ``symdiff.closed_form``)."""
+        from .closed_form import to_sympy
+        return to_sympy(self, explicit=explicit)
+
+    def backward(self, gradient: Any = None, retain_graph: Optional[bool] = None) -> None:
+        """PyTorch-style reverse sweep into the ``.grad`` of tensor leaves (accumulating)."""
+        from .autograd import backward
+        backward(self, gradient)
+
+    def retain_grad(self) -> None:
+        """Keep this interior node's gradient in ``.grad`` after ``backward()``."""
+        if not self.requires_grad:
+            raise SymdiffError(f"retain_grad() on {self._describe()}, which does not require grad")
+        self._retain = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retain or (self.op == "tensor" and self.requires_grad)
+
+    @property
+    def grad(self) -> Optional[np.ndarray]:
+        """Accumulated gradient (leaves that require grad, and nodes that called retain_grad)."""
+        if self._grad is None and not self.is_leaf and not self._retain:
+            import warnings
+            warnings.warn(
+                f".grad of {self._describe()} is not kept: it is not a leaf; call "
+                ".retain_grad() on it before .backward()", UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Any) -> None:
+        from .autograd import as_grad
+        self._grad = None if value is None else as_grad(value, self)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear ``.grad`` (to None, or to zeros with ``set_to_none=False``)."""
+        self.grad = None if set_to_none else np.zeros(self.shape)
+
+    @property
+    def grad_fn(self) -> Any:
+        """Name of the backward op that produced this node (``MulBackward``), None for leaves."""
+        if self.is_leaf or not self.requires_grad:
+            return None
+        from .autograd import GradFn
+        return GradFn(self)
+
+    # ---- operators -----------------------------------------------------------------
+    def __add__(self, other: Any) -> "Node": return apply("add", self, other)
+    def __radd__(self, other: Any) -> "Node": return apply("add", other, self)
+    def __sub__(self, other: Any) -> "Node": return apply("sub", self, other)
+    def __rsub__(self, other: Any) -> "Node": return apply("sub", other, self)
+    def __mul__(self, other: Any) -> "Node": return apply("mul", self, other)
+    def __rmul__(self, other: Any) -> "Node": return apply("mul", other, self)
+    def __truediv__(self, other: Any) -> "Node": return apply("div", self, other)
+    def __rtruediv__(self, other: Any) -> "Node": return apply("div", other, self)
+    def __matmul__(self, other: Any) -> "Node": return apply("matmul", self, other)
+    def __rmatmul__(self, other: Any) -> "Node": return apply("matmul", other, self)
+    def __neg__(self) -> "Node": return apply("neg", self)
+    def __pos__(self) -> "Node": return self
+    def __abs__(self) -> "Node": return apply("abs", self)
+    def __gt__(self, other: Any) -> "Node": return apply("greater", self, other)
+    def __ge__(self, other: Any) -> "Node": return apply("greater_equal", self, other)
+    def __lt__(self, other: Any) -> "Node": return apply("less", self, other)
+    def __le__(self, other: Any) -> "Node": return apply("less_equal", self, other)
+    # == and != keep identity semantics: nodes are dict keys and set members
+    __hash__ = object.__hash__
+
+    def __pow__(self, other: Any) -> "Node":
+        p = constant_exponent(other)
+        if p is not None:
+            return apply("pow", self, p=p)
+        return apply("pow_tensor", self, other)
+
+    def __rpow__(self, other: Any) -> "Node":
+        return apply("pow_tensor", other, self)
+
+    def __getitem__(self, key: Any) -> "Node":
+        return apply("index", self, key=normalize_key(key, self.shape))
+
+    @property
+    def T(self) -> "Node":
+        """Transpose (reverses the axes, as numpy's ``.T``)."""
+        return apply("transpose", self, axes=None)
+
+    def transpose(self, *axes: Any) -> "Node":
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return apply("transpose", self, axes=tuple(int(a) for a in axes) if axes else None)
+
+    def reshape(self, *shape: Any) -> "Node":
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return apply("reshape", self, shape=tuple(int(d) for d in shape))
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> "Node":
+        return apply("sum", self, axis=normalize_axis_param(axis), keepdims=bool(keepdims))
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> "Node":
+        return apply("mean", self, axis=normalize_axis_param(axis), keepdims=bool(keepdims))
+
+    # numpy's ufuncs on nodes (np.sin(x)) build graph nodes too
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        name = _UFUNCS.get(ufunc.__name__)
+        if method != "__call__" or name is None or kwargs:
+            return NotImplemented
+        if name == "pow":
+            return inputs[0] ** inputs[1] if isinstance(inputs[0], Node) else \
+                apply("pow_tensor", *inputs)
+        return apply(name, *inputs)
+
+    # ---- display ---------------------------------------------------------------------
+    def _describe(self) -> str:
+        if self.name:
+            return f"{self.op} '{self.name}'"
+        return f"node {self.op} of shape {self.shape}"
+
+    def __repr__(self) -> str:
+        if self._value is not None and self.op != "const":
+            body = np.array2string(np.asarray(self._value), separator=", ", precision=4)
+            extra = ""
+            if self.is_leaf and self.requires_grad:
+                extra = ", requires_grad=True"
+            elif self.grad_fn is not None:
+                extra = f", grad_fn=<{self.grad_fn}>"
+            return f"tensor({body}{extra})"
+        if self.op == "var":
+            return f"var('{self.name}', shape={self.shape})" if self.shape else f"var('{self.name}')"
+        if self.op == "const":
+            return f"const({np.asarray(self._value).tolist()!r})"
+        from .closed_form import describe
+        return f"Node({describe(self)}, op='{self.op}', shape={self.shape})"
+
+
+_UFUNCS = {"add": "add", "subtract": "sub", "multiply": "mul", "true_divide": "div",
+           "divide": "div", "negative": "neg", "power": "pow", "matmul": "matmul",
+           "exp": "exp", "log": "log", "sin": "sin", "cos": "cos", "tan": "tan",
+           "tanh": "tanh", "sqrt": "sqrt", "absolute": "abs", "sign": "sign",
+           "maximum": "maximum", "minimum": "minimum", "greater": "greater",
+           "greater_equal": "greater_equal", "less": "less", "less_equal": "less_equal"}
+
+
+# ---------------------------------------------------------------------------
+# leaves
+# ---------------------------------------------------------------------------
+
+def _check_name(name: Any, what: str) -> str:
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) \
+            or name.startswith("_"):
+        raise SymdiffError(f"{what} name {name!r} is not a valid identifier "
+                           "(letters, digits and _, not starting with a digit or _)")
+    return name
+
+
+def var(name: str, shape: Sequence[int] = ()) -> Node:
+    """A free variable (float64), scalar or array. Same name and shape: same variable.
+
+    >>> import symdiff as sd
+    >>> W = sd.var("W", shape=(10, 5))
+    >>> W.shape, W.name
+    ((10, 5), 'W')
+    """
+    shape = _check_shape(shape, f"var '{name}'")
+    return Node("var", name=_check_name(name, "variable"), shape=shape, requires_grad=True)
+
+
+def tensor(data: Any, requires_grad: bool = False, name: Optional[str] = None) -> Node:
+    """A leaf bound to a value (float64), like ``torch.tensor``.
+
+    >>> import symdiff as sd
+    >>> a = sd.tensor([3.0], requires_grad=True, name="a")
+    >>> a
+    tensor([3.], requires_grad=True)
+    """
+    try:
+        value = np.array(data, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise SymdiffError(f"tensor(): cannot make a float64 array of {type(data).__name__}: {e}") \
+            from None
+    name = _check_name(name, "tensor") if name is not None else f"tensor{next(_tensor_ids)}"
+    return Node("tensor", name=name, shape=value.shape, value=value,
+                requires_grad=bool(requires_grad))
+
+
+def const(value: Any) -> Node:
+    """A constant; Python numbers and numpy arrays also mix into expressions directly.
+
+    >>> import symdiff as sd
+    >>> (sd.const(2.5) * 2).item()
+    5.0
+    """
+    if isinstance(value, Node):
+        return value
+    arr = np.asarray(value)
+    if arr.dtype == np.bool_:
+        return Node("const", shape=arr.shape, dtype="bool", value=arr.copy())
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise SymdiffError(f"const(): cannot make a float64 array of {type(value).__name__}: {e}") \
+            from None
+    return Node("const", shape=arr.shape, value=arr)
+
+
+def randn(*shape: int, requires_grad: bool = False, name: Optional[str] = None,
+          rng: Optional[np.random.Generator] = None) -> Node:
+    """A tensor of standard-normal samples, like ``torch.randn`` (see ``manual_seed``).
+
+    >>> import symdiff as sd
+    >>> sd.manual_seed(0)
+    >>> sd.randn(2, 3).shape
+    (2, 3)
+    """
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    gen = rng if rng is not None else _rng
+    return tensor(gen.standard_normal(tuple(int(d) for d in shape)), requires_grad, name)
+
+
+_rng = np.random.default_rng()
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the generator behind ``sd.randn`` (like ``torch.manual_seed``)."""
+    global _rng
+    _rng = np.random.default_rng(seed)
+
+
+def as_node(value: Any) -> Node:
+    """A node as is; anything else (number, list, array) as a constant."""
+    return value if isinstance(value, Node) else const(value)
+
+
+# ---------------------------------------------------------------------------
+# building interior nodes
+# ---------------------------------------------------------------------------
+
+def apply(op: str, *args: Any, **params: Any) -> Node:
+    """Make the node ``op(*args, **params)``: checks shapes, computes the value if it can.
+
+    >>> import symdiff as sd
+    >>> apply("add", sd.var("x"), 1).op
+    'add'
+    """
+    row = PRIMITIVES[op]
+    nodes = []
+    for i, a in enumerate(args):
+        a = as_node(a)
+        wants_bool = op == "where" and i == 0
+        if wants_bool and a.dtype != "bool":
+            raise SymdiffError(f"where: the condition must be a comparison such as x > 0, "
+                               f"not {a._describe()}")
+        if not wants_bool and a.dtype == "bool":
+            # numpy and PyTorch let booleans take part in arithmetic as 0.0 / 1.0
+            a = apply("where", a, 1.0, 0.0)
+        nodes.append(a)
+    try:
+        shape = tuple(row.shape(*(a.shape for a in nodes), **params))
+    except NumericShapeError as e:
+        raise ShapeError(str(e)) from None
+    value = None
+    if all(a._value is not None for a in nodes):
+        with np.errstate(all="ignore"):
+            value = np.asarray(row.forward(*(a._value for a in nodes), **params))
+    return Node(op, tuple(nodes), params, shape, dtype=row.dtype, value=value,
+                requires_grad=any(a.requires_grad for a in nodes))
+
+
+def constant_exponent(p: Any) -> Optional[float]:
+    """A Python/numpy number (or a scalar constant node) as an exponent; else None."""
+    if isinstance(p, Node):
+        if p.op == "const" and p.shape == () and p.dtype != "bool":
+            p = float(p._value)
+        else:
+            return None
+    if isinstance(p, (bool, np.bool_)):
+        return None
+    if isinstance(p, (int, np.integer)):
+        return int(p)
+    if isinstance(p, (float, np.floating)):
+        p = float(p)
+        if not math.isfinite(p):
+            return None
+        return int(p) if p.is_integer() else p
+    return None
+
+
+def _check_shape(shape: Any, what: str) -> tuple:
+    try:
+        shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
+    except (TypeError, ValueError):
+        raise ShapeError(f"{what}: shape must be a tuple of ints, got {shape!r}") from None
+    if any(d < 0 for d in shape):
+        raise ShapeError(f"{what}: negative dimension in shape {shape}")
+    return shape
+
+
+def normalize_axis_param(axis: Any) -> Any:
+    """Axis params must be hashable and plain: None, int or tuple of ints."""
+    if axis is None:
+        return None
+    if isinstance(axis, (int, np.integer)):
+        return int(axis)
+    return tuple(int(a) for a in axis)
+
+
+def normalize_key(key: Any, shape: tuple) -> tuple:
+    """An index key in the hashable form the table stores (slices as tuples)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    out = []
+    for k in key:
+        if isinstance(k, slice):
+            out.append(("slice", _int_or_none(k.start), _int_or_none(k.stop),
+                        _int_or_none(k.step)))
+        elif k is None or k is Ellipsis:
+            out.append(k)
+        elif isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)):
+            out.append(int(k))
+        else:
+            raise ShapeError(f"index: only basic indexing (ints, slices, None, ...) is supported, "
+                             f"got {type(k).__name__} in key of an array of shape {shape}")
+    return tuple(out)
+
+
+def _int_or_none(v: Any) -> Optional[int]:
+    if v is None:
+        return None
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    raise ShapeError(f"index: slice bounds must be ints or None, got {v!r}")
+
+
+# ---------------------------------------------------------------------------
+# walks (iterative: 100k-node graphs must not hit the recursion limit)
+# ---------------------------------------------------------------------------
+
+def topological(roots: Iterable[Node]) -> list[Node]:
+    """Distinct nodes reachable from ``roots``, inputs first."""
+    order: list[Node] = []
+    seen: set[int] = set()
+    for root in roots:
+        if id(root) in seen:
+            continue
+        stack = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            for a in reversed(node.args):
+                if id(a) not in seen:
+                    stack.append((a, False))
+    return order
+
+
+def free_names(node: Node) -> list[str]:
+    """Names of the free variables the graph depends on."""
+    return sorted({n.name for n in topological([node]) if n.op == "var"})

@@ -1,0 +1,152 @@
+"""The functions of symdiff's public API that build nodes (``sd.exp``, ``sd.sum``, ...).
+
+The one-argument elementwise functions are made from the table of primitives, so a new
+row there is a new ``sd.<name>`` here with no further code.
+
+>>> import symdiff as sd
+>>> sd.sum(sd.exp(sd.var("x", shape=(3,))), axis=0).shape
+()
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Sequence
+
+from numeric import PRIMITIVES
+
+from .node import Node, apply, normalize_axis_param
+
+# elementwise one-input rows that are public functions; sign/step come out of derivatives
+_UNARY = ["exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sqrt", "abs", "sign"]
+
+
+def _unary(name: str) -> Callable[[Any], Node]:
+    row = PRIMITIVES[name]
+
+    def fn(x: Any) -> Node:
+        return apply(name, x)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"Elementwise ``{row.sympy}`` (domain: {row.domain.note}).\n\n"
+                  f">>> import symdiff as sd\n"
+                  f">>> sd.{name}(sd.var('x')).op\n'{name}'\n")
+    fn.__annotations__ = {"x": "Any", "return": "Node"}
+    return fn
+
+
+for _name in _UNARY:
+    globals()[_name] = _unary(_name)
+
+
+def maximum(x: Any, y: Any) -> Node:
+    """Elementwise maximum; at a tie the gradient splits 0.5/0.5 (PyTorch's convention).
+
+    >>> import symdiff as sd
+    >>> sd.maximum(sd.tensor([1.0, 5.0]), 3.0).data.tolist()
+    [3.0, 5.0]
+    """
+    return apply("maximum", x, y)
+
+
+def minimum(x: Any, y: Any) -> Node:
+    """Elementwise minimum; at a tie the gradient splits 0.5/0.5.
+
+    >>> import symdiff as sd
+    >>> sd.minimum(sd.tensor([1.0, 5.0]), 3.0).data.tolist()
+    [1.0, 3.0]
+    """
+    return apply("minimum", x, y)
+
+
+def where(cond: Any, x: Any, y: Any) -> Node:
+    """``x`` where ``cond`` holds, else ``y``; ``cond`` is a comparison such as ``x > 0``.
+
+    >>> import symdiff as sd
+    >>> t = sd.tensor([-1.0, 2.0])
+    >>> sd.where(t > 0, t, 0.0).data.tolist()
+    [0.0, 2.0]
+    """
+    return apply("where", cond, x, y)
+
+
+def step(x: Any, h0: float = 0.5) -> Node:
+    """Heaviside step, ``h0`` at 0 (the derivative of relu is ``step(x, 0)``).
+
+    >>> import symdiff as sd
+    >>> sd.step(sd.tensor([-1.0, 0.0, 2.0]), 0.0).data.tolist()
+    [0.0, 0.0, 1.0]
+    """
+    return apply("step", x, h0=float(h0))
+
+
+def sum(x: Any, axis: Optional[Any] = None, keepdims: bool = False) -> Node:  # noqa: A001
+    """Sum over ``axis`` (all axes by default).
+
+    >>> import symdiff as sd
+    >>> sd.sum(sd.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0).data.tolist()
+    [4.0, 6.0]
+    """
+    return apply("sum", x, axis=normalize_axis_param(axis), keepdims=bool(keepdims))
+
+
+def mean(x: Any, axis: Optional[Any] = None, keepdims: bool = False) -> Node:
+    """Mean over ``axis`` (all axes by default).
+
+    >>> import symdiff as sd
+    >>> sd.mean(sd.tensor([1.0, 2.0, 6.0])).item()
+    3.0
+    """
+    return apply("mean", x, axis=normalize_axis_param(axis), keepdims=bool(keepdims))
+
+
+def matmul(a: Any, b: Any) -> Node:
+    """Matrix product with numpy's rules (1-D operands, batches), same as ``a @ b``.
+
+    >>> import symdiff as sd
+    >>> sd.matmul(sd.var("A", (2, 3)), sd.var("x", (3,))).shape
+    (2,)
+    """
+    return apply("matmul", a, b)
+
+
+def transpose(x: Any, axes: Optional[Sequence[int]] = None) -> Node:
+    """Permute axes (reverse them by default), as ``numpy.transpose``.
+
+    >>> import symdiff as sd
+    >>> sd.transpose(sd.var("A", (2, 3))).shape
+    (3, 2)
+    """
+    return apply("transpose", x, axes=None if axes is None else tuple(int(a) for a in axes))
+
+
+def reshape(x: Any, shape: Sequence[int]) -> Node:
+    """Same elements, new shape (one entry may be -1).
+
+    >>> import symdiff as sd
+    >>> sd.reshape(sd.var("A", (2, 3)), (3, -1)).shape
+    (3, 2)
+    """
+    if isinstance(shape, int):
+        shape = (shape,)
+    return apply("reshape", x, shape=tuple(int(d) for d in shape))
+
+
+def broadcast_to(x: Any, shape: Sequence[int]) -> Node:
+    """Repeat ``x`` along new or length-1 axes to ``shape`` (numpy broadcasting).
+
+    >>> import symdiff as sd
+    >>> sd.broadcast_to(sd.var("b", (3,)), (2, 3)).shape
+    (2, 3)
+    """
+    return apply("broadcast_to", x, shape=tuple(int(d) for d in shape))
+
+
+FUNCTIONS: dict[str, Callable[..., Node]] = {
+    **{name: globals()[name] for name in _UNARY},
+    "maximum": maximum, "minimum": minimum, "where": where, "step": step,
+    "sum": sum, "mean": mean, "matmul": matmul, "transpose": transpose, "reshape": reshape,
+    # SymPy's spellings, so printed formulas paste back as input
+    "Abs": globals()["abs"], "Max": maximum, "Min": minimum, "Heaviside": step,
+}
+"""Function names the parser accepts, mapped to the functions that build the nodes."""
+
+del _name

@@ -1,0 +1,126 @@
+"""SymPy's side of the table: symdiff's own SymPy functions, and each row's formula.
+
+Rows of ``numeric.PRIMITIVES`` carry their SymPy form as text (``"Max(x, y)"``); this
+module reads it once per row with the safe parser into a template over dummy symbols.
+``relu`` and ``sigmoid`` are SymPy functions of ours so formulas print with their names;
+each knows its derivative (``fdiff``) and how to rewrite itself in SymPy's built-ins,
+and the tests check the two agree.
+
+>>> import sympy
+>>> x = sympy.Symbol("x")
+>>> sympy.diff(relu(x), x)
+Heaviside(x, 0)
+>>> template("maximum").expr
+Max(x, y)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import sympy
+
+from numeric import PRIMITIVES
+
+
+class relu(sympy.Function):
+    """max(x, 0); derivative Heaviside(x, 0), i.e. relu'(0) = 0 as in PyTorch."""
+
+    @classmethod
+    def eval(cls, x: Any) -> Any:
+        if x.is_Number:
+            return sympy.Max(x, 0)
+        return None
+
+    def fdiff(self, argindex: int = 1) -> Any:
+        return sympy.Heaviside(self.args[0], 0)
+
+    def _eval_rewrite_as_Max(self, x: Any, **kwargs: Any) -> Any:
+        return sympy.Max(x, 0)
+
+    def _eval_is_real(self) -> Any:
+        return self.args[0].is_real
+
+
+class sigmoid(sympy.Function):
+    """1/(1 + exp(-x)); derivative sigmoid(x)*(1 - sigmoid(x))."""
+
+    @classmethod
+    def eval(cls, x: Any) -> Any:
+        if x.is_Number:
+            return 1 / (1 + sympy.exp(-x))
+        return None
+
+    def fdiff(self, argindex: int = 1) -> Any:
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, x: Any, **kwargs: Any) -> Any:
+        return 1 / (1 + sympy.exp(-x))
+
+    def _eval_is_real(self) -> Any:
+        return self.args[0].is_real
+
+
+def where(c: Any, x: Any, y: Any) -> Any:
+    """The SymPy form of ``sd.where``: ``Piecewise((x, c), (y, True))``."""
+    return sympy.Piecewise((x, c), (y, True))
+
+
+NAMESPACE: dict[str, Any] = {
+    "exp": sympy.exp, "log": sympy.log, "sin": sympy.sin, "cos": sympy.cos,
+    "tan": sympy.tan, "tanh": sympy.tanh, "sqrt": sympy.sqrt, "Abs": sympy.Abs,
+    "sign": sympy.sign, "Heaviside": sympy.Heaviside, "Max": sympy.Max, "Min": sympy.Min,
+    "relu": relu, "sigmoid": sigmoid, "where": where,
+}
+"""Function names a row's formula may use."""
+
+NUMPY_FUNCTIONS: dict[str, Any] = {
+    "relu": PRIMITIVES["relu"].forward, "sigmoid": PRIMITIVES["sigmoid"].forward,
+}
+"""numpy implementations of our own SymPy functions, for ``sympy.lambdify``."""
+
+ARG_NAMES = ("x", "y", "z")
+
+
+@dataclass(frozen=True)
+class Template:
+    """A row's formula over real dummy symbols ``args`` and parameter symbols ``params``."""
+
+    expr: Any
+    args: tuple
+    params: dict
+
+    def instantiate(self, args: Any, params: dict) -> Any:
+        mapping = dict(zip(self.args, args))
+        for k, sym in self.params.items():
+            mapping[sym] = to_sympy_number(params[k], exact=True)
+        return self.expr.xreplace(mapping)
+
+
+@lru_cache(maxsize=None)
+def template(op: str) -> Template:
+    """The parsed SymPy formula of an elementwise row (cached)."""
+    from .parse import parse_sympy
+
+    row = PRIMITIVES[op]
+    args = tuple(sympy.Symbol(n, real=True) for n in ARG_NAMES[:row.arity])
+    params = {p: sympy.Symbol(p, real=True) for p in row.params}
+    expr = parse_sympy(row.sympy, {**dict(zip(ARG_NAMES, args)), **params}, NAMESPACE)
+    return Template(expr, args, params)
+
+
+def to_sympy_number(v: Any, exact: bool = False) -> Any:
+    """A float as an exact Integer when integral; with ``exact``, simple fractions too
+    (an exponent of 0.5 prints as sqrt); otherwise a Float."""
+    if isinstance(v, bool):
+        return sympy.true if v else sympy.false
+    f = float(v)
+    if f.is_integer() and abs(f) < 2 ** 53:
+        return sympy.Integer(int(f))
+    if exact:
+        r = sympy.Rational(f).limit_denominator(1000)
+        if float(r) == f:
+            return r
+    return sympy.Float(f)
