@@ -32,6 +32,9 @@ class GradArray(np.ndarray):
     def data(self) -> np.ndarray:  # type: ignore[override]
         return self.view(np.ndarray)
 
+    def __repr__(self) -> str:
+        return repr(self.view(np.ndarray))
+
     def zero_(self) -> "GradArray":
         self[...] = 0.0
         return self

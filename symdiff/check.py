@@ -237,7 +237,8 @@ def _closed_form(F: Node, order: list[Node], wrt: list[Node], lowered: Any,
     if work <= MAX_SYMBOLIC_NODES:
         try:
             return _sympy_gradients(F, wrt, lowered, args), ""
-        except (ClosedFormError, TypeError, ValueError, NotImplementedError, AttributeError) as e:
+        except (ClosedFormError, TypeError, ValueError, NotImplementedError, AttributeError,
+                ArithmeticError) as e:
             reason = f"SymPy could not evaluate it ({type(e).__name__})"
     else:
         reason = f"the graph is too large to expand ({work} element operations)"
@@ -262,7 +263,7 @@ def _sympy_gradients(F: Node, wrt: list[Node], lowered: Any, args: list) -> list
             d = sympy.Dummy(f"{leaf.name}", real=True)
             dummies[idx] = d
             flat_syms.append(d)
-            flat_vals.append(float(np.asarray(a)[idx]))
+            flat_vals.append(np.float64(np.asarray(a)[idx]))  # numpy semantics: 1/0 -> inf
         by_leaf[leaf.name] = (elems, dummies)
     mapping = {}
     for elems, dummies in by_leaf.values():

@@ -128,7 +128,7 @@ def element_symbols(n: Node) -> np.ndarray:
     """Object array of a leaf's element symbols: ``x`` for scalars, ``W[i, j]`` for arrays."""
     if n.shape == ():
         return np.array(sympy.Symbol(n.name), dtype=object)
-    base = sympy.IndexedBase(n.name, shape=n.shape)
+    base = sympy.IndexedBase(n.name)
     out = np.empty(n.shape, dtype=object)
     for idx in np.ndindex(*n.shape):
         out[idx] = base[idx]

@@ -41,8 +41,9 @@ class _Recipe:
 
     def __init__(self, expr: Any, symbols: Sequence[Any]):
         self.expr = expr
-        holes = [Node("var", name=f"arg{i}", requires_grad=True) for i in range(len(symbols))]
-        out = Node("var", name="out", requires_grad=True)
+        # placeholders of dtype "any" stand for inputs of either dtype while recording
+        holes = [Node("var", name=f"arg{i}", dtype="any") for i in range(len(symbols))]
+        out = Node("var", name="out", dtype="any")
         env = {**dict(zip(symbols, holes)), _OUT: out}
         self.one = expr == 1
         self.minus_one = expr == -1

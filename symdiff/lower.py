@@ -25,9 +25,11 @@ from .node import Node, topological
 class Lowered:
     """A program plus the leaves that feed it, in input order."""
 
-    def __init__(self, program: Program, leaves: list[Node], slots: dict[int, int]):
+    def __init__(self, program: Program, leaves: list[Node], slots: dict[int, int],
+                 unused: frozenset = frozenset()):
         self.program = program
         self.leaves = leaves
+        self.unused = unused  # names of wrt leaves f does not depend on: no value needed
         self.slots = slots  # id(node) -> program slot, for reading node values
         self.names = [leaf.name for leaf in leaves]
         self.index = {name: i for i, name in enumerate(self.names)}
@@ -64,12 +66,14 @@ def lower(root: Node, wrt: Sequence[Node] = (), retain: Sequence[Node] = (),
     """Lower ``root``'s graph into a program returning gradients for the leaves ``wrt``."""
     order = topological([root, *retain, *extra_roots])
     leaves = graph_leaves(order)
+    unused = set()
     for w in wrt:
         if w.op not in ("var", "tensor"):
             raise SymdiffError(f"can only differentiate with respect to variables or tensors, "
                                f"not {w._describe()}")
         if w.name not in leaves:
             leaves[w.name] = w  # f does not depend on w: its gradient is zero
+            unused.add(w.name)
     input_leaves = list(leaves.values())
     slot: dict[int, int] = {}
     by_name = {leaf.name: i for i, leaf in enumerate(input_leaves)}
@@ -108,7 +112,7 @@ def lower(root: Node, wrt: Sequence[Node] = (), retain: Sequence[Node] = (),
                           input_names=[f"{leaf.op} '{leaf.name}'" for leaf in input_leaves])
     except NumericShapeError as e:
         raise ShapeError(str(e)) from None
-    return Lowered(program, input_leaves, slot)
+    return Lowered(program, input_leaves, slot, frozenset(unused))
 
 
 def bind(lowered: Lowered, values: Any, kwargs: Mapping[str, Any]) -> list:
@@ -143,6 +147,8 @@ def bind(lowered: Lowered, values: Any, kwargs: Mapping[str, Any]) -> list:
             args.append(arr)
         elif leaf._value is not None:
             args.append(leaf._value)
+        elif leaf.name in lowered.unused:
+            args.append(np.zeros(leaf.shape))
         else:
             missing.append(leaf.name)
     if missing:

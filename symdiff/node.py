@@ -394,7 +394,7 @@ def apply(op: str, *args: Any, **params: Any) -> Node:
     for i, a in enumerate(args):
         a = as_node(a)
         wants_bool = op == "where" and i == 0
-        if wants_bool and a.dtype != "bool":
+        if wants_bool and a.dtype not in ("bool", "any"):
             raise SymdiffError(f"where: the condition must be a comparison such as x > 0, "
                                f"not {a._describe()}")
         if not wants_bool and a.dtype == "bool":

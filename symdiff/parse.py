@@ -163,6 +163,9 @@ class _Translator:
     def __init__(self, text: str, builder: Any):
         if not isinstance(text, str):
             raise TypeError(f"expected the formula as a str, got {type(text).__name__}")
+        if len(text) > MAX_LENGTH:  # before any work proportional to the text
+            raise ParseError(f"expression is too long ({len(text)} characters; "
+                             f"the limit is {MAX_LENGTH})", text, MAX_LENGTH)
         self.text, self.builder = text, builder
         self.functions = getattr(builder, "functions", None)
         self.keywords = getattr(builder, "keywords", KEYWORDS)
@@ -212,9 +215,6 @@ class _Translator:
 
     # -- the whole run
     def run(self) -> Any:
-        if len(self.text) > MAX_LENGTH:
-            raise ParseError(f"expression is too long ({len(self.text)} characters; "
-                             f"the limit is {MAX_LENGTH})", self.text, MAX_LENGTH)
         if not self.body.strip():
             raise ParseError("empty expression", self.text, 0)
         try:

@@ -1,0 +1,205 @@
+"""The ``symdiff`` command line (also ``python -m symdiff``).
+
+Usage::
+
+    symdiff diff "x**2 + 3" --wrt x --at x=7
+    symdiff diff "x*y + y**2" --at x=2,y=3              # --wrt defaults to every variable
+    symdiff diff "sum(W @ v)" --shape W=2,3 --at "W=[[1,2,3],[4,5,6]]" --at "v=[1,0,2]"
+
+``diff`` prints the closed form of ``f`` and of each derivative; with ``--at`` it also
+prints the value, the gradient from the numeric reverse mode and the cross-check table of
+``sd.check`` (closed form vs reverse mode vs finite differences).
+
+* ``--wrt`` may be repeated or comma-separated; default: all variables, sorted by name.
+* ``--at`` takes ``name=value`` pairs separated by commas and may be repeated; a value is a
+  number or a nested list (read with ``ast.literal_eval``, never ``eval``).
+* ``--shape W=2,3`` declares an array variable; an array value in ``--at`` also implies
+  its shape.
+
+Exit status: 0 when the check passes (or no ``--at`` was given), 1 when it fails (for
+instance at a kink such as ``relu(x)`` at ``x=0``), 2 on bad input, with one line on
+stderr starting ``symdiff: error:``.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import sys
+from typing import Optional, Sequence
+
+import numpy as np
+
+import symdiff as sd
+
+
+class UsageError(sd.SymdiffError):
+    """A command-line argument symdiff cannot use (reported with exit status 2)."""
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse has printed usage and its message already
+        return e.code if isinstance(e.code, int) else 2
+    try:
+        return args.run(args)
+    except sd.SymdiffError as e:
+        print(f"symdiff: error: {_one_line(e)}", file=sys.stderr)
+        return 2
+
+
+def _one_line(e: sd.SymdiffError) -> str:
+    message = (str(e).splitlines() or [type(e).__name__])[0]
+    text = getattr(e, "text", "")  # a ParseError shows where in the text, on one line
+    if text and "\n" not in text and len(text) <= 80:
+        message += f" in {text!r}"
+    return message
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="symdiff", description="Symbolic plus numeric differentiation on one graph.")
+    parser.add_argument("--version", action="version", version=f"symdiff {sd.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="command", required=True)
+    diff = commands.add_parser(
+        "diff", help="closed forms, value, gradient and the cross-check table",
+        description="Print f's closed form and its derivatives; with --at, also the value, "
+                    "the reverse-mode gradient and sd.check's table (exit 1 if it fails).")
+    diff.add_argument("expression", help='formula, e.g. "x**2 + 3"')
+    diff.add_argument("--wrt", action="append", default=[], metavar="NAMES",
+                      help="variables to differentiate by (repeat or comma-separate; "
+                           "default: all)")
+    diff.add_argument("--at", action="append", default=[], metavar="NAME=VALUE,...",
+                      help='the point, e.g. x=7,y=2 or "W=[[1,2],[3,4]]" (repeatable)')
+    diff.add_argument("--shape", action="append", default=[], metavar="NAME=D1,D2,...",
+                      help="shape of an array variable, e.g. W=2,3 (repeatable)")
+    diff.set_defaults(run=run_diff)
+    return parser
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    point = parse_at(args.at)
+    shapes = {name: np.shape(v) for name, v in point.items()}
+    for name, shape in parse_shapes(args.shape).items():
+        if name in point and shapes[name] != shape:
+            raise UsageError(f"--at {name}: value has shape {shapes[name]}, "
+                             f"but --shape says {shape}")
+        shapes[name] = shape
+    f = sd.parse(args.expression, shapes)
+    variables = {n.name: n for n in f.nodes() if n.op == "var"}
+    for name in shapes:
+        if name not in variables:
+            option = "--at" if name in point else "--shape"
+            raise UsageError(f"{option}: '{name}' is not a variable of the expression "
+                             f"(its variables: {', '.join(sorted(variables)) or 'none'})")
+    wrt = [variables[name] for name in parse_wrt(args.wrt, variables)]
+    derivatives = [sd.diff(f, w) for w in wrt]  # raises before printing if f is not scalar
+
+    _show("f", _closed_form(f))
+    for w, d in zip(wrt, derivatives):
+        _show(f"df/d{w.name}", _closed_form(d))
+    if not args.at:
+        return 0
+
+    value, grads = sd.value_and_grad(f, wrt)(point)
+    report = sd.check(f, at=point, wrt=wrt)
+    if any(np.ndim(v) for v in point.values()):
+        print("\nat:")
+        for name, v in point.items():
+            _show(name, v, indent="  ")
+    else:
+        print("\nat " + ", ".join(f"{name} = {v:.10g}" for name, v in point.items()))
+    print("value and gradient (reverse mode):")
+    _show("f", value, indent="  ")
+    for w, g in zip(wrt, grads):
+        _show(f"df/d{w.name}", g, indent="  ")
+    print(f"\n{report}")
+    if report.ok:
+        return 0
+    reasons = report.problems or sorted({e.verdict for e in report.entries if e.verdict != "ok"})
+    print(f"symdiff: check failed: {'; '.join(reasons)}", file=sys.stderr)
+    return 1
+
+
+def parse_at(items: Sequence[str]) -> dict[str, object]:
+    """``["x=7,y=2", "W=[[1,2],[3,4]]"]`` -> ``{"x": 7.0, "y": 2.0, "W": array}``."""
+    point: dict[str, object] = {}
+    for item in items:
+        for pair in _split_top_level(item):
+            name, sep, text = (s.strip() for s in pair.partition("="))
+            if not sep or not name.isidentifier() or not text:
+                raise UsageError(f"--at: expected name=value, got {pair.strip()!r}")
+            try:
+                value = np.asarray(ast.literal_eval(text), dtype=np.float64)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                raise UsageError(f"--at {name}: {text!r} is not a number or a nested list "
+                                 "of numbers") from None
+            if name in point:
+                raise UsageError(f"--at: '{name}' is given twice")
+            point[name] = float(value) if value.ndim == 0 else value
+    return point
+
+
+def parse_shapes(items: Sequence[str]) -> dict[str, tuple]:
+    """``["W=2,3", "v=(3,)"]`` -> ``{"W": (2, 3), "v": (3,)}``."""
+    shapes: dict[str, tuple] = {}
+    for item in items:
+        name, sep, dims = (s.strip() for s in item.partition("="))
+        dims = dims.strip("()[] ")
+        try:
+            if not sep or not name.isidentifier():
+                raise ValueError
+            shapes[name] = tuple(int(d) for d in dims.split(",") if d.strip()) if dims else ()
+        except ValueError:
+            raise UsageError(f"--shape: expected name=d1,d2,... (e.g. W=2,3), "
+                             f"got {item!r}") from None
+        if any(d < 0 for d in shapes[name]):
+            raise UsageError(f"--shape {name}: dimensions must not be negative")
+    return shapes
+
+
+def parse_wrt(items: Sequence[str], variables: dict) -> list[str]:
+    """Names from repeated / comma-separated ``--wrt``; default: every variable, sorted."""
+    names = [n.strip() for item in items for n in item.split(",") if n.strip()]
+    for name in names:
+        if name not in variables:
+            raise UsageError(f"--wrt: unknown variable '{name}'; the expression's variables "
+                             f"are: {', '.join(sorted(variables)) or 'none'}")
+    return list(dict.fromkeys(names)) if names else sorted(variables)
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split at commas outside brackets: ``"x=1,W=[[1,2],[3,4]]"`` -> two pairs."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch in "[("
+        depth -= ch in "])"
+        if ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p for p in parts if p.strip()]
+
+
+def _closed_form(node: sd.Node) -> str:
+    try:
+        return str(node.sympy())
+    except sd.ClosedFormError as e:
+        return f"(no closed form: {str(e).splitlines()[0]})"
+
+
+def _show(label: str, v: object, indent: str = "") -> None:
+    """Print ``label = v``; arrays line up under their first row."""
+    if isinstance(v, str):
+        print(f"{indent}{label} = {v}")
+        return
+    arr = np.asarray(v)
+    prefix = f"{indent}{label} = "
+    text = f"{float(arr):.10g}" if arr.ndim == 0 else \
+        np.array2string(arr, precision=10, prefix=prefix)
+    print(prefix + text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
