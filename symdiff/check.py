@@ -108,12 +108,13 @@ class CheckReport:
 
 
 def _num(v: float) -> str:
-    return f"{v:.10g}"
+    return f"{v + 0.0:.10g}"  # + 0.0 turns -0.0 into 0.0
 
 
 def _fmt_value(v: Any) -> str:
     arr = np.asarray(v)
-    return _num(float(arr)) if arr.ndim == 0 else np.array2string(arr, precision=6)
+    return _num(float(arr)) if arr.ndim == 0 else \
+        np.array2string(arr + 0.0, precision=6, separator=", ", max_line_width=10_000)
 
 
 def check(f: Node, at: Optional[Mapping[Any, Any]] = None, wrt: Optional[Sequence[Node]] = None,
@@ -134,7 +135,9 @@ def check(f: Node, at: Optional[Mapping[Any, Any]] = None, wrt: Optional[Sequenc
         raise SymdiffError(f"check() needs a symdiff Node, got {type(f).__name__}")
     notes: list[str] = []
     F = f
-    if f.size != 1:
+    if f.shape != () and f.size == 1:
+        F = apply("sum", f, axis=None, keepdims=False)   # a one-element array: its element
+    elif f.size != 1:
         r = np.random.default_rng(seed).standard_normal(f.shape)
         F = apply("sum", apply("mul", f, const(r)), axis=None, keepdims=False)
         notes.append(f"f has shape {f.shape}: checked the gradient of sum(f * r) for a fixed "
@@ -192,7 +195,8 @@ def _central(program: Any, args: list, k: int, idx: tuple, eps: float) -> float:
     lo[idx] -= eps
     fh = program.forward(*args[:k], hi, *args[k + 1:])
     fl = program.forward(*args[:k], lo, *args[k + 1:])
-    return float((np.asarray(fh) - np.asarray(fl)).reshape(()) / (2 * eps))
+    with np.errstate(all="ignore"):
+        return float((np.asarray(fh) - np.asarray(fl)).reshape(()) / (2 * eps))
 
 
 def _verdict(c: float, r: float, d: float, atol: float, rtol: float) -> str:

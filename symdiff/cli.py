@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import os
 import sys
 from typing import Optional, Sequence
 
@@ -47,6 +48,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except sd.SymdiffError as e:
         print(f"symdiff: error: {_one_line(e)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # piped into head & co.: stop quietly, with the status of SIGPIPE
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13
 
 
 def _one_line(e: sd.SymdiffError) -> str:
@@ -94,16 +98,17 @@ def run_diff(args: argparse.Namespace) -> int:
             raise UsageError(f"{option}: '{name}' is not a variable of the expression "
                              f"(its variables: {', '.join(sorted(variables)) or 'none'})")
     wrt = [variables[name] for name in parse_wrt(args.wrt, variables)]
-    derivatives = [sd.diff(f, w) for w in wrt]  # raises before printing if f is not scalar
+    # all the work first, so that bad input stops before anything is printed
+    derivatives = [sd.diff(f, w) for w in wrt]
+    if args.at:
+        value, grads = sd.value_and_grad(f, wrt)(point)
+        report = sd.check(f, at=point, wrt=wrt)
 
     _show("f", _closed_form(f))
     for w, d in zip(wrt, derivatives):
         _show(f"df/d{w.name}", _closed_form(d))
     if not args.at:
         return 0
-
-    value, grads = sd.value_and_grad(f, wrt)(point)
-    report = sd.check(f, at=point, wrt=wrt)
     if any(np.ndim(v) for v in point.values()):
         print("\nat:")
         for name, v in point.items():
@@ -130,8 +135,8 @@ def parse_at(items: Sequence[str]) -> dict[str, object]:
             name, sep, text = (s.strip() for s in pair.partition("="))
             if not sep or not name.isidentifier() or not text:
                 raise UsageError(f"--at: expected name=value, got {pair.strip()!r}")
-            try:
-                value = np.asarray(ast.literal_eval(text), dtype=np.float64)
+            try:  # float() reads inf and nan too; literal_eval reads nested lists
+                value = np.asarray(_float_or_literal(text), dtype=np.float64)
             except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                 raise UsageError(f"--at {name}: {text!r} is not a number or a nested list "
                                  "of numbers") from None
@@ -139,6 +144,16 @@ def parse_at(items: Sequence[str]) -> dict[str, object]:
                 raise UsageError(f"--at: '{name}' is given twice")
             point[name] = float(value) if value.ndim == 0 else value
     return point
+
+
+def _float_or_literal(text: str) -> object:
+    try:
+        return float(text)
+    except ValueError:
+        value = ast.literal_eval(text)
+    if isinstance(value, (str, bytes, complex, dict, set)):
+        raise TypeError(type(value).__name__)
+    return value
 
 
 def parse_shapes(items: Sequence[str]) -> dict[str, tuple]:

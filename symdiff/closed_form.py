@@ -182,6 +182,11 @@ def _unsupported(n: Node, why: str = "") -> ClosedFormError:
         "use .sympy(explicit=True) for small concrete shapes")
 
 
+def _mat(expr: Any) -> Any:
+    """SymPy folds 1x1 products to scalars; put them back in a 1x1 matrix."""
+    return expr if getattr(expr, "is_Matrix", False) else ImmutableMatrix([[expr]])
+
+
 def _bcast(expr: Any, shape: tuple, target: tuple, n: Node) -> Any:
     """A matrix expression for ``expr`` of numpy shape ``shape`` broadcast to ``target``."""
     if shape == target:
@@ -189,16 +194,15 @@ def _bcast(expr: Any, shape: tuple, target: tuple, n: Node) -> Any:
     tr, tc = _as_matrix_shape(target, n)
     if shape == ():
         return expr * OneMatrix(tr, tc)
-    if len(target) == 2 and len(shape) == 1:
-        # a numpy row vector (m,) is our column (m, 1): repeat it down the rows
-        return OneMatrix(tr, 1) * expr.T
-    if len(target) == 2 and shape == (1, tc):
-        return OneMatrix(tr, 1) * expr
-    if len(target) == 2 and shape == (tr, 1):
-        return expr * OneMatrix(1, tc)
-    if len(target) == 1 and shape == (1,):
-        return OneMatrix(tr, 1) * expr
-    raise _unsupported(n, f"cannot broadcast {shape} to {target}")
+    if len(target) == 1:                    # (1,) -> (n,)
+        return OneMatrix(tr, 1) * _mat(expr)
+    # align with numpy: a 1-D (m,) is a row of the target; ours is a column, so transpose
+    e, (rs, cs) = (_mat(expr).T, (1, shape[0])) if len(shape) == 1 else (_mat(expr), shape)
+    if rs == 1 and tr > 1:
+        e = OneMatrix(tr, 1) * e
+    if cs == 1 and tc > 1:
+        e = e * OneMatrix(1, tc)
+    return e
 
 
 def _elementwise_matrix(n: Node, xs: list[Any]) -> Any:
@@ -333,12 +337,15 @@ def _matrix(order: list[Node], root: Node) -> Any:
         if n.op == "const":
             val[id(n)] = _const(n)
             continue
-        xs = [val[id(a)] for a in n.args]
+        xs = [_mat(val[id(a)]) if a.shape in ((1,), (1, 1)) else val[id(a)] for a in n.args]
         row = PRIMITIVES[n.op]
-        if row.kind == "elementwise":
-            val[id(n)] = _elementwise_matrix(n, xs)
-        elif n.op in _STRUCTURAL:
-            val[id(n)] = _STRUCTURAL[n.op](n, *xs)
-        else:
+        if row.kind != "elementwise" and n.op not in _STRUCTURAL:
             raise _unsupported(n)
+        try:
+            val[id(n)] = _elementwise_matrix(n, xs) if row.kind == "elementwise" \
+                else _STRUCTURAL[n.op](n, *xs)
+        except ClosedFormError:
+            raise
+        except Exception as e:  # SymPy's matrix algebra refusing a combination
+            raise _unsupported(n, f"SymPy: {type(e).__name__}: {e}") from None
     return val[id(root)]

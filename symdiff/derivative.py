@@ -235,7 +235,14 @@ def grad(f: Node, wrt: Sequence[Node]) -> list[Node]:
                 continue
             prev = cot.get(id(a))
             cot[id(a)] = c if prev is None else apply("add", prev, c)
-    return [found.get(w.name, const(np.zeros(w.shape)) if w.shape else const(0.0)) for w in wrt]
+    out = [found.get(w.name, const(np.zeros(w.shape)) if w.shape else const(0.0)) for w in wrt]
+    context = frozenset(n.name for n in order if n.op in ("var", "tensor")) | names | \
+        f._cache.get("context", frozenset())
+    for g in out:
+        if g.is_leaf and g.op != "const":
+            continue  # d(x)/dx-like results are the leaf itself: leave its cache alone
+        g._cache["context"] = context
+    return out
 
 
 def diff(f: Node, x: Node) -> Node:

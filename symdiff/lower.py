@@ -26,8 +26,11 @@ class Lowered:
     """A program plus the leaves that feed it, in input order."""
 
     def __init__(self, program: Program, leaves: list[Node], slots: dict[int, int],
-                 unused: frozenset = frozenset()):
+                 unused: frozenset = frozenset(), context: frozenset = frozenset()):
         self.program = program
+        # names of the function a derivative graph came from: given values for them are
+        # accepted and ignored, so a derivative evaluates at its function's point
+        self.context = context
         self.leaves = leaves
         self.unused = unused  # names of wrt leaves f does not depend on: no value needed
         self.slots = slots  # id(node) -> program slot, for reading node values
@@ -112,7 +115,8 @@ def lower(root: Node, wrt: Sequence[Node] = (), retain: Sequence[Node] = (),
                           input_names=[f"{leaf.op} '{leaf.name}'" for leaf in input_leaves])
     except NumericShapeError as e:
         raise ShapeError(str(e)) from None
-    return Lowered(program, input_leaves, slot, frozenset(unused))
+    return Lowered(program, input_leaves, slot, frozenset(unused),
+                   root._cache.get("context", frozenset()))
 
 
 def bind(lowered: Lowered, values: Any, kwargs: Mapping[str, Any]) -> list:
@@ -125,7 +129,7 @@ def bind(lowered: Lowered, values: Any, kwargs: Mapping[str, Any]) -> list:
         for k, v in values.items():
             given[k.name if isinstance(k, Node) else str(k)] = v
     given.update(kwargs)
-    unknown = [k for k in given if k not in lowered.index]
+    unknown = [k for k in given if k not in lowered.index and k not in lowered.context]
     if unknown:
         known = ", ".join(lowered.names) or "none"
         raise ExtraVariableError(
