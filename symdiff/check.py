@@ -274,16 +274,20 @@ def _sympy_gradients(F: Node, wrt: list[Node], lowered: Any, args: list) -> list
         for idx in np.ndindex(*elems.shape):
             mapping[elems[idx]] = dummies[idx]
     expr = sympy.sympify(expr).xreplace(mapping)
-    out = []
-    for w in wrt:
+    exprs, where = [], []
+    for k, w in enumerate(wrt):
         _, dummies = by_leaf[w.name]
-        g = np.empty(w.shape, dtype=np.float64)
         for idx in np.ndindex(*w.shape):
             d = sympy.diff(expr, dummies[idx]).replace(sympy.DiracDelta, lambda *a: sympy.S.Zero)
             if d.has(sympy.Derivative):
                 raise NotImplementedError("unevaluated derivative")
-            fn = sympy.lambdify(flat_syms, d, modules=[NUMPY_FUNCTIONS, "numpy"])
-            with np.errstate(all="ignore"):
-                g[idx] = float(np.asarray(fn(*flat_vals), dtype=np.float64))
-        out.append(float(g) if g.ndim == 0 else g)
-    return out
+            exprs.append(d)
+            where.append((k, idx))
+    # one generated function for every entry: lambdify is the slow step, not evaluation
+    fn = sympy.lambdify(flat_syms, exprs, modules=[NUMPY_FUNCTIONS, "numpy"], cse=True)
+    with np.errstate(all="ignore"):
+        values = fn(*flat_vals)
+    out = [np.empty(w.shape, dtype=np.float64) for w in wrt]
+    for (k, idx), v in zip(where, values):
+        out[k][idx] = float(np.asarray(v, dtype=np.float64))
+    return [float(g) if g.ndim == 0 else g for g in out]

@@ -147,7 +147,8 @@ def _explicit_op(n: Node, xs: list[np.ndarray]) -> np.ndarray:
     if n.op == "unindex":
         out = np.full(n.params["shape"], sympy.Integer(0), dtype=object)
         from numeric.primitives import index_key
-        out[index_key(n.params["key"])] = xs[0]
+        # a 0-d object array would be stored as an object inside the slot: unwrap it
+        out[index_key(n.params["key"])] = xs[0].item() if xs[0].ndim == 0 else xs[0]
         return out
     if n.op == "mean":
         count = max(xs[0].size, 1) // max(int(np.prod(n.shape, dtype=np.int64)), 1)
@@ -321,7 +322,8 @@ _STRUCTURAL: dict[str, Callable[..., Any]] = {
     "sum": _sum_matrix,
     "mean": _sum_matrix,
     "matmul": _matmul_matrix,
-    "transpose": lambda n, x: x.T if len(n.shape) == 2 else x,
+    "transpose": lambda n, x: x.T if len(n.shape) == 2 and n.params.get("axes") in
+    (None, (1, 0), (-1, 0), (1, -2), (-1, -2)) else x,
     "reshape": _reshape_matrix,
     "index": _index_matrix,
     "broadcast_to": lambda n, x: _bcast(x, n.args[0].shape, n.shape, n),

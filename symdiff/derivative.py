@@ -126,11 +126,17 @@ def _matmul_adjoint(node: Node, i: int, g: Node) -> Node:
             return apply("mul", g, y) if x.ndim == 1 else \
                 apply("mul", apply("reshape", g, shape=g.shape + (1,)), y)
         if x.ndim == 1:
-            return apply("matmul", y, g)
+            if y.ndim == 2:
+                return apply("matmul", y, g)
+            col = apply("matmul", y, apply("reshape", g, shape=g.shape + (1,)))
+            return apply("reshape", col, shape=col.shape[:-1])   # batch axes summed later
         return apply("matmul", g, _swap_last(y))
     if x.ndim == 1:
-        return apply("mul", g, x) if y.ndim == 1 else \
-            apply("mul", apply("reshape", x, shape=x.shape + (1,)), g)
+        if y.ndim == 1:
+            return apply("mul", g, x)
+        # (k,) @ (..., k, m) -> (..., m): the cotangent is x[:, None] * g[..., None, :]
+        row = apply("reshape", g, shape=g.shape[:-1] + (1,) + g.shape[-1:])
+        return apply("mul", apply("reshape", x, shape=x.shape + (1,)), row)
     if y.ndim == 1:
         gcol = apply("reshape", g, shape=g.shape + (1,))
         out = apply("matmul", _swap_last(x), gcol)
@@ -142,7 +148,7 @@ def _transpose_adjoint(node: Node, i: int, g: Node) -> Node:
     axes = node.params.get("axes")
     if axes is None:
         return apply("transpose", g, axes=None)
-    return apply("transpose", g, axes=tuple(int(a) for a in np.argsort(axes)))
+    return apply("transpose", g, axes=tuple(int(a) for a in np.argsort([a % g.ndim for a in axes])))
 
 
 ADJOINTS: dict[str, Callable[[Node, int, Node], Node]] = {
