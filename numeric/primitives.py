@@ -229,6 +229,11 @@ def sum_to(x: Any, shape: Shape) -> Any:
     lead = x.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, d in enumerate(shape) if d == 1 and x.shape[lead + i] != 1)
+    if not axes and [d for d in x.shape if d != 1] != [d for d in shape if d != 1]:
+        # nothing to sum, yet the shapes differ: a rule returned a wrong-shaped cotangent,
+        # which a reshape would silently scramble
+        raise NumericShapeError(f"sum_to: a cotangent of shape {x.shape} does not reduce to "
+                                f"shape {tuple(shape)}", "sum_to", (x.shape, tuple(shape)))
     return x.sum(axis=axes, keepdims=False).reshape(shape) if axes else x.reshape(shape)
 
 
@@ -290,7 +295,8 @@ def _matmul_vjp_x(g: Any, out: Any, x: Any, y: Any) -> Any:
 
 def _matmul_vjp_y(g: Any, out: Any, x: Any, y: Any) -> Any:
     if np.ndim(x) == 1:
-        return np.multiply.outer(x, g) if np.ndim(y) > 1 else g * x
+        # (k,) @ (..., k, m) -> (..., m): the cotangent is x[:, None] * g[..., None, :]
+        return g * x if np.ndim(y) == 1 else x[:, None] * g[..., None, :]
     if np.ndim(y) == 1:
         return np.matmul(np.swapaxes(x, -1, -2), g[..., None])[..., 0] if np.ndim(x) > 2 \
             else np.matmul(x.T, g)
@@ -300,7 +306,7 @@ def _matmul_vjp_y(g: Any, out: Any, x: Any, y: Any) -> Any:
 def _transpose_vjp(g: Any, out: Any, x: Any, axes: Optional[tuple[int, ...]] = None) -> Any:
     if axes is None:
         return np.transpose(g)
-    return np.transpose(g, np.argsort(axes))
+    return np.transpose(g, np.argsort([a % np.ndim(x) for a in axes]))  # axes may be negative
 
 
 def _unindex(x: Any, key: tuple, shape: Shape) -> Any:

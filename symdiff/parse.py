@@ -449,7 +449,25 @@ _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-class NodeBuilder:
+class _OperatorBuilder:
+    """What both builders share: Python's operators and calls of the allowed functions."""
+
+    functions: Mapping[str, Callable]
+
+    def binop(self, op: str, a: Any, b: Any) -> Any:
+        return _OPERATORS[op](a, b)
+
+    def compare(self, op: str, a: Any, b: Any) -> Any:
+        return self.binop(op, a, b)
+
+    def unary(self, op: str, a: Any) -> Any:
+        return -a if op == "-" else +a
+
+    def call(self, fname: str, args: list, kwargs: dict, position: int) -> Any:
+        return self.functions[fname](*args, **kwargs)
+
+
+class NodeBuilder(_OperatorBuilder):
     """Builds symdiff graph ``Node``s; one instance per parse (it caches the variables)."""
 
     def __init__(self, shapes: Mapping[str, tuple] | None = None):
@@ -490,14 +508,6 @@ class NodeBuilder:
             a = self._const(a)
         return _OPERATORS[op](a, b)
 
-    compare = binop
-
-    def unary(self, op: str, a: Any) -> Any:
-        return -a if op == "-" else +a
-
-    def call(self, fname: str, args: list, kwargs: dict, position: int) -> Any:
-        return self.functions[fname](*args, **kwargs)
-
     def attribute(self, a: Any, attr: str) -> Any:
         return self._node(a).T
 
@@ -505,7 +515,7 @@ class NodeBuilder:
         return self._node(a)[key]
 
 
-class SympyBuilder:
+class SympyBuilder(_OperatorBuilder):
     """Builds SymPy expressions from the given ``symbols`` and ``functions`` only."""
 
     MAX_EXACT_BITS = 100_000
@@ -533,14 +543,6 @@ class SympyBuilder:
             if bits * (abs(int(b.p)) // int(b.q) + 1) > self.MAX_EXACT_BITS:
                 return self._sympy.Pow(a, b, evaluate=False)
         return _OPERATORS[op](a, b)
-
-    compare = binop
-
-    def unary(self, op: str, a: Any) -> Any:
-        return -a if op == "-" else +a
-
-    def call(self, fname: str, args: list, kwargs: dict, position: int) -> Any:
-        return self.functions[fname](*args, **kwargs)
 
     def attribute(self, a: Any, attr: str) -> Any:
         return a.T

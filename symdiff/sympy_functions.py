@@ -29,6 +29,8 @@ class relu(sympy.Function):
 
     @classmethod
     def eval(cls, x: Any) -> Any:
+        if x is sympy.nan:
+            return sympy.nan  # Max refuses nan; numpy's maximum propagates it
         if x.is_Number:
             return sympy.Max(x, 0)
         return None

@@ -1,0 +1,626 @@
+"""The table sweep: every row of ``numeric.PRIMITIVES`` gets every test below.
+
+Parametrized directly over the table (ids are row names, plus the case for rows whose
+tests run on several shapes/params), so a new row is tested as soon as it exists; rows
+that are not elementwise, and rows with params, must have an entry in ``CASES`` (a test
+says so), because their shapes and params cannot be guessed.
+
+Per row: schema and arity; the shape rule against numpy's result; VJP against
+random-direction central differences in float64; elementwise VJPs against ``sympy.diff``
+of the row's formula; ``None`` VJPs only where the derivative is 0 almost everywhere or
+the input is a condition; symdiff's own derivative rules (``sd.grad``) against the table's
+VJPs; kink conventions; domains.
+"""
+from __future__ import annotations
+
+import itertools
+import zlib
+
+import numpy as np
+import pytest
+import sympy
+
+import symdiff as sd
+from numeric import PRIMITIVES, NumericShapeError, sum_to
+from numeric.primitives import index_key
+from symdiff.node import apply, free_names
+from symdiff.sympy_functions import NUMPY_FUNCTIONS, relu, sigmoid, template
+
+from strategies import boolean_inputs, compare_vjp, draw_inputs, near_row_kink
+
+# ---------------------------------------------------------------------------
+# cases
+# ---------------------------------------------------------------------------
+
+UNARY_SHAPES = [((),), ((2,),), ((3, 2),), ((1, 2),)]
+BINARY_SHAPES = [((), ()), ((2,), (2,)), ((3, 2), (3, 2)), ((1, 2), (1, 2)), ((3, 1), (2,)),
+                 ((3, 2), ()), ((), (3, 2)), ((1, 2), (3, 1)), ((2,), (3, 2))]
+TERNARY_SHAPES = [((), (), ()), ((3, 2), (3, 2), (3, 2)), ((3, 1), (2,), ()),
+                  ((2,), (3, 1), (3, 2)), ((), (2,), (3, 1))]
+ELEMENTWISE_SHAPES = {1: UNARY_SHAPES, 2: BINARY_SHAPES, 3: TERNARY_SHAPES}
+INCOMPATIBLE = {2: ((3,), (2,)), 3: ((3,), (2,), ())}
+
+
+def S(start=None, stop=None, step=None):
+    """A slice in the table's hashable key form."""
+    return ("slice", start, stop, step)
+
+
+CASES: dict[str, list] = {
+    # elementwise rows with params: every shape set, every param value
+    "pow": [(shapes, {"p": p}) for p in (2, 3, 0.5, -1, -2.5, 1, 0, 1.5)
+            for shapes in UNARY_SHAPES],
+    "step": [(shapes, {"h0": h0}) for h0 in (0.0, 0.5) for shapes in UNARY_SHAPES],
+    # reductions
+    "sum": [(((3, 2),), {"axis": a, "keepdims": k})
+            for a in (None, 0, 1, (0, 1), -1) for k in (False, True)]
+    + [(((),), {"axis": None, "keepdims": False}), (((4,),), {"axis": 0, "keepdims": False}),
+       (((2, 3, 4),), {"axis": (0, 2), "keepdims": False}),
+       (((2, 3, 4),), {"axis": 1, "keepdims": True})],
+    "mean": [(((3, 2),), {"axis": a, "keepdims": k})
+             for a in (None, 0, 1, (0, 1), -1) for k in (False, True)]
+    + [(((),), {"axis": None, "keepdims": False}), (((4,),), {"axis": 0, "keepdims": False}),
+       (((2, 3, 4),), {"axis": (0, 2), "keepdims": True})],
+    # structural. Regression cases: 1-D @ batched (x (2,) @ y (5,2,4)) had wrong VJPs in
+    # numeric and wrong adjoints in symdiff; negative transpose axes (-1, 0, 1) likewise;
+    # transpose axes (0, 1) printed as .T; unindex of a 0-d value nested an array.
+    "matmul": [(((3, 2), (2, 4)), {}), (((2,), (2, 4)), {}), (((3, 2), (2,)), {}),
+               (((2,), (2,)), {}), (((5, 3, 2), (2, 4)), {}), (((3, 2), (5, 2, 4)), {}),
+               (((5, 3, 2), (5, 2, 4)), {}), (((5, 3, 2), (2,)), {}), (((2,), (5, 2, 4)), {}),
+               (((1, 3, 2), (4, 2, 3)), {})],
+    "transpose": [(((3, 2),), {"axes": None}), (((2, 3, 4),), {"axes": None}),
+                  (((3, 2),), {"axes": (1, 0)}), (((3, 2),), {"axes": (0, 1)}),
+                  (((2, 3, 4),), {"axes": (1, 2, 0)}), (((2, 3, 4),), {"axes": (2, 0, 1)}),
+                  (((2, 3, 4),), {"axes": (-1, 0, 1)}), (((4,),), {"axes": None})],
+    "reshape": [(((3, 2),), {"shape": (6,)}), (((3, 2),), {"shape": (2, -1)}),
+                (((6,),), {"shape": (1, 2, 3)}), (((),), {"shape": (1,)}),
+                (((1,),), {"shape": ()}), (((2, 3, 4),), {"shape": (-1, 4)})],
+    "index": [(((4, 3),), {"key": (0,)}), (((4, 3),), {"key": (0, S(None, None, 2))}),
+              (((4, 3),), {"key": (None, Ellipsis)}), (((4, 3),), {"key": (Ellipsis, 1)}),
+              (((4, 3),), {"key": (S(1, None), -1)}), (((4, 3),), {"key": (S(None, None, -2),)}),
+              (((5,),), {"key": (S(1, 4),)}), (((5,),), {"key": (-1,)}),
+              (((2, 3, 4),), {"key": (1, None, S(None, None, 2), Ellipsis)})],
+    "unindex": [(((3,),), {"key": (0,), "shape": (4, 3)}),
+                (((2, 3),), {"key": (S(None, None, 2),), "shape": (4, 3)}),
+                (((1, 4, 3),), {"key": (None, Ellipsis), "shape": (4, 3)}),
+                ((( ),), {"key": (1, 2), "shape": (4, 3)}),
+                (((2,),), {"key": (S(1, None), 0), "shape": (3, 2)})],
+    "broadcast_to": [(((3,),), {"shape": (2, 3)}), (((3, 1),), {"shape": (3, 4)}),
+                     (((),), {"shape": (2, 2)}), (((1, 3),), {"shape": (2, 1, 3)}),
+                     (((2,),), {"shape": (2,)})],
+}
+"""name -> list of (input shapes, params); elementwise rows without params default to
+``ELEMENTWISE_SHAPES`` of their arity."""
+
+BAD_CASES: dict[str, list] = {
+    "sum": [(((3, 2),), {"axis": 2, "keepdims": False}), (((3, 2),), {"axis": (0, 0)})],
+    "mean": [(((3, 2),), {"axis": -3, "keepdims": False})],
+    "matmul": [(((3, 2), (3, 2)), {}), (((), (2,)), {}), (((2,), (3,)), {}),
+               (((2, 3, 4), (3, 4, 5)), {})],
+    "transpose": [(((3, 2),), {"axes": (0, 0)}), (((3, 2),), {"axes": (0,)})],
+    "reshape": [(((3, 2),), {"shape": (4,)}), (((3, 2),), {"shape": (-1, -1)}),
+                (((3, 2),), {"shape": (-1, 4)})],
+    "index": [(((4, 3),), {"key": (4,)}), (((4,),), {"key": (0, 0)})],
+    "unindex": [(((2,),), {"key": (0,), "shape": (4, 3)})],
+    "broadcast_to": [(((3,),), {"shape": (2, 4)}), (((2, 3),), {"shape": (3,)})],
+}
+"""Shapes/params each non-elementwise row's shape rule must reject."""
+
+
+def cases_for(name: str) -> list:
+    row = PRIMITIVES[name]
+    if name in CASES:
+        return CASES[name]
+    return [(shapes, {}) for shapes in ELEMENTWISE_SHAPES[row.arity]]
+
+
+def _case_id(name: str, shapes: tuple, params: dict) -> str:
+    sh = "+".join(str(s).replace(" ", "") for s in shapes)
+    pa = ",".join(f"{k}={v}" for k, v in params.items()).replace(" ", "")
+    return f"{name}-{sh}" + (f"-{pa}" if pa else "")
+
+
+ROWS = [pytest.param(row, id=name) for name, row in PRIMITIVES.items()]
+ROW_CASES = [pytest.param(row, shapes, params, id=_case_id(name, shapes, params))
+             for name, row in PRIMITIVES.items() for shapes, params in cases_for(name)]
+ELEMENTWISE = [pytest.param(row, id=name) for name, row in PRIMITIVES.items()
+               if row.kind == "elementwise"]
+
+
+def rng_for(*key: object) -> np.random.Generator:
+    """A generator seeded from the test case, so failures reproduce."""
+    return np.random.default_rng(zlib.crc32(repr(key).encode()))
+
+
+def params_for(name: str) -> list:
+    """The distinct param dicts a row is tested with."""
+    out: list = []
+    for _, params in cases_for(name):
+        if params not in out:
+            out.append(params)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# schema
+# ---------------------------------------------------------------------------
+
+def test_every_row_with_params_or_not_elementwise_has_cases():
+    missing = [name for name, row in PRIMITIVES.items()
+               if (row.kind != "elementwise" or row.params) and name not in CASES]
+    assert not missing, f"add CASES entries (shapes, params) for: {missing}"
+    missing_bad = [name for name, row in PRIMITIVES.items()
+                   if row.kind != "elementwise" and name not in BAD_CASES]
+    assert not missing_bad, f"add BAD_CASES entries for: {missing_bad}"
+    stale = sorted(set(CASES) - set(PRIMITIVES))
+    assert not stale, f"CASES names rows that do not exist: {stale}"
+
+
+@pytest.mark.parametrize("row", ROWS)
+def test_schema(row):
+    assert PRIMITIVES[row.name] is row
+    assert isinstance(row.arity, int) and row.arity >= 1
+    assert len(row.vjp) == row.arity
+    assert all(v is None or callable(v) for v in row.vjp)
+    assert callable(row.forward) and callable(row.shape)
+    assert row.kind in {"elementwise", "reduction", "structural"}
+    assert row.dtype in {"float64", "bool"}
+    assert isinstance(row.sympy, str) and row.sympy
+    assert isinstance(row.display, str) and row.display
+    assert isinstance(row.params, tuple) and all(
+        isinstance(p, str) and p.isidentifier() for p in row.params)
+    assert len(set(row.params)) == len(row.params)
+    assert len(row.domain.sample) == row.arity
+    for lo, hi in row.domain.sample:
+        assert lo < hi
+    assert row.grad_fn_name.endswith("Backward") and row.grad_fn_name[0].isupper()
+    if row.dtype == "bool":
+        # a boolean output carries no derivative
+        assert all(v is None for v in row.vjp)
+
+
+@pytest.mark.parametrize("row", ROWS)
+def test_params_of_cases_are_the_rows_params(row):
+    for shapes, params in cases_for(row.name):
+        assert set(params) <= set(row.params), (shapes, params)
+        assert len(shapes) == row.arity
+
+
+# ---------------------------------------------------------------------------
+# shape rule vs numpy
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("row,shapes,params", ROW_CASES)
+def test_shape_rule_matches_numpy(row, shapes, params):
+    rng = rng_for("shape", row.name, shapes, params)
+    xs = draw_inputs(row, shapes, params, rng)
+    out = row.forward(*xs, **params)
+    assert tuple(row.shape(*shapes, **params)) == np.shape(out)
+    expected = np.bool_ if row.dtype == "bool" else np.float64
+    assert np.asarray(out).dtype == expected
+
+
+@pytest.mark.parametrize("row", [p for p in ELEMENTWISE if p.values[0].arity >= 2])
+def test_elementwise_incompatible_shapes_name_the_row(row):
+    shapes = INCOMPATIBLE[row.arity]
+    for params in params_for(row.name):
+        with pytest.raises(NumericShapeError) as info:
+            row.shape(*shapes, **params)
+        assert row.name in str(info.value)
+        assert info.value.op == row.name
+
+
+@pytest.mark.parametrize("row", [pytest.param(PRIMITIVES[n], id=n) for n in BAD_CASES])
+def test_bad_shapes_name_the_row(row):
+    for shapes, params in BAD_CASES[row.name]:
+        with pytest.raises(NumericShapeError) as info:
+            row.shape(*shapes, **params)
+        assert row.name in str(info.value), (shapes, params, str(info.value))
+
+
+# ---------------------------------------------------------------------------
+# VJP vs central differences
+# ---------------------------------------------------------------------------
+
+FD_EPS = 1e-6
+FD_RTOL = 1e-6
+FD_ATOL = 1e-8
+
+
+@pytest.mark.parametrize("row,shapes,params", ROW_CASES)
+def test_vjp_matches_central_differences(row, shapes, params):
+    rng = rng_for("fd", row.name, shapes, params)
+    checked = 0
+    for trial in range(3):
+        xs = draw_inputs(row, shapes, params, rng)
+        for i, rule in enumerate(row.vjp):
+            if rule is None:
+                continue
+            cmp = compare_vjp(row, xs, params, i, rng, eps=FD_EPS)
+            assert cmp.cotangent_shape == np.shape(xs[i])
+            assert cmp.close(FD_RTOL, FD_ATOL), (
+                f"{row.name} VJP of input {i} at {xs}: analytic {cmp.analytic!r}, "
+                f"numeric {cmp.numeric!r}")
+            checked += 1
+    assert checked or all(v is None for v in row.vjp)
+
+
+def test_fd_comparison_catches_a_wrong_vjp():
+    """Meta-test: sin with +sin instead of cos must be caught, sin with cos must pass."""
+    row = PRIMITIVES["sin"]
+    wrong = lambda g, out, x: g * np.sin(x)  # noqa: E731
+    rng = rng_for("meta")
+    for shapes in [((),), ((3, 2),)]:
+        xs = draw_inputs(row, shapes, {}, rng)
+        assert not compare_vjp(row, xs, {}, 0, rng, rule=wrong).close(FD_RTOL, FD_ATOL)
+        assert compare_vjp(row, xs, {}, 0, rng).close(FD_RTOL, FD_ATOL)
+    # a subtler mistake: a factor 1 + 1e-4 off (e.g. a rounded constant)
+    off = lambda g, out, x: g * np.cos(x) * (1 + 1e-4)  # noqa: E731
+    xs = draw_inputs(row, ((3, 2),), {}, rng)
+    assert not compare_vjp(row, xs, {}, 0, rng, rule=off).close(FD_RTOL, FD_ATOL)
+    # and a wrong unbroadcast: matmul's x-cotangent with the operands swapped
+    mm = PRIMITIVES["matmul"]
+    xs = draw_inputs(mm, ((3, 3), (3, 3)), {}, rng)
+    swapped = lambda g, out, x, y: g @ y  # noqa: E731  (should be g @ y.T)
+    assert not compare_vjp(mm, xs, {}, 0, rng, rule=swapped).close(FD_RTOL, FD_ATOL)
+
+
+# ---------------------------------------------------------------------------
+# VJP vs SymPy (elementwise rows)
+# ---------------------------------------------------------------------------
+
+def _lambdify(args, expr):
+    expr = expr.replace(sympy.DiracDelta, lambda *a: sympy.S.Zero)
+    return sympy.lambdify(args, expr, modules=[NUMPY_FUNCTIONS, "numpy"])
+
+
+def _formula(name, params):
+    t = template(name)
+    return t, t.instantiate(t.args, params)
+
+
+@pytest.mark.parametrize("row", ELEMENTWISE)
+def test_sympy_formula_matches_forward(row):
+    """The formula SymPy differentiates is the function numpy computes."""
+    for params in params_for(row.name):
+        t, f = _formula(row.name, params)
+        fn = _lambdify(t.args, f)
+        xs = draw_inputs(row, [(25,)] * row.arity, params, rng_for("formula", row.name, params))
+        want = row.forward(*xs, **params)
+        got = np.broadcast_to(fn(*xs), np.shape(want))
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12,
+                                   err_msg=f"{row.name} {params}: formula {f}")
+
+
+@pytest.mark.parametrize("row", ELEMENTWISE)
+def test_vjp_matches_sympy_derivative(row):
+    bools = boolean_inputs(row.name)
+    compared = 0
+    for params in params_for(row.name):
+        t, f = _formula(row.name, params)
+        rng = rng_for("sympy", row.name, params)
+        xs = draw_inputs(row, [(40,)] * row.arity, params, rng)
+        out = row.forward(*xs, **params)
+        g = np.ones(np.shape(out))
+        for i, rule in enumerate(row.vjp):
+            if rule is None or i in bools:
+                continue
+            d = sympy.diff(f, t.args[i])
+            assert not d.has(sympy.Derivative), d
+            want = np.broadcast_to(_lambdify(t.args, d)(*xs), np.shape(out))
+            got = np.broadcast_to(rule(g, out, *xs, **params), np.shape(out))
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12,
+                                       err_msg=f"{row.name} {params} input {i}: d/d{t.args[i]} = {d}")
+            compared += 1
+    assert compared or all(v is None for v in row.vjp)
+
+
+@pytest.mark.parametrize("row", ELEMENTWISE)
+def test_none_vjp_only_where_no_derivative_flows(row):
+    """A ``None`` VJP is allowed for a boolean-valued row, for a condition input, or where
+    the true derivative is 0 away from the row's kinks (sign, step)."""
+    bools = boolean_inputs(row.name)
+    for params in params_for(row.name):
+        t, f = _formula(row.name, params)
+        for i, rule in enumerate(row.vjp):
+            if i in bools:
+                assert rule is None, f"{row.name}: input {i} is a condition, yet has a VJP"
+                continue
+            if rule is not None:
+                continue
+            if row.dtype == "bool":
+                assert isinstance(f, sympy.core.relational.Relational), f
+                continue
+            d = sympy.diff(f, t.args[i])
+            xs = draw_inputs(row, [(40,)] * row.arity, params, rng_for("none", row.name, i))
+            val = np.broadcast_to(_lambdify(t.args, d)(*xs), (40,))
+            assert np.all(val == 0), (
+                f"{row.name} has no VJP for input {i}, but d/d{t.args[i]} = {d} is not 0 "
+                f"away from its kinks")
+
+
+def test_where_condition_is_detected_as_boolean():
+    assert boolean_inputs("where") == {0}
+    assert all(not boolean_inputs(n) for n in ("add", "maximum", "greater", "sum"))
+
+
+# ---------------------------------------------------------------------------
+# symdiff's derivative rules vs the table's VJPs
+# ---------------------------------------------------------------------------
+
+def _symdiff_inputs(row, xs, bools):
+    """Variables for the float inputs; a comparison node for a boolean input."""
+    nodes, point = [], {}
+    for i, x in enumerate(xs):
+        name = f"x{i}"
+        if i in bools:
+            c = sd.var(name, np.shape(x))
+            nodes.append(c > 0.0)
+            point[name] = np.where(x, 1.0, -1.0)
+        else:
+            nodes.append(sd.var(name, np.shape(x)))
+            point[name] = np.asarray(x, dtype=np.float64)
+    return nodes, point
+
+
+@pytest.mark.parametrize("row,shapes,params", ROW_CASES)
+def test_symdiff_derivative_matches_table_vjp(row, shapes, params):
+    """``sd.grad`` (elementwise partials from SymPy, hand-written structural adjoints)
+    and the table's numpy VJPs are independent; they must agree on every row and case."""
+    rng = rng_for("symdiff", row.name, shapes, params)
+    bools = boolean_inputs(row.name)
+    xs = draw_inputs(row, shapes, params, rng)
+    nodes, point = _symdiff_inputs(row, xs, bools)
+    y = apply(row.name, *nodes, **params)
+    out = row.forward(*xs, **params)
+    G = rng.standard_normal(np.shape(out))
+    f = sd.sum(y * sd.const(G))
+    wrt = [n for i, n in enumerate(nodes) if i not in bools]
+    grads = sd.grad(f, wrt)
+    k = 0
+    for i, rule in enumerate(row.vjp):
+        if i in bools:
+            continue
+        g_node = grads[k]
+        k += 1
+        assert g_node.shape == np.shape(xs[i])
+        free = {n: point[n] for n in free_names(g_node)}
+        got = np.asarray(g_node.eval(free))
+        want = np.zeros(np.shape(xs[i])) if rule is None or row.dtype == "bool" else \
+            sum_to(rule(G, out, *xs, **params), np.shape(xs[i]))
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12,
+                                   err_msg=f"{row.name} {params}: sd.grad input {i}")
+
+
+# ---------------------------------------------------------------------------
+# SymPy functions of ours, kinks, domains
+# ---------------------------------------------------------------------------
+
+X = sympy.Symbol("x", real=True)
+POINTS = [-2.3, -0.7, -0.01, 0.01, 0.4, 1.9]
+
+
+@pytest.mark.parametrize("fn,target", [(relu, sympy.Max), (sigmoid, sympy.exp)],
+                         ids=["relu", "sigmoid"])
+def test_custom_fdiff_matches_diff_of_rewrite(fn, target):
+    by_hand = fn(X).fdiff(1)
+    assert sympy.diff(fn(X), X) == by_hand
+    rewritten = sympy.diff(fn(X).rewrite(target), X)
+    assert not rewritten.has(fn)
+    for p in POINTS:
+        a = complex(by_hand.subs(X, p).rewrite(target).evalf())
+        b = complex(rewritten.subs(X, p).evalf())
+        assert abs(a - b) < 1e-12, (fn, p, a, b)
+    # and the rewrite is the function itself, which is the row's forward
+    row = PRIMITIVES[fn.__name__]
+    for p in POINTS:
+        assert abs(float(fn(X).rewrite(target).subs(X, p)) - float(row.forward(np.float64(p)))) \
+            < 1e-12
+
+
+def test_sigmoid_fdiff_is_symbolically_right():
+    diff = sigmoid(X).fdiff(1).rewrite(sympy.exp) - sympy.diff(sigmoid(X).rewrite(sympy.exp), X)
+    assert sympy.simplify(diff) == 0
+
+
+def test_relu_fdiff_uses_pytorch_convention_at_zero():
+    assert relu(X).fdiff(1) == sympy.Heaviside(X, 0)
+    assert relu(X).fdiff(1).subs(X, 0) == 0
+
+
+def _vjps(name, *xs):
+    row = PRIMITIVES[name]
+    xs = [np.float64(v) for v in xs]
+    out = row.forward(*xs)
+    return [float(rule(np.float64(1.0), out, *xs)) for rule in row.vjp]
+
+
+def test_kink_conventions_of_the_table():
+    assert _vjps("relu", 0.0) == [0.0]
+    assert _vjps("abs", 0.0) == [0.0]
+    assert _vjps("maximum", 1.5, 1.5) == [0.5, 0.5]
+    assert _vjps("minimum", -2.0, -2.0) == [0.5, 0.5]
+    # and away from the kinks, the ordinary one-sided values
+    assert _vjps("relu", -1.0) == [0.0] and _vjps("relu", 2.0) == [1.0]
+    assert _vjps("abs", -1.0) == [-1.0] and _vjps("abs", 2.0) == [1.0]
+    assert _vjps("maximum", 2.0, 1.0) == [1.0, 0.0]
+    assert _vjps("minimum", 2.0, 1.0) == [0.0, 1.0]
+
+
+def test_kink_conventions_agree_in_symdiff():
+    """Reverse mode (table VJPs) and sd.diff (SymPy partials) use the same conventions."""
+    x, y = sd.var("x"), sd.var("y")
+    for f, wrt, at, want in [(sd.relu(x), x, {"x": 0.0}, 0.0), (sd.abs(x), x, {"x": 0.0}, 0.0),
+                             (sd.maximum(x, y), x, {"x": 1.0, "y": 1.0}, 0.5),
+                             (sd.maximum(x, y), y, {"x": 1.0, "y": 1.0}, 0.5),
+                             (sd.minimum(x, y), x, {"x": 1.0, "y": 1.0}, 0.5)]:
+        at = {k: v for k, v in at.items() if k in free_names(f)}
+        _, (g,) = sd.value_and_grad(f, [wrt])(at)
+        assert g == want, (f, wrt)
+        d = sd.diff(f, wrt)
+        dat = {k: v for k, v in at.items() if k in free_names(d)}
+        assert d.eval(dat) == want, (f, wrt, d.sympy())
+
+
+@pytest.mark.parametrize("row", [pytest.param(r, id=n) for n, r in PRIMITIVES.items()
+                                 if r.domain.kink is not None])
+def test_kink_predicate_flags_its_kink(row):
+    """Each kink predicate is True somewhere it should be (at 0, or at a tie)."""
+    for params in params_for(row.name):
+        xs = [np.float64(0.0)] * row.arity
+        if row.name == "pow" and not (params["p"] < 1 and params["p"] != 0):
+            assert not np.any(row.domain.kink(*xs, **params))
+            continue
+        assert np.all(row.domain.kink(*xs, **params)), (row.name, params)
+        assert near_row_kink(row, [np.float64(1e-4)] * row.arity, params)
+
+
+GRID = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
+
+
+def _grid(arity):
+    return [np.array(c) for c in zip(*itertools.product(GRID, repeat=arity))]
+
+
+@pytest.mark.parametrize("name", ["log", "sqrt", "div"])
+def test_valid_is_exactly_where_forward_is_finite(name):
+    row = PRIMITIVES[name]
+    xs = _grid(row.arity)
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(row.forward(*xs))
+    valid = np.asarray(row.domain.valid(*xs))
+    assert np.array_equal(valid, finite), [tuple(p) for p in np.array(xs).T[valid != finite]]
+    assert not valid.all() and valid.any()
+
+
+@pytest.mark.parametrize("row", [pytest.param(r, id=n) for n, r in PRIMITIVES.items()
+                                 if r.domain.valid is not None])
+def test_valid_implies_finite(row):
+    """Where ``valid`` says the value is defined, it is finite (valid may be conservative)."""
+    for params in params_for(row.name):
+        xs = _grid(row.arity)
+        with np.errstate(all="ignore"):
+            finite = np.isfinite(row.forward(*xs, **params))
+        valid = np.asarray(row.domain.valid(*xs, **params))
+        assert not np.any(valid & ~finite), (row.name, params)
+
+
+@pytest.mark.parametrize("row,shapes,params", ROW_CASES)
+def test_sample_intervals_are_inside_the_domain(row, shapes, params):
+    rng = rng_for("domain", row.name, shapes, params)
+    xs = draw_inputs(row, shapes, params, rng)
+    out = row.forward(*xs, **params)
+    if row.dtype == "float64":
+        assert np.all(np.isfinite(out))
+    if row.domain.valid is not None:
+        assert np.all(row.domain.valid(*xs, **params))
+
+
+def test_index_key_round_trip():
+    # the hashable key form and numpy's form agree
+    assert index_key((0, S(None, None, 2))) == (0, slice(None, None, 2))
+    assert index_key((None, Ellipsis)) == (None, Ellipsis)
+
+
+# ---------------------------------------------------------------------------
+# closed forms of the rows that are not elementwise vs numpy
+# ---------------------------------------------------------------------------
+
+STRUCTURAL_CASES = [p for p in ROW_CASES if p.values[0].kind != "elementwise"]
+
+
+def _structural_graph(row, shapes, params):
+    rng = rng_for("closed", row.name, shapes, params)
+    xs = draw_inputs(row, shapes, params, rng)
+    nodes = [sd.var(f"x{i}", s) for i, s in enumerate(shapes)]
+    return xs, nodes, apply(row.name, *nodes, **params), row.forward(*xs, **params)
+
+
+@pytest.mark.parametrize("row,shapes,params", STRUCTURAL_CASES)
+def test_explicit_closed_form_matches_forward(row, shapes, params):
+    from symdiff.closed_form import element_symbols
+
+    xs, nodes, y, want = _structural_graph(row, shapes, params)
+    subs = {}
+    for n, x in zip(nodes, xs):
+        syms = element_symbols(n)
+        for idx in np.ndindex(*n.shape):
+            subs[syms[idx]] = float(np.asarray(x)[idx])
+    e = y.sympy(explicit=True)
+    if isinstance(e, sympy.NDimArray):
+        flat = np.array(e.tolist(), dtype=object).reshape(-1)
+        # SYMDIFF BUG (closed_form._explicit_op, unindex of a 0-d value): the element is
+        # stored as a rank-0 array inside the array, not as the scalar expression
+        nested = [v for v in flat if isinstance(v, (sympy.NDimArray, np.ndarray))]
+        assert not nested, f"explicit closed form {e} nests arrays inside elements: {nested}"
+        got = np.array([float(sympy.sympify(v).xreplace(subs)) for v in flat], dtype=float)
+        got = got.reshape(e.shape)
+    else:
+        got = np.array(float(sympy.sympify(e).xreplace(subs)))
+    assert got.shape == np.shape(want)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("row,shapes,params", STRUCTURAL_CASES)
+def test_matrix_closed_form_is_right_or_refused(row, shapes, params):
+    """``node.sympy()`` of a structural op is a matrix expression equal to numpy's result
+    (1-D arrays are columns), or a ClosedFormError: never a wrong formula."""
+    from symdiff.closed_form import leaf_symbol
+
+    xs, nodes, y, want = _structural_graph(row, shapes, params)
+    try:
+        m = y.sympy()
+    except sd.ClosedFormError:
+        return
+    subs = {}
+    for n, x in zip(nodes, xs):
+        sym = leaf_symbol(n)
+        subs[sym] = sympy.ImmutableMatrix(np.reshape(x, sym.shape).tolist()) if n.shape \
+            else sympy.Float(float(x))
+    value = m.xreplace(subs).doit()
+    if y.shape == () or (y.size == 1 and not isinstance(m, (sympy.MatrixBase, sympy.MatrixExpr))):
+        # a one-element result may come out as a scalar expression
+        got = float(value[0, 0] if isinstance(value, sympy.MatrixBase) else value)
+        assert abs(got - float(np.reshape(want, ()))) < 1e-12, (m, got, want)
+        return
+    rows, cols = (y.shape[0], 1) if y.ndim == 1 else y.shape if y.ndim == 2 else (None, None)
+    assert rows is not None, f"{m}: a matrix expression for a {y.ndim}-D result"
+    assert tuple(m.shape) == (rows, cols), (m, m.shape, y.shape)
+    got = np.array(sympy.Matrix(value).tolist(), dtype=float)
+    np.testing.assert_allclose(got, np.reshape(want, (rows, cols)), rtol=1e-12, atol=1e-12,
+                               err_msg=str(m))
+
+
+def test_sum_to_sums_broadcast_axes_and_refuses_a_wrong_shape():
+    g = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(sum_to(g, (3, 4)), g.sum(axis=0))
+    np.testing.assert_array_equal(sum_to(g, (3, 1)), g.sum(axis=(0, 2)).reshape(3, 1))
+    np.testing.assert_array_equal(sum_to(g, ()), g.sum())
+    np.testing.assert_array_equal(sum_to(np.ones((1, 3)), (3,)), np.ones(3))
+    # same size, different layout: a VJP bug must not be reshaped into wrong numbers
+    with pytest.raises(NumericShapeError):
+        sum_to(np.ones((2, 5, 4)), (5, 2, 4))
+    with pytest.raises((NumericShapeError, ValueError)):
+        sum_to(np.ones((3, 4)), (4, 1))
+
+
+# SYMDIFF BUG (symdiff/sympy_functions.py, relu.eval): relu(nan) raises
+# "ValueError: The argument 'nan' is not comparable" (it calls Max(nan, 0)); SymPy's own
+# functions return nan (sin(nan), Abs(nan), Heaviside(nan)). sympy.simplify substitutes
+# such values internally, so simplify(sd.diff(sd.sin(sd.relu(x*sd.sign(x))), x).sympy())
+# raises. Fix: in relu.eval, `if x is sympy.S.NaN: return sympy.S.NaN` before Max.
+def test_relu_of_nan_is_nan():
+    assert relu(sympy.nan) is sympy.nan
+    assert sigmoid(sympy.nan) is sympy.nan
+    assert relu(sympy.oo) == sympy.oo and relu(-sympy.oo) == 0
+    assert sigmoid(sympy.oo) == 1 and sigmoid(-sympy.oo) == 0
+
+
+# same bug, as a user meets it: simplify of a derivative that contains relu
+def test_simplify_of_a_relu_derivative_does_not_raise():
+    x = sd.var("x")
+    d = sd.diff(sd.sin(sd.relu(x * sd.sign(x))), x).sympy()
+    simplified = sympy.simplify(d)
+    X = sympy.Symbol("x")
+    for p in (-1.5, 0.7):
+        assert abs(float(simplified.subs(X, p)) - float(d.subs(X, p))) < 1e-12
