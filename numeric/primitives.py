@@ -93,7 +93,11 @@ class Primitive:
 # ---------------------------------------------------------------------------
 
 def broadcast_shape(*shapes: Shape, op: str = "elementwise op") -> Shape:
-    """numpy's broadcasting rule, raising ``NumericShapeError`` naming the op."""
+    """numpy's broadcasting rule, raising ``NumericShapeError`` naming the op.
+
+    >>> broadcast_shape((3, 1), (2,))
+    (3, 2)
+    """
     first = shapes[0]
     if all(s == first or s == () for s in shapes[1:]):
         return tuple(first)  # the common cases, without numpy's general (slower) rule
@@ -112,7 +116,11 @@ def _elementwise_shape(name: str) -> Callable[..., Shape]:
 
 
 def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
-    """Axis argument -> sorted tuple of non-negative axes (None means all axes)."""
+    """Axis argument -> sorted tuple of non-negative axes (None means all axes).
+
+    >>> normalize_axis(-1, 3, "sum"), normalize_axis(None, 2, "sum")
+    ((2,), (0, 1))
+    """
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
@@ -189,7 +197,11 @@ def _reshape_shape(s: Shape, shape: Shape) -> Shape:
 
 
 def index_key(key: tuple) -> tuple:
-    """Turn the hashable key form symdiff stores (``("slice", a, b, c)``) into numpy's."""
+    """Turn the hashable key form symdiff stores (``("slice", a, b, c)``) into numpy's.
+
+    >>> index_key((0, ("slice", None, None, 2)))
+    (0, slice(None, None, 2))
+    """
     return tuple(slice(k[1], k[2], k[3]) if isinstance(k, tuple) else k for k in key)
 
 
@@ -222,7 +234,11 @@ def _broadcast_to_shape(s: Shape, shape: Shape) -> Shape:
 # ---------------------------------------------------------------------------
 
 def sum_to(x: Any, shape: Shape) -> Any:
-    """Sum a broadcast cotangent back to ``shape`` (the engine's one unbroadcast)."""
+    """Sum a broadcast cotangent back to ``shape`` (the engine's one unbroadcast).
+
+    >>> sum_to(np.ones((3, 2)), (2,)).tolist()
+    [3.0, 3.0]
+    """
     x = np.asarray(x)
     if x.shape == tuple(shape):
         return x

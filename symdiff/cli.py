@@ -38,6 +38,13 @@ class UsageError(sd.SymdiffError):
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 check failed, 2 bad input).
+
+    >>> main(["diff", "x**2 + 3", "--wrt", "x"])
+    f = x**2 + 3
+    df/dx = 2*x
+    0
+    """
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -83,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def run_diff(args: argparse.Namespace) -> int:
+    """``symdiff diff``: closed forms; with ``--at`` the value, gradient and check table."""
     point = parse_at(args.at)
     shapes = {name: np.shape(v) for name, v in point.items()}
     for name, shape in parse_shapes(args.shape).items():

@@ -39,7 +39,12 @@ MAX_EXPLICIT_ELEMENTS = 10_000
 
 
 def to_sympy(node: Node, explicit: bool = False) -> Any:
-    """The closed form of ``node``; see the module docstring for the three forms."""
+    """The closed form of ``node``; see the module docstring for the three forms.
+
+    >>> import symdiff as sd
+    >>> to_sympy(sd.var("x") * 2)
+    2*x
+    """
     order = topological([node])
     if explicit:
         return _explicit(order, node)
@@ -49,7 +54,12 @@ def to_sympy(node: Node, explicit: bool = False) -> Any:
 
 
 def describe(node: Node, limit: int = 60) -> str:
-    """A short text for ``repr``: the formula of small graphs, a node count otherwise."""
+    """A short text for ``repr``: the formula of small graphs, a node count otherwise.
+
+    >>> import symdiff as sd
+    >>> describe(sd.sin(sd.var("x")))
+    'sin(x)'
+    """
     order = topological([node])
     if len(order) > limit:
         return f"<{len(order)} nodes>"

@@ -166,7 +166,12 @@ ADJOINTS: dict[str, Callable[[Node, int, Node], Node]] = {
 
 
 def unbroadcast(c: Node, shape: tuple) -> Node:
-    """Sum a cotangent back to an input's shape (the one place broadcasting is undone)."""
+    """Sum a cotangent back to an input's shape (the one place broadcasting is undone).
+
+    >>> import symdiff as sd
+    >>> unbroadcast(sd.var("g", (4, 3)), (3,)).shape
+    (3,)
+    """
     if c.shape == shape:
         return c
     lead = c.ndim - len(shape)

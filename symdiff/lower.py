@@ -66,7 +66,14 @@ def graph_leaves(nodes: Sequence[Node]) -> dict[str, Node]:
 
 def lower(root: Node, wrt: Sequence[Node] = (), retain: Sequence[Node] = (),
           extra_roots: Sequence[Node] = ()) -> Lowered:
-    """Lower ``root``'s graph into a program returning gradients for the leaves ``wrt``."""
+    """Lower ``root``'s graph into a program returning gradients for the leaves ``wrt``.
+
+    >>> import symdiff as sd
+    >>> x = sd.var("x")
+    >>> lowered = lower(sd.sin(x) * x, [x])
+    >>> lowered.names, lowered.program
+    (['x'], Program(1 inputs, 2 forward and 2 backward steps))
+    """
     order = topological([root, *retain, *extra_roots])
     leaves = graph_leaves(order)
     unused = set()
