@@ -168,6 +168,5 @@ def test_python_dash_m_symdiff():
 
 def test_installed_console_script():
     script = shutil.which("symdiff")
-    if script is None:
-        pytest.skip("the symdiff console script is not on PATH (pip install -e . first)")
+    assert script is not None, "the symdiff console script is not on PATH: pip install -e ."
     _check_process([script])
