@@ -549,8 +549,8 @@ def test_explicit_closed_form_matches_forward(row, shapes, params):
     e = y.sympy(explicit=True)
     if isinstance(e, sympy.NDimArray):
         flat = np.array(e.tolist(), dtype=object).reshape(-1)
-        # SYMDIFF BUG (closed_form._explicit_op, unindex of a 0-d value): the element is
-        # stored as a rank-0 array inside the array, not as the scalar expression
+        # regression (closed_form._explicit_op, unindex of a 0-d value, fixed in 71fe05d):
+        # the element was stored as a rank-0 array inside the array
         nested = [v for v in flat if isinstance(v, (sympy.NDimArray, np.ndarray))]
         assert not nested, f"explicit closed form {e} nests arrays inside elements: {nested}"
         got = np.array([float(sympy.sympify(v).xreplace(subs)) for v in flat], dtype=float)
@@ -604,11 +604,10 @@ def test_sum_to_sums_broadcast_axes_and_refuses_a_wrong_shape():
         sum_to(np.ones((3, 4)), (4, 1))
 
 
-# SYMDIFF BUG (symdiff/sympy_functions.py, relu.eval): relu(nan) raises
-# "ValueError: The argument 'nan' is not comparable" (it calls Max(nan, 0)); SymPy's own
-# functions return nan (sin(nan), Abs(nan), Heaviside(nan)). sympy.simplify substitutes
-# such values internally, so simplify(sd.diff(sd.sin(sd.relu(x*sd.sign(x))), x).sympy())
-# raises. Fix: in relu.eval, `if x is sympy.S.NaN: return sympy.S.NaN` before Max.
+# Regression (symdiff/sympy_functions.py, relu.eval; fixed in 4311040): relu(nan) raised
+# "ValueError: The argument 'nan' is not comparable" (it called Max(nan, 0)), while SymPy's
+# own functions return nan; sympy.simplify substitutes such values internally, so
+# simplify(sd.diff(sd.sin(sd.relu(x*sd.sign(x))), x).sympy()) raised.
 def test_relu_of_nan_is_nan():
     assert relu(sympy.nan) is sympy.nan
     assert sigmoid(sympy.nan) is sympy.nan

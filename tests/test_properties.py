@@ -124,9 +124,8 @@ def closed_form_derivative_matches_sympy(graph, rng: np.random.Generator) -> Non
         if smooth and small and sympy.simplify(mine - truth) == 0:
             STATS["symbolic: proved equal by simplify"] += 1
             continue
-        # simplify cannot decide (piecewise ops, float exponents such as tanh(0.5)) or
-        # may even raise (relu(nan): test_primitives.test_relu_of_nan_is_nan): compare
-        # numerically, where a real difference cannot hide
+        # simplify cannot decide (piecewise ops, float exponents such as tanh(0.5)):
+        # compare numerically, where a real difference cannot hide
         STATS["symbolic: compared numerically"] += 1
         syms = [sympy.Symbol(n, real=True) for n in sorted(free_names(f))]
         fn_mine = sympy.lambdify(syms, mine, modules=[NUMPY_FUNCTIONS, "numpy"])
@@ -241,13 +240,11 @@ def test_strategies_cover_the_table():
 # examples found by the properties, kept as plain regression tests
 # ---------------------------------------------------------------------------
 
-# SYMDIFF BUG (symdiff/check.py, _sympy_gradients): since check lambdifies all entries at
-# once with ``cse=True``, SymPy's common-subexpression pass pulls the relational x > 0.5
-# out of Heaviside(Piecewise((0.5, x > 0.5), (x, True)), 0) into a plain symbol, and the
-# generated code evaluates that Heaviside to the constant 1: the closed-form column says
-# 1 where the derivative is 0, and check fails with no problem reported. Found by
-# test_scalar_graphs_many. Fix: lambdify(..., cse=False) (one generated function for all
-# entries is what saves the time, not cse).
+# Regression (symdiff/check.py, _sympy_gradients; found by test_scalar_graphs_many, fixed in
+# 4311040): with lambdify(..., cse=True), SymPy's cse pulled the relational x > 0.5 out of
+# Heaviside(Piecewise((0.5, x > 0.5), (x, True)), 0) into a plain symbol, and the numpy
+# printer (which has no Heaviside and prints it through rewrite(Piecewise)) folded it to 1:
+# the closed-form column said 1 where the derivative is 0, with no problem reported.
 def test_check_of_relu_of_where_is_ok():
     x = sd.var("x")
     f = sd.relu(sd.where(x > 0.5, 0.5, x))
