@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import sympy
 
 from numeric import PRIMITIVES
@@ -80,6 +81,9 @@ NAMESPACE: dict[str, Any] = {
 
 NUMPY_FUNCTIONS: dict[str, Any] = {
     "relu": PRIMITIVES["relu"].forward, "sigmoid": PRIMITIVES["sigmoid"].forward,
+    # SymPy's numpy printer has no Heaviside: it rewrites it as a Piecewise, which can
+    # call the inequality solver (slow) and, under cse, folds to a wrong constant
+    "Heaviside": lambda x, h0=0.5: np.heaviside(x, h0),
 }
 """numpy implementations of our own SymPy functions, for ``sympy.lambdify``."""
 

@@ -5,7 +5,7 @@ no RecursionError at any depth. Values and gradients are compared with recurrenc
 computed in plain Python, and the derivative graph must stay linear in the size of ``f``
 (measured: 3.5x for the sin/tanh chain, 2.4x for the mixed chain, 1.5x for the wide sum).
 
-Runtime of this file: about 25 s on 2 cores (the graphs are built once per module).
+Runtime of this file: about 25-35 s on 2 cores (the graphs are built once per module).
 """
 from __future__ import annotations
 
