@@ -22,6 +22,7 @@ from numeric import PRIMITIVES
 
 from .errors import BackwardError, MissingVariableError, ShapeError
 from .lower import lower
+from .node import Node
 
 
 class GradArray(np.ndarray):
@@ -91,27 +92,31 @@ def backward(root: Any, gradient: Any = None) -> None:
                 "only for one-element outputs: pass gradient= with that shape")
         seed = np.ones(root.shape)
     else:
-        seed = np.asarray(gradient.data if hasattr(gradient, "data") and
-                          not isinstance(gradient, np.ndarray) else gradient, dtype=np.float64)
+        seed = np.asarray(gradient.data if isinstance(gradient, Node) else gradient,
+                          dtype=np.float64)
         if seed.shape != root.shape:
             raise ShapeError(f"backward(gradient=...): expected shape {root.shape} (the "
                              f"output's), got {seed.shape}")
-    plan = root._cache.get("backward")
-    if plan is None:
-        order = root.nodes()
+    order = root._cache.get("order")
+    if order is None:
+        order = root._cache["order"] = root.nodes()
         unbound = sorted({n.name for n in order if n.op == "var"})
         if unbound:
+            del root._cache["order"]
             raise MissingVariableError(
                 f"backward(): variable{'s' if len(unbound) > 1 else ''} "
                 f"{', '.join(map(repr, unbound))} {'have' if len(unbound) > 1 else 'has'} no "
                 "value; use sd.tensor(...) for bound leaves, or sd.value_and_grad / "
                 "sd.grad for graphs over variables")
-        leaves = [n for n in order if n.op == "tensor" and n.requires_grad]
-        retained = [n for n in order if n._retain and not n.is_leaf]
-        plan = root._cache["backward"] = (lower(root, leaves, retain=retained), leaves, retained)
-    lowered, leaves, retained = plan
-    args = [leaf._value for leaf in lowered.leaves]
-    _, grads, kept = lowered.program(*args, cotangent=seed) if retained else \
-        (*lowered.program(*args, cotangent=seed), [])
-    for node, g in zip(leaves + retained, list(grads) + list(kept)):
+    # retain_grad() may be called between two backward() calls: the plan follows the flags
+    leaves = [n for n in order if n.op == "tensor" and n.requires_grad]
+    retained = [n for n in order if n._retain and not n.is_leaf]
+    key = (tuple(map(id, leaves)), tuple(map(id, retained)))
+    plan = root._cache.get("backward")
+    if plan is None or plan[0] != key:
+        plan = root._cache["backward"] = (key, lower(root, leaves, retain=retained))
+    lowered = plan[1]
+    out = lowered.program(*[leaf._value for leaf in lowered.leaves], cotangent=seed)
+    grads = list(out[1]) + (list(out[2]) if retained else [])
+    for node, g in zip(leaves + retained, grads):
         node._grad = as_grad(g if node._grad is None else node._grad + g, node)

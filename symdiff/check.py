@@ -32,7 +32,7 @@ from numeric import ATOL, EPS, PRIMITIVES, RTOL
 
 from .closed_form import element_symbols
 from .errors import ClosedFormError, SymdiffError
-from .lower import bind, lower
+from .lower import bind, graph_leaves, lower
 from .node import Node, apply, const, topological
 from .sympy_functions import NUMPY_FUNCTIONS
 
@@ -144,11 +144,7 @@ def check(f: Node, at: Optional[Mapping[Any, Any]] = None, wrt: Optional[Sequenc
                      "random r (a vector-Jacobian product)")
     order = topological([F])
     if wrt is None:
-        seen: dict[str, Node] = {}
-        for n in order:
-            if (n.op == "var" or (n.op == "tensor" and n.requires_grad)) and n.name not in seen:
-                seen[n.name] = n
-        wrt = list(seen.values())
+        wrt = [n for n in graph_leaves(order).values() if n.op == "var" or n.requires_grad]
     wrt = list(wrt)
     lowered = lower(F, wrt)
     args = bind(lowered, at, {})

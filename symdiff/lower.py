@@ -200,17 +200,13 @@ class ValueAndGrad:
     def __init__(self, f: Node, wrt: Union[Node, Sequence[Node]]):
         self.single = isinstance(wrt, Node)
         self.wrt = [wrt] if self.single else list(wrt)
-        self.f = f
+        if f.size != 1:
+            raise ShapeError(f"value_and_grad: f has shape {f.shape}; gradients need a "
+                             "scalar (reduce it with sd.sum or sd.mean)")
         self.lowered = lower(f, self.wrt)
 
     def __call__(self, values: Any = None, /, **kwargs: Any) -> tuple:
-        args = bind(self.lowered, values, kwargs)
-        cot = None
-        if self.f.shape != ():
-            if self.f.size != 1:
-                raise ShapeError(f"value_and_grad: f has shape {self.f.shape}; gradients need a "
-                                 "scalar (reduce it with sd.sum or sd.mean)")
-        value, grads = self.lowered.program(*args, cotangent=cot)
+        value, grads = self.lowered.program(*bind(self.lowered, values, kwargs))
         grads = [_out(g) for g in grads]
         return _out(value), (grads[0] if self.single else grads)
 

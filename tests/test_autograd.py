@@ -174,3 +174,12 @@ def test_no_warning_for_leaf_grad_access():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert x.grad is None
+
+
+def test_retain_grad_after_a_first_backward_is_honoured():
+    a, b, c, d, e = olah()
+    e.backward()
+    c.retain_grad()          # asked for only now: the next backward must keep it
+    e.backward()
+    assert c.grad.tolist() == [2.0]
+    assert a.grad.tolist() == [4.0]   # and the leaves kept accumulating
