@@ -57,12 +57,15 @@ class Domain:
     valid   ``(*xs, **params) -> bool array``: the forward value is defined and finite.
     kink    ``(*xs, **params) -> bool array``: the op is not differentiable there.
     note    the same in words, for reports.
+    draw    optional ``(rng, shape) -> array`` for rows whose inputs cannot be drawn
+            entry by entry from ``sample`` (det, inv: a well-conditioned matrix).
     """
 
     sample: tuple[tuple[float, float], ...]
     valid: Optional[Callable[..., Any]] = None
     kink: Optional[Callable[..., Any]] = None
     note: str = "all reals"
+    draw: Optional[Callable[..., Any]] = None
 
 
 @dataclass(frozen=True)
@@ -331,6 +334,76 @@ def _unindex(x: Any, key: tuple, shape: Shape) -> Any:
     return z
 
 
+def _square_shape(name: str, out: Callable[[Shape], Shape]) -> Callable[..., Shape]:
+    def rule(s: Shape) -> Shape:
+        if len(s) != 2 or s[0] != s[1]:
+            raise NumericShapeError(f"{name}: needs a square matrix, got shape {s}", name, (s,))
+        return out(s)
+    return rule
+
+
+def _eye_like(x: Any) -> Any:
+    return np.eye(np.shape(x)[-1])
+
+
+def _inv(x: Any) -> Any:
+    try:
+        return np.linalg.inv(x)
+    except np.linalg.LinAlgError:
+        # singular: nan, like every other op outside its domain, for check to report
+        return np.full(np.shape(x), np.nan)
+
+
+def _inv_t(x: Any) -> Any:
+    return _inv(x).T
+
+
+def _logdet(x: Any) -> Any:
+    sign, ld = np.linalg.slogdet(x)
+    # as torch.logdet: the log of a negative determinant is nan, not log|det|
+    return np.where(sign > 0, ld, np.nan) if np.ndim(sign) else (ld if sign > 0 else np.nan)
+
+
+def _det_valid(x: Any) -> Any:
+    return np.linalg.det(x) != 0
+
+
+def _conditioned(rng: Any, shape: Shape) -> Any:
+    # near the identity: invertible, positive determinant, small condition number
+    n = shape[-1]
+    return np.eye(n) * 1.5 + rng.uniform(-0.4, 0.4, size=shape)
+
+
+def _logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    x = np.asarray(x, dtype=np.float64)
+    if x.size == 0:
+        return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)  # all -inf (or inf) rows: no shift
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    if not keepdims:
+        out = np.squeeze(out, axis=normalize_axis(axis, x.ndim, "logsumexp"))
+    return out
+
+
+def _logsumexp_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    shape = np.shape(x)
+    return _expand_reduced(g, shape, axis, keepdims) * \
+        np.exp(x - _expand_reduced(out, shape, axis, keepdims))
+
+
+def _norm_shape(s: Shape) -> Shape:
+    if len(s) == 0:
+        raise NumericShapeError("norm: needs a vector or an array, got a scalar (use abs)",
+                                "norm", (s,))
+    return ()
+
+
+def _norm_vjp(g: Any, out: Any, x: Any) -> Any:
+    # the subgradient 0 at x = 0, as PyTorch
+    return g * x / np.where(out == 0, 1.0, out)
+
+
 def _where(c: Any, x: Any, y: Any) -> Any:
     return np.where(c, x, y)
 
@@ -446,6 +519,29 @@ _row("mean", 1, "reduction", lambda x, axis=None, keepdims=False: np.mean(x, axi
      (lambda g, out, x, axis=None, keepdims=False:
       _expand_reduced(g, np.shape(x), axis, keepdims) / _count(np.shape(x), axis),),
      _reduce_shape("mean"), "Mean", "mean", Domain((R,)), params=("axis", "keepdims"))
+
+_row("logsumexp", 1, "reduction", _logsumexp, (_logsumexp_vjp,), _reduce_shape("logsumexp"),
+     "LogSumExp", "logsumexp", Domain((R,)), params=("axis", "keepdims"),
+     doc="log(sum(exp(x))) over axis, computed without overflow")
+_row("norm", 1, "reduction", lambda x: np.sqrt(np.sum(x * x)), (_norm_vjp,), _norm_shape,
+     "Norm", "norm", Domain((R,), kink=lambda x: np.all(x == 0), note="kink at x = 0"),
+     doc="Frobenius norm (the 2-norm of a vector)")
+_row("trace", 1, "reduction", np.trace, (lambda g, out, x: g * _eye_like(x),),
+     _square_shape("trace", lambda s: ()), "Trace", "tr", Domain((R,)),
+     doc="sum of the diagonal of a square matrix")
+
+# -- linear algebra -------------------------------------------------------------
+_row("det", 1, "structural", np.linalg.det, (lambda g, out, x: g * out * _inv_t(x),),
+     _square_shape("det", lambda s: ()), "Determinant", "det",
+     Domain((R,), draw=_conditioned), doc="determinant of a square matrix")
+_row("logdet", 1, "structural", _logdet, (lambda g, out, x: g * _inv_t(x),),
+     _square_shape("logdet", lambda s: ()), "LogDet", "logdet",
+     Domain((R,), valid=lambda x: np.linalg.det(x) > 0, note="det(x) > 0",
+            draw=_conditioned), doc="log of a positive determinant (nan otherwise)")
+_row("inv", 1, "structural", _inv,
+     (lambda g, out, x: -(out.T @ g @ out.T),), _square_shape("inv", lambda s: s), "Inverse",
+     "inv", Domain((R,), valid=_det_valid, note="det(x) != 0", draw=_conditioned),
+     doc="inverse of a square matrix")
 
 # -- structural ---------------------------------------------------------------
 _row("matmul", 2, "structural", np.matmul, (_matmul_vjp_x, _matmul_vjp_y), _matmul_shape,

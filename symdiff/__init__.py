@@ -11,8 +11,9 @@
 from .errors import (BackwardError, ClosedFormError, ExtraVariableError, MissingVariableError,
                      ParseError, ShapeError, SymdiffError, VariableError)
 from .node import Node, const, manual_seed, randn, tensor, var
-from .ops import (abs, broadcast_to, cos, exp, log, matmul, maximum, mean, minimum, relu,
-                  reshape, sigmoid, sign, sin, sqrt, step, sum, tan, tanh, transpose, where)
+from .ops import (abs, broadcast_to, cos, det, exp, inv, log, logdet, logsumexp, matmul,
+                  maximum, mean, minimum, norm, relu, reshape, sigmoid, sign, sin, softmax, sqrt,
+                  step, sum, tan, tanh, trace, transpose, where)
 from .lower import evaluate, value_and_grad
 from .derivative import diff, grad
 from .parse import parse
@@ -26,5 +27,5 @@ __all__ = [
     "Node", "var", "tensor", "const", "randn", "manual_seed",
     "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sqrt", "abs", "sign",
     "step", "maximum", "minimum", "where", "sum", "mean", "matmul", "transpose", "reshape",
-    "broadcast_to", "evaluate", "value_and_grad", "diff", "grad", "parse", "check",
+    "broadcast_to", "trace", "det", "logdet", "inv", "norm", "logsumexp", "softmax", "evaluate", "value_and_grad", "diff", "grad", "parse", "check",
 ]

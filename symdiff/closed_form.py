@@ -25,12 +25,13 @@ from typing import Any, Callable
 
 import numpy as np
 import sympy
-from sympy import (HadamardPower, HadamardProduct, ImmutableMatrix, Lambda, MatrixSymbol,
-                   OneMatrix)
+from sympy import (HadamardPower, HadamardProduct, Identity, ImmutableMatrix, Lambda,
+                   MatrixSymbol, ZeroMatrix)
 
 from numeric import PRIMITIVES
 
 from .errors import ClosedFormError
+from .matrix_notation import Elementwise, Entry, Ones, scalar_times_ones
 from .node import Node, topological
 from .sympy_functions import template, to_sympy_number
 
@@ -86,7 +87,14 @@ def _const(n: Node) -> Any:
     if v.ndim == 0:
         return to_sympy_number(v)
     rows, cols = _as_matrix_shape(v.shape, n)
-    return ImmutableMatrix(rows, cols, [to_sympy_number(e) for e in v.reshape(-1)])
+    # the constants derivatives produce (I from a trace, broadcast ones) by their names
+    flat = v.reshape(-1)
+    if v.size and np.all(flat == flat[0]):
+        return ZeroMatrix(rows, cols) if flat[0] == 0 else Ones(rows, cols) if flat[0] == 1 \
+            else to_sympy_number(flat[0]) * Ones(rows, cols)
+    if rows == cols and rows > 1 and np.array_equal(v.reshape(rows, cols), np.eye(rows)):
+        return Identity(rows)
+    return ImmutableMatrix(rows, cols, [to_sympy_number(e) for e in flat])
 
 
 # ---------------------------------------------------------------------------
@@ -145,6 +153,13 @@ def element_symbols(n: Node) -> np.ndarray:
     return out
 
 
+_EXPLICIT_LINALG: dict[str, Callable[[Any], Any]] = {
+    "det": lambda m: m.det(method="berkowitz"),
+    "logdet": lambda m: sympy.log(m.det(method="berkowitz")),
+    "inv": lambda m: np.array(m.inv().tolist(), dtype=object),
+}
+
+
 def _explicit_op(n: Node, xs: list[np.ndarray]) -> np.ndarray:
     row = PRIMITIVES[n.op]
     if row.kind == "elementwise":
@@ -165,6 +180,16 @@ def _explicit_op(n: Node, xs: list[np.ndarray]) -> np.ndarray:
         s = np.asarray(PRIMITIVES["sum"].forward(xs[0], **n.params), dtype=object)
         return np.vectorize(lambda e: e / count, otypes=[object])(s) if s.ndim else \
             np.array(s.item() / count, dtype=object)
+    if n.op in _EXPLICIT_LINALG:
+        return np.array(_EXPLICIT_LINALG[n.op](sympy.Matrix(xs[0].tolist())), dtype=object)
+    if n.op == "logsumexp":
+        e = np.vectorize(sympy.exp, otypes=[object])(xs[0])
+        s = np.asarray(PRIMITIVES["sum"].forward(e, **n.params), dtype=object)
+        return np.vectorize(sympy.log, otypes=[object])(s)
+    if n.op == "norm":
+        return np.array(sympy.sqrt(np.sum(xs[0] * xs[0])), dtype=object)
+    if n.op == "trace":
+        return np.array(sympy.Add(*np.diagonal(xs[0])), dtype=object)
     if n.op == "sum" and xs[0].size == 0:
         return np.full(n.shape, sympy.Integer(0), dtype=object)
     # sums, matmul, transposes, reshapes, indexing and broadcasts work on object arrays
@@ -198,21 +223,48 @@ def _mat(expr: Any) -> Any:
     return expr if getattr(expr, "is_Matrix", False) else ImmutableMatrix([[expr]])
 
 
+def _mul(*factors: Any) -> Any:
+    """A matrix product (scalars allowed) that keeps ``2*X.T*(X*W - y)`` factored:
+    SymPy's ``*`` calls ``doit``, which distributes the scalar into the sum."""
+    mats = [f for f in factors if getattr(f, "is_Matrix", False)]
+    if not mats:
+        return sympy.Mul(*factors)
+    if len(mats) == 1:
+        c = sympy.Mul(*[f for f in factors if not getattr(f, "is_Matrix", False)])
+        return mats[0] if c == 1 else sympy.MatMul(c, mats[0])
+    return sympy.MatMul(*factors, evaluate=True)
+
+
+def _add(a: Any, b: Any) -> Any:
+    if getattr(a, "is_Matrix", False) and getattr(b, "is_Matrix", False):
+        return sympy.MatAdd(a, b, evaluate=True)
+    return a + b
+
+
+def _entry(expr: Any) -> Any:
+    """The scalar in a 1x1 matrix expression, without expanding a product into elements."""
+    if isinstance(expr, sympy.MatrixBase):
+        return expr[0, 0]
+    return Entry(expr)
+
+
 def _bcast(expr: Any, shape: tuple, target: tuple, n: Node) -> Any:
     """A matrix expression for ``expr`` of numpy shape ``shape`` broadcast to ``target``."""
     if shape == target:
         return expr
     tr, tc = _as_matrix_shape(target, n)
+    if isinstance(expr, sympy.MatrixBase) and expr.shape == (1, 1):
+        expr, shape = expr[0, 0], ()
     if shape == ():
-        return expr * OneMatrix(tr, tc)
+        return _mul(expr, Ones(tr, tc))
     if len(target) == 1:                    # (1,) -> (n,)
-        return OneMatrix(tr, 1) * _mat(expr)
+        return _mul(Ones(tr, 1), _mat(expr))
     # align with numpy: a 1-D (m,) is a row of the target; ours is a column, so transpose
     e, (rs, cs) = (_mat(expr).T, (1, shape[0])) if len(shape) == 1 else (_mat(expr), shape)
     if rs == 1 and tr > 1:
-        e = OneMatrix(tr, 1) * e
+        e = _mul(Ones(tr, 1), e)
     if cs == 1 and tc > 1:
-        e = e * OneMatrix(1, tc)
+        e = _mul(e, Ones(1, tc))
     return e
 
 
@@ -222,27 +274,31 @@ def _elementwise_matrix(n: Node, xs: list[Any]) -> Any:
         return template(n.op).instantiate(xs, n.params)
     if n.op in ("add", "sub"):
         a, b = (_bcast(x, s, n.shape, n) for x, s in zip(xs, shapes))
-        return a + b if n.op == "add" else a - b
+        return _add(a, b) if n.op == "add" else _add(a, _mul(-1, b))
     if n.op in ("mul", "div"):
         a, b = xs
         if shapes[1] == ():
-            return a * b if n.op == "mul" else a / b
+            return _mul(a, b) if n.op == "mul" else _mul(1 / b, a)
         if shapes[0] == () and n.op == "mul":
-            return a * b
+            return _mul(a, b)
         a, b = (_bcast(x, s, n.shape, n) for x, s in zip(xs, shapes))
+        ca, cb = scalar_times_ones(a), scalar_times_ones(b)
+        if cb is not None:          # a broadcast scalar: an ordinary scalar factor
+            return _mul(cb, a) if n.op == "mul" else _mul(1 / cb, a)
+        if ca is not None and n.op == "mul":
+            return _mul(ca, b)
         if n.op == "div":
             b = HadamardPower(b, -1)
         return HadamardProduct(a, b)
     if n.op == "neg":
-        return -xs[0]
+        return _mul(-1, xs[0])
     if n.op == "pow":
         return HadamardPower(xs[0], to_sympy_number(n.params["p"], exact=True))
     if len(xs) == 1:
         # any other one-input row maps each element through the row's formula
         t = sympy.Dummy("t", real=True)
         body = template(n.op).instantiate([t], n.params)
-        head = body.func if body.args == (t,) else Lambda(t, body)
-        return xs[0].applyfunc(head)
+        return _elementwise(Lambda(t, body), xs[0])
     raise _unsupported(n)
 
 
@@ -254,13 +310,13 @@ def _sum_matrix(n: Node, x: Any) -> Any:
     if n.params.get("keepdims") and len(shape) > 1 and len(axes) < len(shape):
         raise _unsupported(n, "keepdims")
     if len(shape) == 1:
-        total = (OneMatrix(1, shape[0]) * x)[0, 0]
+        total = _entry(_mul(Ones(1, shape[0]), x))
     elif axes == (0, 1):
-        total = (OneMatrix(1, shape[0]) * x * OneMatrix(shape[1], 1))[0, 0]
+        total = _entry(_mul(Ones(1, shape[0]), x, Ones(shape[1], 1)))
     elif axes == (0,):
-        total = x.T * OneMatrix(shape[0], 1)
+        total = _mul(x.T, Ones(shape[0], 1))
     else:
-        total = x * OneMatrix(shape[1], 1)
+        total = _mul(x, Ones(shape[1], 1))
     if n.op == "mean":
         count = int(np.prod([shape[a] for a in axes], dtype=np.int64)) or 1
         total = total / count
@@ -274,10 +330,10 @@ def _matmul_matrix(n: Node, a: Any, b: Any) -> Any:
     if len(sa) > 2 or len(sb) > 2:
         raise _unsupported(n, "batched matmul")
     if len(sa) == 1 and len(sb) == 1:
-        return (a.T * b)[0, 0]
+        return _entry(_mul(a.T, b))
     if len(sa) == 1:
-        return b.T * a           # x @ W  ->  (x^T W)^T = W^T x as a column
-    return a * b
+        return _mul(b.T, a)      # x @ W  ->  (x^T W)^T = W^T x as a column
+    return _mul(a, b)
 
 
 def _index_matrix(n: Node, x: Any) -> Any:
@@ -324,11 +380,40 @@ def _reshape_matrix(n: Node, x: Any) -> Any:
         if (rs, cs) == (cd, rd) and 1 in (rs, cs):
             return x.T
         if dst == ():
-            return x[0, 0]
+            return _entry(x)
     raise _unsupported(n, f"reshape {src} -> {dst}")
 
 
+def _norm_matrix(n: Node, x: Any) -> Any:
+    if n.args[0].ndim > 2:
+        raise _unsupported(n, "norm of a 3-D array")
+    if n.args[0].ndim == 1:
+        return sympy.sqrt(_entry(_mul(x.T, x)))
+    return sympy.sqrt(sympy.Trace(_mul(x.T, x)))
+
+
+def _elementwise(fn: Any, x: Any) -> Any:
+    # an explicit matrix (a constant, a 1x1 holding a scalar) is mapped element by element
+    return x.applyfunc(fn) if isinstance(x, sympy.MatrixBase) else Elementwise(fn, x)
+
+
+def _apply(fn: Any, x: Any) -> Any:
+    t = sympy.Dummy("t", real=True)
+    return _elementwise(Lambda(t, fn(t)), x)
+
+
+def _logsumexp_matrix(n: Node, x: Any) -> Any:
+    s = _sum_matrix(n, _apply(sympy.exp, x))
+    return _apply(sympy.log, s) if getattr(s, "is_Matrix", False) else sympy.log(s)
+
+
 _STRUCTURAL: dict[str, Callable[..., Any]] = {
+    "logsumexp": _logsumexp_matrix,
+    "norm": _norm_matrix,
+    "trace": lambda n, x: sympy.Trace(x),
+    "det": lambda n, x: sympy.Determinant(x),
+    "logdet": lambda n, x: sympy.log(sympy.Determinant(x)),
+    "inv": lambda n, x: sympy.Inverse(x),
     "sum": _sum_matrix,
     "mean": _sum_matrix,
     "matmul": _matmul_matrix,

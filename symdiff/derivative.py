@@ -33,6 +33,43 @@ from .sympy_functions import template
 
 
 # ---------------------------------------------------------------------------
+# building derivative nodes, with the algebra that keeps them small
+# ---------------------------------------------------------------------------
+
+def _const_value(n: Node) -> Optional[np.ndarray]:
+    return np.asarray(n._value) if n.op == "const" and n.dtype == "float64" else None
+
+
+def _is(n: Node, v: float) -> bool:
+    c = _const_value(n)
+    return c is not None and bool(np.all(c == v))
+
+
+def _ap(op: str, *args: Any, **params: Any) -> Node:
+    """``apply`` for derivative graphs: folds constants and drops multiplications by one
+    and additions of zero (the seed cotangent 1, broadcast ones), so formulas read as
+    written by hand and evaluate with fewer passes over memory."""
+    out = apply(op, *args, **params)
+    nodes = out.args
+    if out.dtype == "float64" and all(a.op == "const" for a in nodes):
+        return const(out._value)
+    keep = None
+    if op == "mul":
+        if _is(nodes[0], 0.0) or _is(nodes[1], 0.0):
+            return const(np.zeros(out.shape)) if out.shape else const(0.0)
+        keep = nodes[1] if _is(nodes[0], 1.0) else nodes[0] if _is(nodes[1], 1.0) else None
+    elif op == "add":
+        keep = nodes[1] if _is(nodes[0], 0.0) else nodes[0] if _is(nodes[1], 0.0) else None
+    elif op in ("sub", "div") and _is(nodes[1], 0.0 if op == "sub" else 1.0):
+        keep = nodes[0]
+    elif op == "neg" and nodes[0].op == "neg":
+        return nodes[0].args[0]
+    if keep is None or keep.dtype != "float64":
+        return out
+    return keep if keep.shape == out.shape else apply("broadcast_to", keep, shape=out.shape)
+
+
+# ---------------------------------------------------------------------------
 # elementwise partials, from SymPy
 # ---------------------------------------------------------------------------
 
@@ -72,7 +109,7 @@ class _Recipe:
                 v if kind == "const" else made[v]
 
         for op, refs, params in self.steps:
-            made.append(apply(op, *(get(r) for r in refs), **params))
+            made.append(_ap(op, *(get(r) for r in refs), **params))
         return get(self.result)
 
 
@@ -103,52 +140,69 @@ def elementwise_partial(node: Node, i: int) -> Optional[_Recipe]:
 
 def _swap_last(x: Node) -> Node:
     axes = tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)
-    return apply("transpose", x, axes=axes)
+    return _ap("transpose", x, axes=axes)
 
 
 def _reduce_adjoint(node: Node, i: int, g: Node) -> Node:
     x = node.args[0]
     axes = normalize_axis(node.params.get("axis"), x.ndim, node.op)
-    kept = tuple(1 if k in axes else d for k, d in enumerate(x.shape))
-    if g.shape != kept:
-        g = apply("reshape", g, shape=kept)
-    g = apply("broadcast_to", g, shape=x.shape) if kept != x.shape else g
+    g = _expand(node, g)
     if node.op == "mean":
         count = int(np.prod([x.shape[k] for k in axes], dtype=np.int64)) or 1
-        g = apply("div", g, float(count))
+        g = _ap("div", g, float(count))
     return g
+
+
+def _expand(node: Node, g: Node) -> Node:
+    """A reduction's cotangent (or value) broadcast back to its input's shape."""
+    x = node.args[0]
+    axes = normalize_axis(node.params.get("axis"), x.ndim, node.op)
+    kept = tuple(1 if k in axes else d for k, d in enumerate(x.shape))
+    if g.shape != kept:
+        g = _ap("reshape", g, shape=kept)
+    return _ap("broadcast_to", g, shape=x.shape) if kept != x.shape else g
+
+
+def _logsumexp_adjoint(node: Node, i: int, g: Node) -> Node:
+    # d lse / dx = softmax(x) = exp(x - lse): the shifted form never overflows
+    x = node.args[0]
+    return _ap("mul", _expand(node, g), _ap("exp", _ap("sub", x, _expand(node, node))))
+
+
+def _inv_t(x: Node) -> Node:
+    return _ap("transpose", _ap("inv", x), axes=None)
 
 
 def _matmul_adjoint(node: Node, i: int, g: Node) -> Node:
     x, y = node.args
     if i == 0:
         if y.ndim == 1:
-            return apply("mul", g, y) if x.ndim == 1 else \
-                apply("mul", apply("reshape", g, shape=g.shape + (1,)), y)
+            return _ap("mul", g, y) if x.ndim == 1 else \
+                _ap("mul", _ap("reshape", g, shape=g.shape + (1,)), y)
         if x.ndim == 1:
             if y.ndim == 2:
-                return apply("matmul", y, g)
-            col = apply("matmul", y, apply("reshape", g, shape=g.shape + (1,)))
-            return apply("reshape", col, shape=col.shape[:-1])   # batch axes summed later
-        return apply("matmul", g, _swap_last(y))
+                return _ap("matmul", y, g)
+            col = _ap("matmul", y, _ap("reshape", g, shape=g.shape + (1,)))
+            return _ap("reshape", col, shape=col.shape[:-1])   # batch axes summed later
+        return _ap("matmul", g, _swap_last(y))
     if x.ndim == 1:
         if y.ndim == 1:
-            return apply("mul", g, x)
+            return _ap("mul", g, x)
         # (k,) @ (..., k, m) -> (..., m): the cotangent is x[:, None] * g[..., None, :]
-        row = apply("reshape", g, shape=g.shape[:-1] + (1,) + g.shape[-1:])
-        return apply("mul", apply("reshape", x, shape=x.shape + (1,)), row)
+        row = _ap("reshape", g, shape=g.shape[:-1] + (1,) + g.shape[-1:])
+        return _ap("mul", _ap("reshape", x, shape=x.shape + (1,)), row)
     if y.ndim == 1:
-        gcol = apply("reshape", g, shape=g.shape + (1,))
-        out = apply("matmul", _swap_last(x), gcol)
-        return apply("reshape", out, shape=out.shape[:-1])
-    return apply("matmul", _swap_last(x), g)
+        gcol = _ap("reshape", g, shape=g.shape + (1,))
+        out = _ap("matmul", _swap_last(x), gcol)
+        return _ap("reshape", out, shape=out.shape[:-1])
+    return _ap("matmul", _swap_last(x), g)
 
 
 def _transpose_adjoint(node: Node, i: int, g: Node) -> Node:
     axes = node.params.get("axes")
     if axes is None:
-        return apply("transpose", g, axes=None)
-    return apply("transpose", g, axes=tuple(int(a) for a in np.argsort([a % g.ndim for a in axes])))
+        return _ap("transpose", g, axes=None)
+    return _ap("transpose", g, axes=tuple(int(a) for a in np.argsort([a % g.ndim for a in axes])))
 
 
 ADJOINTS: dict[str, Callable[[Node, int, Node], Node]] = {
@@ -156,11 +210,19 @@ ADJOINTS: dict[str, Callable[[Node, int, Node], Node]] = {
     "mean": _reduce_adjoint,
     "matmul": _matmul_adjoint,
     "transpose": _transpose_adjoint,
-    "reshape": lambda node, i, g: apply("reshape", g, shape=node.args[0].shape),
-    "index": lambda node, i, g: apply("unindex", g, key=node.params["key"],
+    "reshape": lambda node, i, g: _ap("reshape", g, shape=node.args[0].shape),
+    "index": lambda node, i, g: _ap("unindex", g, key=node.params["key"],
                                       shape=node.args[0].shape),
-    "unindex": lambda node, i, g: apply("index", g, key=node.params["key"]),
+    "unindex": lambda node, i, g: _ap("index", g, key=node.params["key"]),
     "broadcast_to": lambda node, i, g: g,  # summed back by unbroadcast below
+    "logsumexp": _logsumexp_adjoint,
+    "norm": lambda node, i, g: _ap("mul", g, _ap("div", node.args[0], node)),
+    "trace": lambda node, i, g: _ap("mul", g, const(np.eye(node.args[0].shape[0]))),
+    "det": lambda node, i, g: _ap("mul", _ap("mul", g, node), _inv_t(node.args[0])),
+    "logdet": lambda node, i, g: _ap("mul", g, _inv_t(node.args[0])),
+    # d(X^-1) = -X^-1 dX X^-1, so the cotangent is -X^-T g X^-T
+    "inv": lambda node, i, g: _ap("neg", _ap("matmul", _ap(
+        "matmul", _ap("transpose", node, axes=None), g), _ap("transpose", node, axes=None))),
 }
 """Adjoint rules of the rows that are not elementwise: ``(node, input index, g) -> cotangent``."""
 
@@ -177,8 +239,8 @@ def unbroadcast(c: Node, shape: tuple) -> Node:
     lead = c.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + k for k, d in enumerate(shape) if d == 1 and c.shape[lead + k] != 1)
-    out = apply("sum", c, axis=axes, keepdims=False) if axes else c
-    return out if out.shape == shape else apply("reshape", out, shape=shape)
+    out = _ap("sum", c, axis=axes, keepdims=False) if axes else c
+    return out if out.shape == shape else _ap("reshape", out, shape=shape)
 
 
 def contribution(node: Node, i: int, g: Node) -> Optional[Node]:
@@ -191,9 +253,9 @@ def contribution(node: Node, i: int, g: Node) -> Optional[Node]:
         if recipe.one:
             c = g
         elif recipe.minus_one:
-            c = apply("neg", g)
+            c = _ap("neg", g)
         else:
-            c = apply("mul", g, recipe.replay(node.args, node))
+            c = _ap("mul", g, recipe.replay(node.args, node))
     else:
         c = ADJOINTS[node.op](node, i, g)
     return unbroadcast(c, node.args[i].shape)
@@ -236,7 +298,7 @@ def grad(f: Node, wrt: Sequence[Node]) -> list[Node]:
         if g is None or id(n) not in depends:
             continue
         if n.op in ("var", "tensor"):
-            found[n.name] = g if n.name not in found else apply("add", found[n.name], g)
+            found[n.name] = g if n.name not in found else _ap("add", found[n.name], g)
             continue
         for i, a in enumerate(n.args):
             if id(a) not in depends:
@@ -245,7 +307,7 @@ def grad(f: Node, wrt: Sequence[Node]) -> list[Node]:
             if c is None:
                 continue
             prev = cot.get(id(a))
-            cot[id(a)] = c if prev is None else apply("add", prev, c)
+            cot[id(a)] = c if prev is None else _ap("add", prev, c)
     out = [found.get(w.name, const(np.zeros(w.shape)) if w.shape else const(0.0)) for w in wrt]
     context = frozenset(n.name for n in order if n.op in ("var", "tensor")) | names | \
         f._cache.get("context", frozenset())

@@ -13,7 +13,8 @@ from typing import Any, Callable, Optional, Sequence
 
 from numeric import PRIMITIVES
 
-from .node import Node, apply, normalize_axis_param
+from .errors import SymdiffError
+from .node import Node, apply, as_node, normalize_axis_param
 
 # elementwise one-input rows that are public functions; sign/step come out of derivatives
 _UNARY = ["exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sqrt", "abs", "sign"]
@@ -140,10 +141,94 @@ def broadcast_to(x: Any, shape: Sequence[int]) -> Node:
     return apply("broadcast_to", x, shape=tuple(int(d) for d in shape))
 
 
+def trace(x: Any) -> Node:
+    """Sum of the diagonal of a square matrix; d tr(X)/dX = I.
+
+    >>> import symdiff as sd
+    >>> sd.trace(sd.tensor([[1.0, 2.0], [3.0, 4.0]])).item()
+    5.0
+    """
+    return apply("trace", x)
+
+
+def det(x: Any) -> Node:
+    """Determinant of a square matrix; d det(X)/dX = det(X) X^-T.
+
+    >>> import symdiff as sd
+    >>> round(sd.det(sd.tensor([[2.0, 1.0], [1.0, 3.0]])).item(), 12)
+    5.0
+    """
+    return apply("det", x)
+
+
+def logdet(x: Any) -> Node:
+    """log det(X) of a matrix with a positive determinant (nan otherwise, as
+    ``torch.logdet``); d logdet(X)/dX = X^-T.
+
+    >>> import symdiff as sd
+    >>> round(sd.logdet(sd.tensor([[2.0, 0.0], [0.0, 3.0]])).item(), 12) == round(__import__("math").log(6), 12)
+    True
+    """
+    return apply("logdet", x)
+
+
+def inv(x: Any) -> Node:
+    """Inverse of a square matrix (nan where it is singular).
+
+    >>> import symdiff as sd
+    >>> sd.inv(sd.tensor([[2.0, 0.0], [0.0, 4.0]])).data.tolist()
+    [[0.5, 0.0], [0.0, 0.25]]
+    """
+    return apply("inv", x)
+
+
+def norm(x: Any, ord: Optional[Any] = None) -> Node:  # noqa: A002 (numpy's name)
+    """The 2-norm of a vector, the Frobenius norm of an array (``ord`` None, 2 or "fro"
+    for vectors; None or "fro" for arrays; ``ord=1`` for a vector is ``sum(abs(x))``).
+    At x = 0 the gradient is 0, as in PyTorch.
+
+    >>> import symdiff as sd
+    >>> sd.norm(sd.tensor([3.0, 4.0])).item()
+    5.0
+    """
+    x = as_node(x)
+    if ord in (None, "fro") or (ord == 2 and x.ndim == 1):
+        return apply("norm", x)
+    if ord == 1 and x.ndim == 1:
+        return sum(apply("abs", x))
+    raise SymdiffError(
+        f"sd.norm: ord={ord!r} for an array of shape {x.shape} is not supported; use "
+        "ord=None (Frobenius / vector 2-norm) or ord=1 for a vector")
+
+
+def logsumexp(x: Any, axis: Optional[Any] = None, keepdims: bool = False) -> Node:
+    """log(sum(exp(x))) over ``axis``, without overflow; its gradient is ``softmax``.
+
+    >>> import symdiff as sd
+    >>> round(sd.logsumexp(sd.tensor([1000.0, 1000.0])).item(), 6)
+    1000.693147
+    """
+    return apply("logsumexp", x, axis=normalize_axis_param(axis), keepdims=bool(keepdims))
+
+
+def softmax(x: Any, axis: Any = -1) -> Node:
+    """exp(x) / sum(exp(x)) along ``axis`` (the last by default), computed as
+    ``exp(x - logsumexp(x))`` so large inputs do not overflow.
+
+    >>> import symdiff as sd
+    >>> sd.softmax(sd.tensor([0.0, 0.0])).data.tolist()
+    [0.5, 0.5]
+    """
+    return exp(x - logsumexp(x, axis=axis, keepdims=True))  # noqa: F821 (made from the table)
+
+
 FUNCTIONS: dict[str, Callable[..., Node]] = {
     **{name: globals()[name] for name in _UNARY},
     "maximum": maximum, "minimum": minimum, "where": where, "step": step,
     "sum": sum, "mean": mean, "matmul": matmul, "transpose": transpose, "reshape": reshape,
+    "trace": trace, "det": det, "logdet": logdet, "inv": inv, "norm": norm,
+    "logsumexp": logsumexp, "softmax": softmax,
+    "Trace": trace, "Determinant": det, "Inverse": inv,
     # SymPy's spellings, so printed formulas paste back as input
     "Abs": globals()["abs"], "Max": maximum, "Min": minimum, "Heaviside": step,
 }

@@ -68,7 +68,8 @@ def draw_inputs(row: numeric.Primitive, shapes: Sequence[tuple], params: dict,
     for _ in range(tries):
         xs = []
         for i, (shape, (lo, hi)) in enumerate(zip(shapes, row.domain.sample)):
-            v = np.asarray(rng.uniform(lo, hi, size=shape), dtype=np.float64)
+            v = np.asarray(row.domain.draw(rng, shape) if row.domain.draw else
+                           rng.uniform(lo, hi, size=shape), dtype=np.float64)
             xs.append(v > 0 if i in bools else v)
         if not near_row_kink(row, xs, params):
             return xs

@@ -1,0 +1,97 @@
+"""SymPy matrix-expression classes that print the way matrix calculus is written.
+
+SymPy's own classes are right but hard to read in derivative formulas:
+``Lambda(_d, Heaviside(_d, 0)).(X)`` for relu' applied to a matrix, ``1*x`` for the
+sum of a vector, and a 1x1 product such as ``x.T*x`` expanded into its elements as soon
+as it meets another matrix. These subclasses change only printing and evaluation timing;
+the mathematics (and SymPy's ``doit``, ``lambdify``, ``as_explicit``) stays SymPy's.
+
+>>> import sympy
+>>> x = sympy.MatrixSymbol("x", 3, 1)
+>>> t = sympy.Dummy("t")
+>>> print(Elementwise(sympy.Lambda(t, sympy.Heaviside(t, 0)), x))
+relu'.(x)
+>>> print(sympy.exp(Entry(x.T * x)) * x)
+exp((x.T*x)[0, 0])*x
+>>> print(Entry(Ones(1, 3) * x), sympy.latex(Entry(Ones(1, 3) * x)))
+(1.T*x)[0, 0] \\mathbb{1}^{T} x
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import sympy
+from sympy import OneMatrix
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+_LATEX_FUNCTIONS = {"exp", "log", "sin", "cos", "tan", "tanh"}
+
+
+class Entry(MatrixElement):
+    """The single element of a 1x1 matrix expression, kept whole (``(x.T*x)[0, 0]``)
+    until its parent is an explicit matrix; LaTeX shows it as the product ``x^T x``."""
+
+    def __new__(cls, parent: Any, i: Any = 0, j: Any = 0) -> Any:
+        return super().__new__(cls, parent, i, j)
+
+    def doit(self, **hints: Any) -> Any:
+        parent = self.parent.doit(**hints) if hints.get("deep", True) else self.parent
+        if isinstance(parent, sympy.MatrixBase):
+            return parent[0, 0]
+        if not parent.atoms(sympy.MatrixSymbol):
+            # only constants left (ones, explicit matrices): evaluate as SymPy would
+            return parent.as_explicit()[0, 0]
+        return self.func(parent, 0, 0)
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"({printer._print(self.parent)})[0, 0]"
+
+    def _latex(self, printer: Any) -> str:
+        return printer._print(self.parent)
+
+
+class Ones(OneMatrix):
+    """A matrix of ones; a row of ones prints as ``1.T`` (LaTeX ``\\mathbb{1}^{T}``), so
+    a sum reads ``1.T*x``."""
+
+    def _sympystr(self, printer: Any) -> str:
+        rows, cols = self.shape
+        return "1.T" if rows == 1 and cols != 1 else "1"
+
+    def _latex(self, printer: Any) -> str:
+        rows, cols = self.shape
+        return r"\mathbb{1}^{T}" if rows == 1 and cols != 1 else r"\mathbb{1}"
+
+
+def _function_name(fn: Any) -> tuple[str, str]:
+    """(text, LaTeX) names of an elementwise function ``Lambda(d, body)``."""
+    d, body = fn.variables[0], fn.expr
+    if body == sympy.Heaviside(d, 0):
+        return "relu'", r"\operatorname{relu}'"
+    if body.args == (d,) and isinstance(body, sympy.Function):
+        name = type(body).__name__
+        return name, ("\\" + name if name in _LATEX_FUNCTIONS else rf"\operatorname{{{name}}}")
+    return str(fn), sympy.latex(fn)
+
+
+class Elementwise(ElementwiseApplyFunction):
+    """A scalar function applied to every element: prints ``tanh.(X)``, ``relu'.(X)``
+    (Julia's broadcast dot, as SymPy does) instead of a ``Lambda``."""
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"{_function_name(self.function)[0]}.({printer._print(self.expr)})"
+
+    def _latex(self, printer: Any) -> str:
+        return rf"{{{_function_name(self.function)[1]}}}_{{\circ}}\left({printer._print(self.expr)}\right)"
+
+
+def scalar_times_ones(expr: Any) -> Any:
+    """``c`` when ``expr`` is ``c`` times a matrix of ones (a broadcast scalar), else None."""
+    if isinstance(expr, OneMatrix):
+        return sympy.Integer(1)
+    if isinstance(expr, sympy.MatMul):
+        mats = [a for a in expr.args if getattr(a, "is_Matrix", False)]
+        if len(mats) == 1 and isinstance(mats[0], OneMatrix):
+            return sympy.Mul(*[a for a in expr.args if not getattr(a, "is_Matrix", False)])
+    return None
