@@ -16,6 +16,7 @@ from .ops import (abs, broadcast_to, cos, det, exp, inv, log, logdet, logsumexp,
                   step, sum, tan, tanh, trace, transpose, where)
 from .lower import evaluate, value_and_grad
 from .derivative import diff, grad
+from .jacobian import hessian, jacobian
 from .parse import parse
 from .check import check
 
@@ -27,5 +28,6 @@ __all__ = [
     "Node", "var", "tensor", "const", "randn", "manual_seed",
     "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sqrt", "abs", "sign",
     "step", "maximum", "minimum", "where", "sum", "mean", "matmul", "transpose", "reshape",
-    "broadcast_to", "trace", "det", "logdet", "inv", "norm", "logsumexp", "softmax", "evaluate", "value_and_grad", "diff", "grad", "parse", "check",
+    "broadcast_to", "trace", "det", "logdet", "inv", "norm", "logsumexp", "softmax",
+    "evaluate", "value_and_grad", "diff", "grad", "jacobian", "hessian", "parse", "check",
 ]

@@ -51,7 +51,62 @@ def to_sympy(node: Node, explicit: bool = False) -> Any:
         return _explicit(order, node)
     if all(n.shape == () for n in order):
         return _scalar(order, node)
-    return _matrix(order, node)
+    cached = node._cache.get("matrix_form")
+    if cached is None:
+        cached = _matrix(order, node)
+        validate(node, cached, order)
+        node._cache["matrix_form"] = cached
+    return cached
+
+
+def _draw(kind: int, rng: np.random.Generator, shape: tuple) -> np.ndarray:
+    if kind == 1 and len(shape) == 2 and shape[0] == shape[1]:
+        # invertible with a positive determinant, for inverses and log-determinants
+        return np.eye(shape[0]) * 1.5 + rng.uniform(-0.4, 0.4, size=shape)
+    if kind == 2:
+        return rng.standard_normal(shape)
+    return rng.uniform(0.5, 1.5, size=shape)
+
+
+def validate(node: Node, expr: Any, order: list[Node] | None = None) -> None:
+    """Raise ``ClosedFormError`` unless the matrix expression ``expr`` of ``node`` has the
+    graph's value (from the numeric evaluator) at random points: a formula symdiff
+    prints is never silently wrong.
+
+    >>> import symdiff as sd
+    >>> W = sd.var("W", (2, 2))
+    >>> validate(W.T, W.T.sympy())
+    """
+    from .lower import evaluate as evaluate_graph
+    from .matrix_eval import evaluate as evaluate_formula
+
+    order = topological([node]) if order is None else order
+    leaves = {n.name: n for n in order if n.op in ("var", "tensor")}
+    rng = np.random.default_rng(0)
+    compared = 0
+    for kind in (0, 1, 2):
+        point = {name: _draw(kind, rng, n.shape) for name, n in leaves.items()}
+        env = {leaf_symbol(n): point[name].reshape(leaf_symbol(n).shape) if n.shape
+               else float(point[name]) for name, n in leaves.items()}
+        with np.errstate(all="ignore"):
+            want = np.asarray(evaluate_graph(node, point), dtype=float).reshape(-1)
+            try:
+                got = np.asarray(evaluate_formula(expr, env), dtype=float).reshape(-1)
+            except Exception as e:  # noqa: BLE001 - any failure means: not validated
+                raise ClosedFormError(
+                    f"the matrix formula of {node._describe()} could not be checked numerically "
+                    f"({type(e).__name__}: {e}); use .sympy(explicit=True)") from None
+        ok = np.isfinite(want)
+        if not ok.any():
+            continue
+        if got.shape != want.shape or not np.allclose(got[ok], want[ok], rtol=1e-7, atol=1e-9):
+            raise ClosedFormError(
+                f"internal error: the matrix formula {expr} disagrees with the graph's value "
+                f"at a random point; please report it. Use .sympy(explicit=True) meanwhile")
+        compared += 1
+    if not compared:
+        raise ClosedFormError(f"the matrix formula of {node._describe()} could not be checked: "
+                              "the graph's value was not finite at any test point")
 
 
 def describe(node: Node, limit: int = 60) -> str:
@@ -294,6 +349,10 @@ def _elementwise_matrix(n: Node, xs: list[Any]) -> Any:
         return _mul(-1, xs[0])
     if n.op == "pow":
         return HadamardPower(xs[0], to_sympy_number(n.params["p"], exact=True))
+    if n.op == "pow_tensor":
+        # x**y = exp(y log x) on pow_tensor's domain x > 0
+        a, b = (_bcast(x, s, n.shape, n) for x, s in zip(xs, shapes))
+        return _apply(sympy.exp, HadamardProduct(_apply(sympy.log, a), b))
     if len(xs) == 1:
         # any other one-input row maps each element through the row's formula
         t = sympy.Dummy("t", real=True)
@@ -307,8 +366,10 @@ def _sum_matrix(n: Node, x: Any) -> Any:
     axis = n.params.get("axis")
     axes = tuple(range(len(shape))) if axis is None else \
         tuple(sorted(a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)))
-    if n.params.get("keepdims") and len(shape) > 1 and len(axes) < len(shape):
-        raise _unsupported(n, "keepdims")
+    if n.params.get("keepdims") and len(shape) == 2 and axes == (0,):
+        # numpy keeps a (1, m) row here, where the plain sum is an (m,) column
+        total = _mul(Ones(1, shape[0]), x)
+        return total / (shape[0] if n.op == "mean" else 1)
     if len(shape) == 1:
         total = _entry(_mul(Ones(1, shape[0]), x))
     elif axes == (0, 1):
@@ -361,6 +422,46 @@ def _index_matrix(n: Node, x: Any) -> Any:
     if isinstance(i, int):
         return block.T        # a row comes out as a numpy 1-D array: our column
     return block
+
+
+def _unindex_matrix(n: Node, x: Any) -> Any:
+    """Zeros with ``x`` written at a basic-index key, as a block matrix."""
+    from numeric.primitives import index_key
+    shape = n.shape
+    if len(shape) not in (1, 2):
+        raise _unsupported(n, f"{len(shape)}-D result")
+    key = index_key(n.params["key"])
+    if any(k is None or k is Ellipsis for k in key):
+        raise _unsupported(n, "None/Ellipsis indexing")
+    key = key + (slice(None),) * (len(shape) - len(key))
+    spans = []
+    for k, d in zip(key, shape):
+        if isinstance(k, slice):
+            r = range(d)[k]
+            if k.step not in (None, 1) or not len(r):
+                raise _unsupported(n, "strided or empty slices")
+            spans.append((r.start, r.stop))
+        else:
+            spans.append((k % d, k % d + 1))
+    if len(shape) == 1:
+        spans.append((0, 1))
+        shape = shape + (1,)
+    (r0, r1), (c0, c1) = spans
+    block = _mat(x)
+    if tuple(block.shape) != (r1 - r0, c1 - c0):
+        block = block.T       # a row of a matrix is a 1-D array: our column
+    rows = [(0, r0), (r0, r1), (r1, shape[0])]
+    cols = [(0, c0), (c0, c1), (c1, shape[1])]
+    grid = []
+    for i, (a, b) in enumerate(rows):
+        if b == a:
+            continue
+        line = [block if (i, j) == (1, 1) else ZeroMatrix(b - a, d - c)
+                for j, (c, d) in enumerate(cols) if d != c]
+        grid.append(line)
+    if len(grid) == 1 and len(grid[0]) == 1:
+        return grid[0][0]
+    return sympy.BlockMatrix(grid)
 
 
 def _slice_col(x: Any, k: slice, n: int) -> Any:
@@ -421,6 +522,7 @@ _STRUCTURAL: dict[str, Callable[..., Any]] = {
     (None, (1, 0), (-1, 0), (1, -2), (-1, -2)) else x,
     "reshape": _reshape_matrix,
     "index": _index_matrix,
+    "unindex": _unindex_matrix,
     "broadcast_to": lambda n, x: _bcast(x, n.args[0].shape, n.shape, n),
 }
 

@@ -143,6 +143,30 @@ def _swap_last(x: Node) -> Node:
     return _ap("transpose", x, axes=axes)
 
 
+# Cotangents may carry leading batch axes (one per element of the output, for Jacobians):
+# a cotangent of ``node`` has shape ``batch + node.shape``, so every rule below works on
+# ``g.shape[:nb]`` untouched and on the trailing axes as usual.
+
+def _batch(node: Node, g: Node) -> tuple:
+    return g.shape[:g.ndim - node.ndim]
+
+
+def _lift(g: Node, k: int) -> Node:
+    """g with k trailing length-1 axes, so it broadcasts against a k-D array."""
+    return _ap("reshape", g, shape=g.shape + (1,) * k) if k else g
+
+
+def _expand(node: Node, g: Node) -> Node:
+    """A reduction's cotangent (or value) broadcast back to its input's shape."""
+    x = node.args[0]
+    batch = _batch(node, g)
+    axes = normalize_axis(node.params.get("axis"), x.ndim, node.op)
+    kept = batch + tuple(1 if k in axes else d for k, d in enumerate(x.shape))
+    if g.shape != kept:
+        g = _ap("reshape", g, shape=kept)
+    return _ap("broadcast_to", g, shape=batch + x.shape) if kept != batch + x.shape else g
+
+
 def _reduce_adjoint(node: Node, i: int, g: Node) -> Node:
     x = node.args[0]
     axes = normalize_axis(node.params.get("axis"), x.ndim, node.op)
@@ -151,16 +175,6 @@ def _reduce_adjoint(node: Node, i: int, g: Node) -> Node:
         count = int(np.prod([x.shape[k] for k in axes], dtype=np.int64)) or 1
         g = _ap("div", g, float(count))
     return g
-
-
-def _expand(node: Node, g: Node) -> Node:
-    """A reduction's cotangent (or value) broadcast back to its input's shape."""
-    x = node.args[0]
-    axes = normalize_axis(node.params.get("axis"), x.ndim, node.op)
-    kept = tuple(1 if k in axes else d for k, d in enumerate(x.shape))
-    if g.shape != kept:
-        g = _ap("reshape", g, shape=kept)
-    return _ap("broadcast_to", g, shape=x.shape) if kept != x.shape else g
 
 
 def _logsumexp_adjoint(node: Node, i: int, g: Node) -> Node:
@@ -176,33 +190,40 @@ def _inv_t(x: Node) -> Node:
 def _matmul_adjoint(node: Node, i: int, g: Node) -> Node:
     x, y = node.args
     if i == 0:
-        if y.ndim == 1:
-            return _ap("mul", g, y) if x.ndim == 1 else \
-                _ap("mul", _ap("reshape", g, shape=g.shape + (1,)), y)
-        if x.ndim == 1:
-            if y.ndim == 2:
-                return _ap("matmul", y, g)
-            col = _ap("matmul", y, _ap("reshape", g, shape=g.shape + (1,)))
+        if y.ndim == 1:          # out[..., n] = x[..., n, k] y[k]: g[..., n, None] * y
+            return _ap("mul", _lift(g, 1), y)
+        if x.ndim == 1:          # out[..., m] = x[k] y[..., k, m]: (y @ g[..., None])[..., 0]
+            col = _ap("matmul", y, _lift(g, 1))
             return _ap("reshape", col, shape=col.shape[:-1])   # batch axes summed later
         return _ap("matmul", g, _swap_last(y))
     if x.ndim == 1:
         if y.ndim == 1:
-            return _ap("mul", g, x)
+            return _ap("mul", _lift(g, 1), x)
         # (k,) @ (..., k, m) -> (..., m): the cotangent is x[:, None] * g[..., None, :]
         row = _ap("reshape", g, shape=g.shape[:-1] + (1,) + g.shape[-1:])
         return _ap("mul", _ap("reshape", x, shape=x.shape + (1,)), row)
     if y.ndim == 1:
-        gcol = _ap("reshape", g, shape=g.shape + (1,))
-        out = _ap("matmul", _swap_last(x), gcol)
+        out = _ap("matmul", _swap_last(x), _lift(g, 1))
         return _ap("reshape", out, shape=out.shape[:-1])
     return _ap("matmul", _swap_last(x), g)
 
 
 def _transpose_adjoint(node: Node, i: int, g: Node) -> Node:
+    nb, nd = g.ndim - node.ndim, node.ndim
     axes = node.params.get("axes")
-    if axes is None:
-        return _ap("transpose", g, axes=None)
-    return _ap("transpose", g, axes=tuple(int(a) for a in np.argsort([a % g.ndim for a in axes])))
+    perm = range(nd)[::-1] if axes is None else np.argsort([a % nd for a in axes])
+    return _ap("transpose", g, axes=tuple(range(nb)) + tuple(nb + int(a) for a in perm))
+
+
+def _batched_key(node: Node, g: Node) -> tuple:
+    nb = g.ndim - node.ndim
+    return (("slice", None, None, None),) * nb + tuple(node.params["key"])
+
+
+def _inv_adjoint(node: Node, i: int, g: Node) -> Node:
+    # d(X^-1) = -X^-1 dX X^-1, so the cotangent is -X^-T g X^-T
+    t = _ap("transpose", node, axes=None)
+    return _ap("neg", _ap("matmul", _ap("matmul", t, g), t))
 
 
 ADJOINTS: dict[str, Callable[[Node, int, Node], Node]] = {
@@ -210,37 +231,39 @@ ADJOINTS: dict[str, Callable[[Node, int, Node], Node]] = {
     "mean": _reduce_adjoint,
     "matmul": _matmul_adjoint,
     "transpose": _transpose_adjoint,
-    "reshape": lambda node, i, g: _ap("reshape", g, shape=node.args[0].shape),
-    "index": lambda node, i, g: _ap("unindex", g, key=node.params["key"],
-                                      shape=node.args[0].shape),
-    "unindex": lambda node, i, g: _ap("index", g, key=node.params["key"]),
+    "reshape": lambda node, i, g: _ap("reshape", g, shape=_batch(node, g) + node.args[0].shape),
+    "index": lambda node, i, g: _ap("unindex", g, key=_batched_key(node, g),
+                                    shape=_batch(node, g) + node.args[0].shape),
+    "unindex": lambda node, i, g: _ap("index", g, key=_batched_key(node, g)),
     "broadcast_to": lambda node, i, g: g,  # summed back by unbroadcast below
     "logsumexp": _logsumexp_adjoint,
-    "norm": lambda node, i, g: _ap("mul", g, _ap("div", node.args[0], node)),
-    "trace": lambda node, i, g: _ap("mul", g, const(np.eye(node.args[0].shape[0]))),
-    "det": lambda node, i, g: _ap("mul", _ap("mul", g, node), _inv_t(node.args[0])),
-    "logdet": lambda node, i, g: _ap("mul", g, _inv_t(node.args[0])),
-    # d(X^-1) = -X^-1 dX X^-1, so the cotangent is -X^-T g X^-T
-    "inv": lambda node, i, g: _ap("neg", _ap("matmul", _ap(
-        "matmul", _ap("transpose", node, axes=None), g), _ap("transpose", node, axes=None))),
+    "norm": lambda node, i, g: _ap("mul", _lift(g, node.args[0].ndim),
+                                   _ap("div", node.args[0], node)),
+    "trace": lambda node, i, g: _ap("mul", _lift(g, 2), const(np.eye(node.args[0].shape[0]))),
+    "det": lambda node, i, g: _ap("mul", _lift(_ap("mul", g, node), 2), _inv_t(node.args[0])),
+    "logdet": lambda node, i, g: _ap("mul", _lift(g, 2), _inv_t(node.args[0])),
+    "inv": _inv_adjoint,
 }
-"""Adjoint rules of the rows that are not elementwise: ``(node, input index, g) -> cotangent``."""
+"""Adjoint rules of the rows that are not elementwise: ``(node, input index, g) -> cotangent``
+(``g`` may have leading batch axes, see above)."""
 
 
-def unbroadcast(c: Node, shape: tuple) -> Node:
-    """Sum a cotangent back to an input's shape (the one place broadcasting is undone).
+def unbroadcast(c: Node, shape: tuple, nb: int = 0) -> Node:
+    """Sum a cotangent back to an input's shape (the one place broadcasting is undone);
+    the first ``nb`` axes of ``c`` are batch axes and are kept.
 
     >>> import symdiff as sd
     >>> unbroadcast(sd.var("g", (4, 3)), (3,)).shape
     (3,)
     """
-    if c.shape == shape:
+    target = c.shape[:nb] + tuple(shape)
+    if c.shape == target:
         return c
-    lead = c.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + k for k, d in enumerate(shape) if d == 1 and c.shape[lead + k] != 1)
+    lead = c.ndim - nb - len(shape)
+    axes = tuple(range(nb, nb + lead)) + tuple(
+        nb + lead + k for k, d in enumerate(shape) if d == 1 and c.shape[nb + lead + k] != 1)
     out = _ap("sum", c, axis=axes, keepdims=False) if axes else c
-    return out if out.shape == shape else _ap("reshape", out, shape=shape)
+    return out if out.shape == target else _ap("reshape", out, shape=target)
 
 
 def contribution(node: Node, i: int, g: Node) -> Optional[Node]:
@@ -258,7 +281,7 @@ def contribution(node: Node, i: int, g: Node) -> Optional[Node]:
             c = _ap("mul", g, recipe.replay(node.args, node))
     else:
         c = ADJOINTS[node.op](node, i, g)
-    return unbroadcast(c, node.args[i].shape)
+    return unbroadcast(c, node.args[i].shape, g.ndim - node.ndim)
 
 
 # ---------------------------------------------------------------------------
@@ -277,11 +300,29 @@ def grad(f: Node, wrt: Sequence[Node]) -> list[Node]:
         raise SymdiffError("sd.grad takes a list of variables; use sd.diff(f, x) for one")
     if f.size != 1:
         raise ShapeError(f"sd.grad/sd.diff: f has shape {f.shape}; derivatives here need a scalar "
-                         "f (reduce it with sd.sum or sd.mean)")
+                         "f (reduce it with sd.sum or sd.mean; sd.jacobian takes any shape)")
+    return reverse(f, wrt, const(np.ones(f.shape)) if f.shape else const(1.0))
+
+
+def reverse(f: Node, wrt: Sequence[Node], seed: Node) -> list[Node]:
+    """Reverse mode on the graph: for each variable ``w``, the graph of
+    ``sum(seed * df/dw)`` over f's axes, of shape ``batch + w.shape`` where ``seed`` has
+    shape ``batch + f.shape``. A seed of ones gives gradients; an identity seed with
+    ``batch = f.shape`` gives the whole Jacobian in one sweep.
+
+    >>> import numpy as np, symdiff as sd
+    >>> x = sd.var("x", (2,))
+    >>> J, = reverse(sd.sin(x), [x], sd.const(np.eye(2)))
+    >>> J.shape
+    (2, 2)
+    """
     for w in wrt:
         if not isinstance(w, Node) or w.op not in ("var", "tensor"):
             raise SymdiffError(f"can only differentiate with respect to variables or tensors, "
                                f"not {w!r}")
+    batch = seed.shape[:seed.ndim - f.ndim]
+    if seed.shape != batch + f.shape:
+        raise ShapeError(f"a seed of shape {seed.shape} does not end with f's shape {f.shape}")
     names = {w.name for w in wrt}
     order = topological([f])
     depends: set[int] = set()
@@ -291,7 +332,7 @@ def grad(f: Node, wrt: Sequence[Node]) -> list[Node]:
                 depends.add(id(n))
         elif any(id(a) in depends for a in n.args):
             depends.add(id(n))
-    cot: dict[int, Node] = {id(f): const(np.ones(f.shape)) if f.shape else const(1.0)}
+    cot: dict[int, Node] = {id(f): seed}
     found: dict[str, Node] = {}
     for n in reversed(order):
         g = cot.pop(id(n), None)
@@ -308,7 +349,8 @@ def grad(f: Node, wrt: Sequence[Node]) -> list[Node]:
                 continue
             prev = cot.get(id(a))
             cot[id(a)] = c if prev is None else _ap("add", prev, c)
-    out = [found.get(w.name, const(np.zeros(w.shape)) if w.shape else const(0.0)) for w in wrt]
+    out = [found.get(w.name, const(np.zeros(batch + w.shape)) if batch + w.shape else
+                     const(0.0)) for w in wrt]
     context = frozenset(n.name for n in order if n.op in ("var", "tensor")) | names | \
         f._cache.get("context", frozenset())
     for g in out:
