@@ -17,6 +17,7 @@ from .ops import (abs, broadcast_to, cos, det, exp, inv, log, logdet, logsumexp,
 from .lower import evaluate, value_and_grad
 from .derivative import diff, grad
 from .jacobian import hessian, jacobian
+from .formula import formula
 from .parse import parse
 from .check import check
 
@@ -29,5 +30,6 @@ __all__ = [
     "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sqrt", "abs", "sign",
     "step", "maximum", "minimum", "where", "sum", "mean", "matmul", "transpose", "reshape",
     "broadcast_to", "trace", "det", "logdet", "inv", "norm", "logsumexp", "softmax",
-    "evaluate", "value_and_grad", "diff", "grad", "jacobian", "hessian", "parse", "check",
+    "evaluate", "value_and_grad", "diff", "grad", "jacobian", "hessian", "formula",
+    "parse", "check",
 ]

@@ -15,6 +15,11 @@ prints the value, the gradient from the numeric reverse mode and the cross-check
   number or a nested list (read with ``ast.literal_eval``, never ``eval``).
 * ``--shape W=2,3`` declares an array variable; an array value in ``--at`` also implies
   its shape.
+* ``--latex`` prints the derivatives as one LaTeX ``aligned`` block instead of the plain
+  closed forms; ``--code python`` / ``--code c`` prints a gradient function's source
+  instead (both from ``sd.formula``; give one of the two). With ``--at`` as well, the
+  value, gradient and check table follow the formula after a blank line; without it the
+  output is exactly the formula, so ``--code python > grad.py`` gives an importable file.
 
 Exit status: 0 when the check passes (or no ``--at`` was given), 1 when it fails (for
 instance at a kink such as ``relu(x)`` at ``x=0``), 2 on bad input, with one line on
@@ -31,6 +36,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 import symdiff as sd
+from symdiff.formula import formula
 
 
 class UsageError(sd.SymdiffError):
@@ -85,6 +91,11 @@ def _parser() -> argparse.ArgumentParser:
                       help='the point, e.g. x=7,y=2 or "W=[[1,2],[3,4]]" (repeatable)')
     diff.add_argument("--shape", action="append", default=[], metavar="NAME=D1,D2,...",
                       help="shape of an array variable, e.g. W=2,3 (repeatable)")
+    diff.add_argument("--latex", action="store_true",
+                      help="print the derivatives as LaTeX instead of the plain closed forms")
+    # no argparse choices: a bad value must give symdiff's one-line error, not usage text
+    diff.add_argument("--code", metavar="LANG",
+                      help="print a gradient function's source instead: python or c")
     diff.set_defaults(run=run_diff)
     return parser
 
@@ -107,14 +118,18 @@ def run_diff(args: argparse.Namespace) -> int:
                              f"(its variables: {', '.join(sorted(variables)) or 'none'})")
     wrt = [variables[name] for name in parse_wrt(args.wrt, variables)]
     # all the work first, so that bad input stops before anything is printed
-    derivatives = [sd.diff(f, w) for w in wrt]
+    text = _formula_text(f, wrt, args)
+    derivatives = [] if text is not None else [sd.diff(f, w) for w in wrt]
     if args.at:
         value, grads = sd.value_and_grad(f, wrt)(point)
         report = sd.check(f, at=point, wrt=wrt)
 
-    _show("f", _closed_form(f))
-    for w, d in zip(wrt, derivatives):
-        _show(f"df/d{w.name}", _closed_form(d))
+    if text is not None:
+        print(text.rstrip("\n"))
+    else:
+        _show("f", _closed_form(f))
+        for w, d in zip(wrt, derivatives):
+            _show(f"df/d{w.name}", _closed_form(d))
     if not args.at:
         return 0
     if any(np.ndim(v) for v in point.values()):
@@ -133,6 +148,23 @@ def run_diff(args: argparse.Namespace) -> int:
     reasons = report.problems or sorted({e.verdict for e in report.entries if e.verdict != "ok"})
     print(f"symdiff: check failed: {'; '.join(reasons)}", file=sys.stderr)
     return 1
+
+
+CODE_LANGUAGES = ("python", "c")
+"""The values ``--code`` accepts."""
+
+
+def _formula_text(f: sd.Node, wrt: list, args: argparse.Namespace) -> Optional[str]:
+    """The text ``--latex`` or ``--code`` asks for, or None for the plain closed forms."""
+    if args.latex and args.code is not None:
+        raise UsageError("--latex and --code each replace the closed forms; give only one")
+    if args.code is not None:
+        lang = args.code.strip().lower()
+        if lang not in CODE_LANGUAGES:
+            raise UsageError(f"--code: expected one of {', '.join(CODE_LANGUAGES)}, "
+                             f"got {args.code!r}")
+        return formula(f, wrt, lang=lang)
+    return formula(f, wrt, lang="latex") if args.latex else None
 
 
 def parse_at(items: Sequence[str]) -> dict[str, object]:

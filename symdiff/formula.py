@@ -1,0 +1,475 @@
+r"""``sd.formula``: derivative formulas as text, for reading or for compiling.
+
+One function, ``formula(f, wrt, lang)``, turns the gradient of a scalar ``f`` into text in
+one of four languages:
+
+* ``"sympy"``: SymPy's str printing, ``df/dx = ...`` lines;
+* ``"latex"``: one ``aligned`` block, ``\frac{\partial f}{\partial x} = ...`` lines;
+* ``"python"``: an importable module (numpy only) defining ``grad_<name>(x, y, ...)``;
+* ``"c"``: C99 source (``math.h`` only) defining ``void grad_<name>(...)``.
+
+Common subexpressions become numbered temporaries (``sympy.cse``) whose prefix is chosen
+so it cannot clash with the variables' names. Array variables use the matrix closed form
+where there is one (``sympy``, ``latex``, ``python``) and otherwise the explicit element
+form, which is limited to ``MAX_ELEMENTS`` elements; C always uses the element form, with
+arrays passed row-major (``W[i, j]`` is ``W[i*ncols + j]``). The printing itself is
+SymPy's (``NumPyPrinter``, ``C99CodePrinter``, ``latex``); the printers here only add
+symdiff's own functions and the few matrix expressions SymPy's numpy printer lacks.
+
+>>> import symdiff as sd
+>>> x, y = sd.var("x"), sd.var("y")
+>>> print(formula(x * y + y**2))
+df/dx = y
+df/dy = x + 2*y
+"""
+from __future__ import annotations
+
+import keyword
+import re
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+import sympy
+from sympy.matrices.expressions.matexpr import MatrixExpr
+from sympy.printing.c import C99CodePrinter
+from sympy.printing.codeprinter import PrintMethodNotImplementedError
+from sympy.printing.numpy import NumPyPrinter
+from sympy.tensor.array import NDimArray
+
+from numeric import PRIMITIVES
+
+from .closed_form import describe
+from .derivative import grad
+from .errors import ClosedFormError, SymdiffError
+from .lower import graph_leaves
+from .node import Node, topological
+
+LANGUAGES = ("sympy", "latex", "python", "c")
+"""The values ``formula``'s ``lang`` accepts."""
+
+MAX_ELEMENTS = 2000
+"""Largest explicit element form, in element operations: summed over the gradient graphs'
+nodes, an elementwise op counts its elements, ``A @ B`` its elements times the inner
+dimension, reductions and matrix functions their elements times their inputs' elements.
+The element form is always the form for C; for the other languages it is used only where
+no matrix form exists or prints."""
+
+_TEMP_PREFIXES = ("t", "tmp", "cse", "aux", "tt")
+_MOVES = ("transpose", "reshape", "index", "unindex", "broadcast_to")   # elements only move
+
+_C_KEYWORDS = frozenset("""
+    auto break case char const continue default do double else enum extern float for goto
+    if inline int long register restrict return short signed sizeof static struct switch
+    typedef union unsigned void volatile while _Bool _Complex _Imaginary
+    NAN INFINITY HUGE_VAL M_E M_PI
+""".split())
+
+
+def formula(f: Node, wrt: Union[Node, Sequence[Node], None] = None, lang: str = "sympy",
+            name: str = "f") -> str:
+    r"""The derivative formula(s) of a scalar ``f`` as text in ``lang``.
+
+    ``wrt`` is one variable, a list of them, or None for every variable of ``f`` (and
+    tensors with ``requires_grad``), sorted by name. ``lang`` is one of ``LANGUAGES``;
+    ``name`` names ``f`` in the text (``df/dx``, ``grad_f``). The generated Python function
+    takes ``wrt``'s variables in order, then any other leaves of ``f`` sorted by name, and
+    returns one gradient for a single ``wrt`` Node, a tuple for a list; array gradients have
+    the variable's shape. The C function takes the same inputs (``double`` scalars,
+    ``const double *`` row-major arrays), then one output pointer ``d_<var>`` per variable.
+
+    Raises ``ShapeError`` for a non-scalar ``f``, ``ClosedFormError`` when an array
+    gradient has no form this language can print within ``MAX_ELEMENTS``, and
+    ``SymdiffError`` for an unknown ``lang`` or a name the generated code cannot use.
+
+    >>> import symdiff as sd
+    >>> x = sd.var("x")
+    >>> print(formula(sd.sin(x) * x, x, lang="latex"))
+    \begin{aligned}
+    \frac{\partial f}{\partial x} &= x \cos{\left(x \right)} + \sin{\left(x \right)}
+    \end{aligned}
+    >>> namespace = {}
+    >>> exec(formula(x**2 + 3, x, lang="python"), namespace)
+    >>> namespace["grad_f"](7.0)
+    14.0
+    """
+    if lang not in LANGUAGES:
+        raise SymdiffError(f"formula(): unknown language {lang!r}; choose one of "
+                           f"{', '.join(repr(k) for k in LANGUAGES)}")
+    if not isinstance(f, Node):
+        raise SymdiffError(f"formula() needs a symdiff Node, got {type(f).__name__}")
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise SymdiffError(f"formula(): name {name!r} is not a valid identifier")
+    order = topological([f])
+    leaves = graph_leaves(order)
+    single = isinstance(wrt, Node)
+    if wrt is None:
+        wrt_list = sorted((n for n in leaves.values() if n.op == "var" or n.requires_grad),
+                          key=lambda n: n.name)
+    else:
+        wrt_list = [wrt] if single else list(wrt)
+    grads = grad(f, wrt_list)   # checks f is scalar and wrt are leaves
+    names = [w.name for w in wrt_list]
+    if len(set(names)) != len(names):
+        raise SymdiffError(f"formula(): a variable is listed twice in wrt: {names}")
+    others = sorted((n for n in leaves.values() if n.name not in set(names)),
+                    key=lambda n: n.name)
+    job = _Job(f, name, wrt_list, grads, wrt_list + others, single,
+               all(n.shape == () for n in order))
+    return {"sympy": _sympy_text, "latex": _latex_text, "python": _python_text,
+            "c": _c_text}[lang](job)
+
+
+class _Job:
+    """What every language needs: the function, its gradients and the code's arguments."""
+
+    def __init__(self, f: Node, name: str, wrt: list, grads: list, args: list, single: bool,
+                 scalar: bool):
+        self.f, self.name, self.wrt, self.grads = f, name, wrt, grads
+        self.args, self.single, self.scalar = args, single, scalar
+
+    def element_count(self) -> int:
+        return sum(_element_work(n) for n in topological(self.grads)) if self.grads else 0
+
+    def explicit_forms(self) -> list:
+        count = self.element_count()
+        if count > MAX_ELEMENTS:
+            raise ClosedFormError(
+                f"the element-by-element form of d{self.name}/d({', '.join(self._names())}) "
+                f"would take about {count} element operations (limit MAX_ELEMENTS = "
+                f"{MAX_ELEMENTS}); use a matrix form or smaller arrays")
+        return [g.sympy(explicit=True) for g in self.grads]
+
+    def forms(self) -> list:
+        """Closed forms for reading: matrix forms, element forms where none exists."""
+        if self.scalar:
+            return [g.sympy() for g in self.grads]
+        out = []
+        for g in self.grads:
+            try:
+                out.append(g.sympy())
+            except ClosedFormError:
+                if self.element_count() > MAX_ELEMENTS:
+                    raise
+                out.append(g.sympy(explicit=True))
+        return out
+
+    def _names(self) -> list:
+        return [w.name for w in self.wrt]
+
+
+def _element_work(n: Node) -> int:
+    """About how many terms the element form of ``n`` spells out."""
+    size = max(n.size, 1)
+    if n.is_leaf or PRIMITIVES[n.op].kind == "elementwise" or n.op in _MOVES:
+        return size
+    if n.op == "matmul":
+        return size * max(n.args[0].shape[-1] if n.args[0].shape else 1, 1)
+    # reductions, det, inv, ...: every output element may use every input element
+    return size * sum(max(a.size, 1) for a in n.args)
+
+
+# ---------------------------------------------------------------------------
+# common subexpressions
+# ---------------------------------------------------------------------------
+
+def _free_names(exprs: Sequence[Any]) -> set:
+    names: set = set()
+    for e in exprs:
+        names |= {str(getattr(s, "name", s)) for s in e.free_symbols}
+        names |= {str(b.label) for b in e.atoms(sympy.IndexedBase)}
+    return names
+
+
+def _temp_prefix(taken: set) -> str:
+    for prefix in _TEMP_PREFIXES:
+        pattern = re.compile(re.escape(prefix) + r"\d+")
+        if not any(pattern.fullmatch(n) for n in taken):
+            return prefix
+    prefix = "t"
+    while any(re.fullmatch(re.escape(prefix) + r"\d+", n) for n in taken):
+        prefix += "_"
+    return prefix
+
+
+def _flatten(forms: Sequence[Any]) -> tuple[list, list]:
+    """Element arrays become their elements, so cse sees across every output entry."""
+    flat, layout = [], []
+    for e in forms:
+        if isinstance(e, NDimArray):
+            elems = [e[idx] for idx in np.ndindex(*e.shape)]   # row-major, as C wants
+            layout.append((len(flat), len(elems), e.shape))
+            flat.extend(elems)
+        else:
+            layout.append((len(flat), None, None))
+            flat.append(e)
+    return flat, layout
+
+
+def _unflatten(flat: list, layout: list) -> list:
+    out = []
+    for start, count, shape in layout:
+        out.append(flat[start] if count is None else
+                   sympy.ImmutableDenseNDimArray(flat[start:start + count], shape))
+    return out
+
+
+def _cse(forms: Sequence[Any], taken: set) -> tuple[list, list]:
+    """``sympy.cse`` with a clash-free prefix; trivial temporaries are put back inline."""
+    flat, layout = _flatten(forms)
+    prefix = _temp_prefix(taken | _free_names(flat))
+    # a Lambda's variable exists only inside it: a temporary using it would escape its scope
+    bound = {v for e in flat for lam in e.atoms(sympy.Lambda) for v in lam.variables}
+    try:
+        reps, reduced = sympy.cse(flat, symbols=sympy.numbered_symbols(prefix),
+                                  ignore=tuple(bound), list=True)
+    except Exception:  # SymPy's cse refusing an expression kind: print without temporaries
+        return [], list(forms)
+    # OneMatrix(3, 1) and friends as "t0 = 1" only make a formula harder to read
+    inline, kept = {}, []
+    for sym, value in reps:
+        value = value.xreplace(inline) if inline else value
+        if value.is_Atom or isinstance(value, (sympy.OneMatrix, sympy.ZeroMatrix,
+                                               sympy.Identity)):
+            inline[sym] = value
+        else:
+            kept.append((sym, value))
+    if inline:
+        reduced = [e.xreplace(inline) for e in reduced]
+    # number the temporaries that remain 0, 1, 2, ... again
+    rename = {}
+    for k, (sym, _) in enumerate(kept):
+        new = f"{prefix}{k}"
+        if str(sym) != new:
+            rename[sym] = sympy.MatrixSymbol(new, *sym.shape) if isinstance(sym, MatrixExpr) \
+                else sympy.Symbol(new)
+    if rename:
+        kept = [(rename.get(s, s), v.xreplace(rename)) for s, v in kept]
+        reduced = [e.xreplace(rename) for e in reduced]
+    return kept, _unflatten(reduced, layout)
+
+
+# ---------------------------------------------------------------------------
+# sympy and latex
+# ---------------------------------------------------------------------------
+
+def _sympy_text(job: _Job) -> str:
+    reps, reduced = _cse(job.forms(), {a.name for a in job.args})
+    lines = [f"{s} = {v}" for s, v in reps]
+    lines += [f"d{job.name}/d{w.name} = {e}" for w, e in zip(job.wrt, reduced)]
+    return "\n".join(lines)
+
+
+def _latex_text(job: _Job) -> str:
+    reps, reduced = _cse(job.forms(), {a.name for a in job.args})
+    fname = sympy.latex(sympy.Symbol(job.name))
+    lines = [f"{sympy.latex(s)} &= {sympy.latex(v)}" for s, v in reps]
+    lines += [rf"\frac{{\partial {fname}}}{{\partial {sympy.latex(sympy.Symbol(w.name))}}} "
+              f"&= {sympy.latex(e)}" for w, e in zip(job.wrt, reduced)]
+    return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+
+
+# ---------------------------------------------------------------------------
+# shared printer help
+# ---------------------------------------------------------------------------
+
+def _rewritten(expr: Any) -> Optional[Any]:
+    """``expr`` in terms of SymPy built-ins via its own rewrite rules (``relu -> Max``,
+    ``sigmoid -> exp``), or None; lets printers handle functions they do not know."""
+    cls = type(expr)
+    for attr in dir(cls):
+        if not attr.startswith("_eval_rewrite_as_"):
+            continue
+        try:
+            out = expr.rewrite(attr[len("_eval_rewrite_as_"):])
+        except Exception:
+            continue
+        if out != expr and not out.has(cls):
+            return out
+    return None
+
+
+def _h0(expr: Any) -> Any:
+    """Heaviside's value at 0 (SymPy's default is 1/2), as a float when it is a number."""
+    h0 = expr.args[1] if len(expr.args) > 1 else sympy.S.Half
+    return sympy.Float(h0) if h0.is_Number else h0
+
+
+class _RewritingPrinter:
+    """Mixin: a function the printer does not know is printed through its rewrite rules."""
+
+    def _print_Function(self, expr: Any, **kwargs: Any) -> str:
+        try:
+            return super()._print_Function(expr, **kwargs)
+        except PrintMethodNotImplementedError:
+            out = _rewritten(expr)
+            if out is None:
+                raise
+            return self._print(out)
+
+
+# ---------------------------------------------------------------------------
+# python
+# ---------------------------------------------------------------------------
+
+class _NumPyPrinter(_RewritingPrinter, NumPyPrinter):
+    """SymPy's numpy printer plus symdiff's functions and a few matrix expressions."""
+
+    def __init__(self) -> None:
+        super().__init__({"fully_qualified_modules": True, "strict": True})
+
+    def _print_Heaviside(self, expr: Any) -> str:
+        return (f"{self._module_format('numpy.heaviside')}({self._print(expr.args[0])}, "
+                f"{self._print(_h0(expr))})")
+
+    def _print_relu(self, expr: Any) -> str:
+        return f"{self._module_format('numpy.maximum')}({self._print(expr.args[0])}, 0.0)"
+
+    def _print_sigmoid(self, expr: Any) -> str:
+        # exp(-log(1 + exp(-x))) = 1/(1 + exp(-x)), without overflow for very negative x
+        return (f"{self._module_format('numpy.exp')}(-{self._module_format('numpy.logaddexp')}"
+                f"(0, -({self._print(expr.args[0])})))")
+
+    def _print_HadamardPower(self, expr: Any) -> str:
+        return (f"{self._module_format('numpy.power')}({self._print(expr.base)}, "
+                f"{self._print(expr.exp)})")
+
+    def _print_ElementwiseApplyFunction(self, expr: Any) -> str:
+        fn = expr.function
+        if isinstance(fn, sympy.Lambda):
+            (var,), body = fn.variables, fn.expr
+        else:
+            var = sympy.Dummy()
+            body = fn(var)
+        # user variables never start with "_" (sd.var refuses it): no shadowing possible
+        arg = sympy.Symbol("_u")
+        return f"(lambda _u: {self._print(body.xreplace({var: arg}))})({self._print(expr.expr)})"
+
+    def _print_Trace(self, expr: Any) -> str:
+        return f"{self._module_format('numpy.trace')}({self._print(expr.arg)})"
+
+    def _print_Determinant(self, expr: Any) -> str:
+        return f"{self._module_format('numpy.linalg.det')}({self._print(expr.arg)})"
+
+
+def _python_text(job: _Job) -> str:
+    if job.scalar:
+        return _python_source(job, job.forms(), matrix=False)
+    try:
+        return _python_source(job, [g.sympy() for g in job.grads], matrix=True)
+    except (ClosedFormError, NotImplementedError, TypeError, ValueError, AttributeError):
+        # no matrix form, or one the numpy printer cannot print: spell out every element
+        return _python_source(job, job.explicit_forms(), matrix=False)
+
+
+def _python_source(job: _Job, forms: list, matrix: bool) -> str:
+    arg_names = [a.name for a in job.args]
+    reps, reduced = _cse(forms, set(arg_names))
+    p = _NumPyPrinter()
+    body = []
+    for a in job.args:
+        if a.shape == ():
+            continue
+        conv = f"numpy.asarray({a.name}, dtype=numpy.float64)"
+        if matrix and len(a.shape) == 1:
+            # matrix closed forms treat a vector of shape (n,) as an (n, 1) column
+            conv = f"numpy.reshape({conv}, ({a.shape[0]}, 1))"
+        body.append(f"{a.name} = {conv}")
+    body += [f"{s} = {p.doprint(v)}" for s, v in reps]
+    outs = []
+    for w, e in zip(job.wrt, reduced):
+        text = p.doprint(e)
+        if w.shape == ():
+            outs.append(f"float(numpy.reshape({text}, ()))" if matrix else text)
+        elif matrix:
+            mshape = (w.shape[0], 1) if len(w.shape) == 1 else w.shape
+            outs.append(f"numpy.array(numpy.broadcast_to({text}, {mshape}), "
+                        f"dtype=numpy.float64).reshape({w.shape})")
+        else:
+            outs.append(f"numpy.asarray({text}, dtype=numpy.float64)")
+    modules = sorted({"numpy"} | {m.split(".")[0] for m in p.module_imports})
+    # builtins the printed code calls; sd.var already refuses keywords and "_" names
+    clash = sorted(set(arg_names) & (set(modules) | {"abs", "float"}))
+    if clash:
+        raise SymdiffError(f"formula(lang='python'): variable name(s) {', '.join(clash)} "
+                           "would shadow a name the generated code uses; rename them")
+    if job.single:
+        ret = [f"return {outs[0]}"]
+    else:
+        ret = ["return ("] + [f"    {o}," for o in outs] + [")"]
+    doc = f"d{job.name}/d({', '.join(w.name for w in job.wrt)})"
+    lines = [f'"""Gradient of {job.name} = {_safe(describe(job.f), chr(34) * 3)}, '
+             f'generated by symdiff.formula."""']
+    lines += [f"import {m}" for m in modules]
+    lines += ["", "", f"def grad_{job.name}({', '.join(arg_names)}):",
+              f'    """{doc}"""']
+    lines += [f"    {line}" for line in body + ret]
+    return "\n".join(lines) + "\n"
+
+
+def _safe(text: str, bad: str) -> str:
+    """Text for inside a comment or docstring that ``bad`` would end early."""
+    return text.replace(bad, " ".join(bad))
+
+
+# ---------------------------------------------------------------------------
+# C
+# ---------------------------------------------------------------------------
+
+class _CPrinter(_RewritingPrinter, C99CodePrinter):
+    """SymPy's C99 printer plus Heaviside; relu and sigmoid print through rewrites."""
+
+    def __init__(self) -> None:
+        super().__init__({"strict": True})
+
+    def _print_Heaviside(self, expr: Any) -> str:
+        x, h0 = self._print(expr.args[0]), _h0(expr)
+        if h0 == 0:
+            return f"(({x}) > 0 ? 1.0 : 0.0)"
+        if h0 == 1:
+            return f"(({x}) >= 0 ? 1.0 : 0.0)"
+        return f"(({x}) > 0 ? 1.0 : (({x}) < 0 ? 0.0 : {self._print(h0)}))"
+
+
+def _c_text(job: _Job) -> str:
+    p = _CPrinter()
+    arg_names = [a.name for a in job.args]
+    bad = [n for n in arg_names if not n.isascii() or n in _C_KEYWORDS or
+           n in {v for v in p.known_functions.values() if isinstance(v, str)} or
+           n in {"fabs", "abs"}]
+    if bad:
+        raise SymdiffError(f"formula(lang='c'): name(s) {', '.join(bad)} clash with C "
+                           "keywords or math.h functions; rename them")
+    forms = [g.sympy() for g in job.grads] if job.scalar else job.explicit_forms()
+    # with a shape, SymPy prints W[i, j] as the row-major offset W[i*ncols + j]
+    shaped = {sympy.IndexedBase(a.name): sympy.IndexedBase(a.name, shape=a.shape)
+              for a in job.args if a.shape != ()}
+    forms = [e.xreplace(shaped) if shaped and hasattr(e, "xreplace") else e for e in forms]
+    out_prefix = "d_"
+    while any(out_prefix + w.name in arg_names for w in job.wrt):
+        out_prefix = "d" + out_prefix
+    taken = set(arg_names) | {out_prefix + w.name for w in job.wrt}
+    reps, reduced = _cse(forms, taken)
+    params = [f"double {a.name}" if a.shape == () else f"const double *{a.name}"
+              for a in job.args]
+    params += [f"double *{out_prefix}{w.name}" for w in job.wrt]
+    body = [f"const double {s} = {p.doprint(v)};" for s, v in reps]
+    for w, e in zip(job.wrt, reduced):
+        out = out_prefix + w.name
+        if w.shape == ():
+            body.append(f"*{out} = {p.doprint(e)};")
+        else:
+            for k, elem in enumerate(_flatten([e])[0]):
+                body.append(f"{out}[{k}] = {p.doprint(elem)};")
+    arrays = [a for a in job.args if a.shape != ()]
+    note = ""
+    if arrays:
+        note = ("\n   Arrays are row-major and flat: "
+                + "; ".join(f"{a.name} has shape {a.shape}" for a in arrays) + ".")
+    head = (f"/* Gradient of {job.name} = {_safe(describe(job.f), '*/')} with respect to "
+            f"{', '.join(w.name for w in job.wrt) or 'nothing'}, generated by "
+            f"symdiff.formula.{note} */")
+    lines = [head, "#include <math.h>", "",
+             f"void grad_{job.name}({', '.join(params) or 'void'})", "{"]
+    lines += [f"    {line}" for line in body]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
