@@ -36,13 +36,12 @@ from .sympy_functions import template
 # building derivative nodes, with the algebra that keeps them small
 # ---------------------------------------------------------------------------
 
-def _const_value(n: Node) -> Optional[np.ndarray]:
-    return np.asarray(n._value) if n.op == "const" and n.dtype == "float64" else None
-
-
 def _is(n: Node, v: float) -> bool:
-    c = _const_value(n)
-    return c is not None and bool(np.all(c == v))
+    """n is a float constant whose every element equals v."""
+    return n.op == "const" and n.dtype == "float64" and bool(np.all(n._value == v))
+
+
+_SIMPLIFIED = frozenset(("mul", "add", "sub", "div", "neg"))
 
 
 def _ap(op: str, *args: Any, **params: Any) -> Node:
@@ -51,8 +50,12 @@ def _ap(op: str, *args: Any, **params: Any) -> Node:
     written by hand and evaluate with fewer passes over memory."""
     out = apply(op, *args, **params)
     nodes = out.args
-    if out.dtype == "float64" and all(a.op == "const" for a in nodes):
+    # a value exists only when every input has one: the cheap test first
+    if out._value is not None and out.dtype == "float64" and \
+            all(a.op == "const" for a in nodes):
         return const(out._value)
+    if op not in _SIMPLIFIED:
+        return out
     keep = None
     if op == "mul":
         if _is(nodes[0], 0.0) or _is(nodes[1], 0.0):
@@ -60,9 +63,9 @@ def _ap(op: str, *args: Any, **params: Any) -> Node:
         keep = nodes[1] if _is(nodes[0], 1.0) else nodes[0] if _is(nodes[1], 1.0) else None
     elif op == "add":
         keep = nodes[1] if _is(nodes[0], 0.0) else nodes[0] if _is(nodes[1], 0.0) else None
-    elif op in ("sub", "div") and _is(nodes[1], 0.0 if op == "sub" else 1.0):
-        keep = nodes[0]
-    elif op == "neg" and nodes[0].op == "neg":
+    elif op in ("sub", "div"):
+        keep = nodes[0] if _is(nodes[1], 0.0 if op == "sub" else 1.0) else None
+    elif nodes[0].op == "neg":
         return nodes[0].args[0]
     if keep is None or keep.dtype != "float64":
         return out
