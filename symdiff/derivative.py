@@ -195,6 +195,8 @@ def _matmul_adjoint(node: Node, i: int, g: Node) -> Node:
     if i == 0:
         if y.ndim == 1:          # out[..., n] = x[..., n, k] y[k]: g[..., n, None] * y
             return _ap("mul", _lift(g, 1), y)
+        if x.ndim == 1 and y.ndim == 2:   # out[m] = x[k] y[k, m]: g @ y.T, batch or not
+            return _ap("matmul", g, _swap_last(y))
         if x.ndim == 1:          # out[..., m] = x[k] y[..., k, m]: (y @ g[..., None])[..., 0]
             col = _ap("matmul", y, _lift(g, 1))
             return _ap("reshape", col, shape=col.shape[:-1])   # batch axes summed later
@@ -205,6 +207,8 @@ def _matmul_adjoint(node: Node, i: int, g: Node) -> Node:
         # (k,) @ (..., k, m) -> (..., m): the cotangent is x[:, None] * g[..., None, :]
         row = _ap("reshape", g, shape=g.shape[:-1] + (1,) + g.shape[-1:])
         return _ap("mul", _ap("reshape", x, shape=x.shape + (1,)), row)
+    if y.ndim == 1 and x.ndim == 2:      # out[n] = x[n, k] y[k]: g @ x, batch or not
+        return _ap("matmul", g, x)
     if y.ndim == 1:
         out = _ap("matmul", _swap_last(x), _lift(g, 1))
         return _ap("reshape", out, shape=out.shape[:-1])

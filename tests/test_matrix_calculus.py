@@ -319,3 +319,14 @@ def test_hessian_requires_scalar_f():
     x = sd.var("x", (3,))
     with pytest.raises(sd.ShapeError, match="scalar"):
         sd.hessian(x * 2, x)
+
+
+def test_jacobian_and_hessian_of_a_layer_have_matrix_forms():
+    """Batched cotangents through matmul stay 2-D where the Jacobian is a matrix."""
+    W, x = sd.var("W", (3, 2)), sd.var("x", (2,))
+    J = sd.jacobian(sd.tanh(W @ x), x).sympy()
+    assert "tanh.(" in str(J) and str(J).endswith("*W")
+    H = sd.hessian(sd.sum(sd.exp(W @ x)), x).sympy()
+    w, p = RNG.standard_normal((3, 2)), RNG.standard_normal(2)
+    env = {leaf_symbol(W): w, leaf_symbol(x): p.reshape(2, 1)}
+    np.testing.assert_allclose(evaluate(H, env), w.T @ np.diag(np.exp(w @ p)) @ w, rtol=1e-12)
