@@ -1,0 +1,1 @@
+"""Benchmarks for symdiff; ``python -m benchmarks.swell`` measures expression swell."""
