@@ -7,19 +7,8 @@ import sys
 import numpy as np
 import pytest
 
+from cli_util import run, assert_one_line_error
 from symdiff.cli import main, parse_at, parse_shapes
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(err):
-    assert err.startswith("symdiff: error:"), err
-    assert len(err.strip().splitlines()) == 1, err
-    assert "Traceback" not in err
 
 
 # ---- diff: the happy path ----------------------------------------------------------

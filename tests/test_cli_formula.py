@@ -5,19 +5,7 @@ import subprocess
 
 import pytest
 
-from symdiff.cli import main
-
-
-def run(capsys, *argv):
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(err):
-    assert err.startswith("symdiff: error:"), err
-    assert len(err.strip().splitlines()) == 1, err
-    assert "Traceback" not in err
+from cli_util import run, assert_one_line_error
 
 
 def test_latex_replaces_the_plain_closed_forms(capsys):
