@@ -18,6 +18,9 @@ from .lower import evaluate, value_and_grad
 from .derivative import diff, grad
 from .jacobian import hessian, jacobian
 from .formula import formula
+from .dot import GraphTooLargeError, GraphvizNotFoundError, RenderError, render, to_dot
+from .explain import explain
+from .show import Show, show
 from .parse import parse
 from .check import check
 
@@ -31,5 +34,6 @@ __all__ = [
     "step", "maximum", "minimum", "where", "sum", "mean", "matmul", "transpose", "reshape",
     "broadcast_to", "trace", "det", "logdet", "inv", "norm", "logsumexp", "softmax",
     "evaluate", "value_and_grad", "diff", "grad", "jacobian", "hessian", "formula",
-    "parse", "check",
+    "parse", "check", "to_dot", "render", "explain", "show", "Show", "GraphTooLargeError", "RenderError",
+    "GraphvizNotFoundError",
 ]

@@ -3,6 +3,8 @@
 Usage::
 
     symdiff diff "x**2 + 3" --wrt x --at x=7
+    symdiff graph "(a+b)*(b+1)" --at a=3,b=1 -o graph.svg   # .dot .svg .png .pdf
+    symdiff explain "(a+b)*(b+1)" --at a=3,b=1
     symdiff diff "x*y + y**2" --at x=2,y=3              # --wrt defaults to every variable
     symdiff diff "sum(W @ v)" --shape W=2,3 --at "W=[[1,2,3],[4,5,6]]" --at "v=[1,0,2]"
 
@@ -97,11 +99,56 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("--code", metavar="LANG",
                       help="print a gradient function's source instead: python or c")
     diff.set_defaults(run=run_diff)
+
+    graph = commands.add_parser(
+        "graph", help="draw the graph: values, gradients and the partial on every edge",
+        description="Write the computational graph as Graphviz DOT or a picture rendered by "
+                    "Graphviz's dot (.svg, .png, .pdf); with --at, values, gradients and "
+                    "numeric edge partials too. Without -o, print the DOT text.")
+    _point_options(graph)
+    graph.add_argument("-o", "--output", metavar="FILE",
+                       help="graph.dot, graph.svg, graph.png or graph.pdf")
+    graph.set_defaults(run=run_graph)
+
+    explain = commands.add_parser(
+        "explain", help="the backward sweep step by step, with the chain rule in numbers",
+        description="Print the forward pass, each step of the backward sweep as the chain "
+                    "rule with symbols and numbers, the sum over paths, and forward vs "
+                    "reverse mode operation counts.")
+    _point_options(explain)
+    explain.set_defaults(run=run_explain)
     return parser
 
 
-def run_diff(args: argparse.Namespace) -> int:
-    """``symdiff diff``: closed forms; with ``--at`` the value, gradient and check table."""
+def _point_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("expression", help='formula, e.g. "(a+b)*(b+1)"')
+    command.add_argument("--at", action="append", default=[], metavar="NAME=VALUE,...",
+                         help="the point, e.g. a=3,b=1 (repeatable)")
+    command.add_argument("--shape", action="append", default=[], metavar="NAME=D1,D2,...",
+                         help="shape of an array variable, e.g. W=2,3 (repeatable)")
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    """``symdiff graph``: DOT text on stdout, or a file with ``-o``."""
+    f, point, _ = _expression(args)
+    at = point or None
+    if not args.output:
+        print(sd.to_dot(f, at=at).rstrip("\n"))
+        return 0
+    path = sd.render(f, args.output, at=at)
+    print(f"wrote {path}")
+    return 0
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    """``symdiff explain``: the chain-rule steps of the backward sweep."""
+    f, point, _ = _expression(args)
+    print(sd.explain(f, at=point or None).rstrip("\n"))
+    return 0
+
+
+def _expression(args: argparse.Namespace) -> tuple:
+    """The parsed expression, the point of ``--at`` and the variables by name."""
     point = parse_at(args.at)
     shapes = {name: np.shape(v) for name, v in point.items()}
     for name, shape in parse_shapes(args.shape).items():
@@ -116,6 +163,12 @@ def run_diff(args: argparse.Namespace) -> int:
             option = "--at" if name in point else "--shape"
             raise UsageError(f"{option}: '{name}' is not a variable of the expression "
                              f"(its variables: {', '.join(sorted(variables)) or 'none'})")
+    return f, point, variables
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    """``symdiff diff``: closed forms; with ``--at`` the value, gradient and check table."""
+    f, point, variables = _expression(args)
     wrt = [variables[name] for name in parse_wrt(args.wrt, variables)]
     # all the work first, so that bad input stops before anything is printed
     text = _formula_text(f, wrt, args)

@@ -278,6 +278,16 @@ class Node:
         from .closed_form import describe
         return f"Node({describe(self)}, op='{self.op}', shape={self.shape})"
 
+    def _repr_latex_(self) -> Optional[str]:
+        """Notebooks show a node as its closed form in LaTeX (None: plain repr instead)."""
+        import sympy
+        if len(topological([self])) > 200:
+            return None
+        try:
+            return f"${sympy.latex(self.sympy())}$"
+        except Exception:  # a display hook must never raise
+            return None
+
 
 _UFUNCS = {"add": "add", "subtract": "sub", "multiply": "mul", "true_divide": "div",
            "divide": "div", "negative": "neg", "power": "pow", "matmul": "matmul",

@@ -1,0 +1,88 @@
+"""Notebook output: one object showing a function's formula, graph and check together.
+
+``sd.show(f, at=...)`` returns a ``Show``. Jupyter displays it as HTML: the closed form
+as LaTeX (MathJax), the graph as SVG from Graphviz (the DOT text when ``dot`` is not
+installed), and the ``sd.check`` table. ``str(show)`` is the same as plain text. Nodes
+themselves render as LaTeX in notebooks (``Node._repr_latex_``), and check reports as
+HTML tables.
+
+>>> import symdiff as sd
+>>> x = sd.var("x")
+>>> s = sd.show(x**2 + 3, at={"x": 7.0})
+>>> print(str(s).splitlines()[0])
+f = x**2 + 3
+"""
+from __future__ import annotations
+
+import html
+from typing import Any, Mapping, Optional
+
+import sympy
+
+from .check import CheckReport, check
+from .closed_form import describe
+from .dot import GraphvizNotFoundError, RenderError, pipe, to_dot
+from .errors import SymdiffError
+from .node import Node
+
+
+class Show:
+    """Formula, picture and check of one function, for a notebook cell."""
+
+    def __init__(self, f: Node, latex: Optional[str], dot: Optional[str], svg: Optional[str],
+                 report: Optional[CheckReport], notes: list[str]):
+        self.f, self.latex, self.dot, self.svg = f, latex, dot, svg
+        self.report, self.notes = report, notes
+
+    def __str__(self) -> str:
+        lines = [f"f = {describe(self.f, limit=200)}"]
+        if self.report is not None:
+            lines += ["", str(self.report)]
+        lines += self.notes
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        parts = []
+        if self.latex is not None:
+            parts.append(f"<p>$$f = {html.escape(self.latex)}$$</p>")
+        if self.svg is not None:
+            parts.append(self.svg)
+        elif self.dot is not None:
+            parts.append(f"<pre>{html.escape(self.dot)}</pre>")
+        if self.report is not None:
+            parts.append(self.report._repr_html_())
+        parts += [f"<p><i>{html.escape(n)}</i></p>" for n in self.notes]
+        return "<div class='symdiff-show'>" + "\n".join(parts) + "</div>"
+
+
+def show(f: Node, at: Optional[Mapping[str, Any]] = None, max_nodes: int = 200) -> Show:
+    """Formula (LaTeX), graph (SVG) and, with ``at``, the gradient check of ``f``.
+
+    Parts that cannot be made are left out with a note saying why (no closed form, a
+    graph too large to draw, Graphviz not installed), so ``show`` works on any graph.
+
+    >>> import symdiff as sd
+    >>> a, b = sd.var("a"), sd.var("b")
+    >>> s = sd.show((a + b) * (b + 1), at={"a": 3.0, "b": 1.0})
+    >>> s.report.ok, "digraph" in s.dot
+    (True, True)
+    """
+    notes: list[str] = []
+    latex = None
+    try:
+        latex = sympy.latex(f.sympy())
+    except SymdiffError as e:
+        notes.append(f"no closed form: {e}")
+    dot = svg = None
+    try:
+        dot = to_dot(f, at=at, max_nodes=max_nodes)
+        svg = pipe(dot, "svg").decode("utf-8")
+        svg = svg[svg.find("<svg"):]   # drop the XML prolog and doctype inside HTML
+    except GraphvizNotFoundError as e:
+        notes.append(f"graph shown as DOT text: {e}")
+    except (RenderError, SymdiffError) as e:
+        notes.append(f"no graph: {e}")
+    report = None
+    if at is not None:
+        report = check(f, at=at)
+    return Show(f, latex, dot, svg, report, notes)
