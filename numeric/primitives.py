@@ -24,6 +24,14 @@ domain   ``Domain``: where tests sample inputs, where the op is defined, where i
          kinks (points where it is not differentiable).
 params   names of the static parameters the row takes (``axis``, ``shape``, ``p``).
 dtype    ``"float64"``, or ``"bool"`` for comparisons (usable as ``where`` conditions).
+analytic True when the op is analytic (holomorphic) where it is differentiable, so the
+         complex step ``Im f(x + ih) / h`` gives its derivative: arithmetic, exp, log,
+         the trigonometric functions, sqrt, the reductions, the linear algebra and the
+         structural ops. False for piecewise ops (relu, abs, sign, step, maximum,
+         minimum, where) and comparisons. Default False: a new row opts in. A few
+         forwards need a complex-safe variant for the complex step (sigmoid, logsumexp,
+         logdet, unindex: ``numeric.finite_diff.COMPLEX_FORWARDS``); the table sweep
+         checks every analytic row's complex-step derivative against its VJP.
 
 Conventions at kinks follow PyTorch: relu'(0) = 0, abs'(0) = sign(0) = 0, and
 maximum/minimum split a tie 0.5/0.5 between their inputs.
@@ -84,6 +92,7 @@ class Primitive:
     params: tuple[str, ...] = ()
     dtype: str = "float64"
     doc: str = field(default="", compare=False)
+    analytic: bool = False
 
     @property
     def grad_fn_name(self) -> str:
@@ -427,32 +436,33 @@ _rows: list[Primitive] = []
 
 def _row(name: str, arity: int, kind: str, forward: Callable, vjp: tuple, shape: Callable,
          sympy: str, display: str, domain: Domain, params: tuple[str, ...] = (),
-         dtype: str = "float64", doc: str = "") -> None:
+         dtype: str = "float64", doc: str = "", analytic: bool = False) -> None:
     _rows.append(Primitive(name, arity, kind, forward, vjp, shape, sympy, display, domain,
-                           params, dtype, doc))
+                           params, dtype, doc, analytic))
 
 
-def _ew(name, arity, forward, vjp, sympy, display, domain, params=(), dtype="float64", doc=""):
+def _ew(name, arity, forward, vjp, sympy, display, domain, params=(), dtype="float64", doc="",
+        analytic=False):
     _row(name, arity, "elementwise", forward, vjp, _elementwise_shape(name), sympy, display,
-         domain, params, dtype, doc)
+         domain, params, dtype, doc, analytic)
 
 
 # -- arithmetic --------------------------------------------------------------
 _ew("add", 2, np.add,
     (lambda g, out, x, y: g, lambda g, out, x, y: g),
-    "x + y", "+", Domain((R, R)))
+    "x + y", "+", Domain((R, R)), analytic=True)
 _ew("sub", 2, np.subtract,
     (lambda g, out, x, y: g, lambda g, out, x, y: -g),
-    "x - y", "-", Domain((R, R)))
+    "x - y", "-", Domain((R, R)), analytic=True)
 _ew("mul", 2, np.multiply,
     (lambda g, out, x, y: g * y, lambda g, out, x, y: g * x),
-    "x*y", "*", Domain((R, R)))
+    "x*y", "*", Domain((R, R)), analytic=True)
 _ew("div", 2, np.divide,
     (lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y),
-    "x/y", "/", Domain((R, POS), valid=lambda x, y: y != 0, note="y != 0"))
+    "x/y", "/", Domain((R, POS), valid=lambda x, y: y != 0, note="y != 0"), analytic=True)
 _ew("neg", 1, np.negative,
     (lambda g, out, x: -g,),
-    "-x", "neg", Domain((R,)))
+    "-x", "neg", Domain((R,)), analytic=True)
 _ew("pow", 1, _pow,
     (_pow_vjp,),
     "x**p", "**p", Domain(
@@ -460,28 +470,31 @@ _ew("pow", 1, _pow,
         valid=_pow_valid,
         kink=lambda x, p: (x == 0) & (p < 1) & (p != 0),
         note="x > 0 unless p is an integer (x != 0 when p < 0)"),
-    params=("p",), doc="x raised to a constant exponent p")
+    params=("p",), doc="x raised to a constant exponent p", analytic=True)
 _ew("pow_tensor", 2, np.power,
     (lambda g, out, x, y: g * y * np.power(x, y - 1), lambda g, out, x, y: g * out * np.log(x)),
     "x**y", "**", Domain((POS, R), valid=lambda x, y: x > 0, note="x > 0"),
-    doc="x raised to an exponent that is itself a graph node")
+    doc="x raised to an exponent that is itself a graph node", analytic=True)
 
 # -- elementwise functions ----------------------------------------------------
-_ew("exp", 1, np.exp, (lambda g, out, x: g * out,), "exp(x)", "exp", Domain((R,)))
+_ew("exp", 1, np.exp, (lambda g, out, x: g * out,), "exp(x)", "exp", Domain((R,)), analytic=True)
 _ew("log", 1, np.log, (lambda g, out, x: g / x,), "log(x)", "log",
-    Domain((POS,), valid=lambda x: x > 0, note="x > 0"))
-_ew("sin", 1, np.sin, (lambda g, out, x: g * np.cos(x),), "sin(x)", "sin", Domain((R,)))
-_ew("cos", 1, np.cos, (lambda g, out, x: -g * np.sin(x),), "cos(x)", "cos", Domain((R,)))
+    Domain((POS,), valid=lambda x: x > 0, note="x > 0"), analytic=True)
+_ew("sin", 1, np.sin, (lambda g, out, x: g * np.cos(x),), "sin(x)", "sin", Domain((R,)),
+    analytic=True)
+_ew("cos", 1, np.cos, (lambda g, out, x: -g * np.sin(x),), "cos(x)", "cos", Domain((R,)),
+    analytic=True)
 _ew("tan", 1, np.tan, (lambda g, out, x: g * (1.0 + out * out),), "tan(x)", "tan",
-    Domain(((-1.2, 1.2),), valid=lambda x: np.cos(x) != 0, note="cos(x) != 0"))
+    Domain(((-1.2, 1.2),), valid=lambda x: np.cos(x) != 0, note="cos(x) != 0"), analytic=True)
 _ew("tanh", 1, np.tanh, (lambda g, out, x: g * (1.0 - out * out),), "tanh(x)", "tanh",
-    Domain((R,)))
+    Domain((R,)), analytic=True)
 _ew("sigmoid", 1, _sigmoid, (lambda g, out, x: g * out * (1.0 - out),), "sigmoid(x)",
-    "sigmoid", Domain((R,)))
+    "sigmoid", Domain((R,)), analytic=True)
 _ew("relu", 1, lambda x: np.maximum(x, 0.0), (lambda g, out, x: g * (x > 0),), "relu(x)",
     "relu", Domain((R,), kink=_at_zero, note="kink at x = 0 (relu'(0) = 0)"))
 _ew("sqrt", 1, np.sqrt, (lambda g, out, x: g * 0.5 / out,), "sqrt(x)", "sqrt",
-    Domain((POS,), valid=lambda x: x >= 0, kink=_at_zero, note="x >= 0, not differentiable at 0"))
+    Domain((POS,), valid=lambda x: x >= 0, kink=_at_zero, note="x >= 0, not differentiable at 0"),
+    analytic=True)
 _ew("abs", 1, np.abs, (lambda g, out, x: g * np.sign(x),), "Abs(x)", "abs",
     Domain((R,), kink=_at_zero, note="kink at x = 0 (abs'(0) = 0)"))
 _ew("sign", 1, np.sign, (None,), "sign(x)", "sign",
@@ -514,53 +527,56 @@ _ew("where", 3, _where,
 # -- reductions ---------------------------------------------------------------
 _row("sum", 1, "reduction", lambda x, axis=None, keepdims=False: np.sum(x, axis, keepdims=keepdims),
      (lambda g, out, x, axis=None, keepdims=False: _expand_reduced(g, np.shape(x), axis, keepdims),),
-     _reduce_shape("sum"), "Sum", "sum", Domain((R,)), params=("axis", "keepdims"))
+     _reduce_shape("sum"), "Sum", "sum", Domain((R,)), params=("axis", "keepdims"), analytic=True)
 _row("mean", 1, "reduction", lambda x, axis=None, keepdims=False: np.mean(x, axis, keepdims=keepdims),
      (lambda g, out, x, axis=None, keepdims=False:
       _expand_reduced(g, np.shape(x), axis, keepdims) / _count(np.shape(x), axis),),
-     _reduce_shape("mean"), "Mean", "mean", Domain((R,)), params=("axis", "keepdims"))
+     _reduce_shape("mean"), "Mean", "mean", Domain((R,)), params=("axis", "keepdims"),
+     analytic=True)
 
 _row("logsumexp", 1, "reduction", _logsumexp, (_logsumexp_vjp,), _reduce_shape("logsumexp"),
      "LogSumExp", "logsumexp", Domain((R,)), params=("axis", "keepdims"),
-     doc="log(sum(exp(x))) over axis, computed without overflow")
+     doc="log(sum(exp(x))) over axis, computed without overflow", analytic=True)
 _row("norm", 1, "reduction", lambda x: np.sqrt(np.sum(x * x)), (_norm_vjp,), _norm_shape,
      "Norm", "norm", Domain((R,), kink=lambda x: np.all(x == 0), note="kink at x = 0"),
-     doc="Frobenius norm (the 2-norm of a vector)")
+     doc="Frobenius norm (the 2-norm of a vector)", analytic=True)
 _row("trace", 1, "reduction", np.trace, (lambda g, out, x: g * _eye_like(x),),
      _square_shape("trace", lambda s: ()), "Trace", "tr", Domain((R,)),
-     doc="sum of the diagonal of a square matrix")
+     doc="sum of the diagonal of a square matrix", analytic=True)
 
 # -- linear algebra -------------------------------------------------------------
 _row("det", 1, "structural", np.linalg.det, (lambda g, out, x: g * out * _inv_t(x),),
      _square_shape("det", lambda s: ()), "Determinant", "det",
-     Domain((R,), draw=_conditioned), doc="determinant of a square matrix")
+     Domain((R,), draw=_conditioned), doc="determinant of a square matrix", analytic=True)
 _row("logdet", 1, "structural", _logdet, (lambda g, out, x: g * _inv_t(x),),
      _square_shape("logdet", lambda s: ()), "LogDet", "logdet",
      Domain((R,), valid=lambda x: np.linalg.det(x) > 0, note="det(x) > 0",
-            draw=_conditioned), doc="log of a positive determinant (nan otherwise)")
+            draw=_conditioned), doc="log of a positive determinant (nan otherwise)", analytic=True)
 _row("inv", 1, "structural", _inv,
      (lambda g, out, x: -(out.T @ g @ out.T),), _square_shape("inv", lambda s: s), "Inverse",
      "inv", Domain((R,), valid=_det_valid, note="det(x) != 0", draw=_conditioned),
-     doc="inverse of a square matrix")
+     doc="inverse of a square matrix", analytic=True)
 
 # -- structural ---------------------------------------------------------------
 _row("matmul", 2, "structural", np.matmul, (_matmul_vjp_x, _matmul_vjp_y), _matmul_shape,
-     "MatMul", "@", Domain((R, R)))
+     "MatMul", "@", Domain((R, R)), analytic=True)
 _row("transpose", 1, "structural", lambda x, axes=None: np.transpose(x, axes),
-     (_transpose_vjp,), _transpose_shape, "Transpose", "T", Domain((R,)), params=("axes",))
+     (_transpose_vjp,), _transpose_shape, "Transpose", "T", Domain((R,)), params=("axes",),
+     analytic=True)
 _row("reshape", 1, "structural", lambda x, shape: np.reshape(x, shape),
      (lambda g, out, x, shape: np.reshape(g, np.shape(x)),), _reshape_shape, "Reshape",
-     "reshape", Domain((R,)), params=("shape",))
+     "reshape", Domain((R,)), params=("shape",), analytic=True)
 _row("index", 1, "structural", lambda x, key: x[index_key(key)],
      (lambda g, out, x, key: _unindex(g, key, np.shape(x)),), _index_shape, "Index", "[]",
-     Domain((R,)), params=("key",), doc="basic indexing: ints, slices, None, Ellipsis")
+     Domain((R,)), params=("key",), doc="basic indexing: ints, slices, None, Ellipsis",
+     analytic=True)
 _row("unindex", 1, "structural", _unindex,
      (lambda g, out, x, key, shape: g[index_key(key)],), _unindex_shape, "Unindex", "[]ᵀ",
      Domain((R,)), params=("key", "shape"),
-     doc="zeros of `shape` with x written at `key`: the adjoint of index")
+     doc="zeros of `shape` with x written at `key`: the adjoint of index", analytic=True)
 _row("broadcast_to", 1, "structural", lambda x, shape: np.broadcast_to(x, shape),
      (lambda g, out, x, shape: g,), _broadcast_to_shape, "BroadcastTo", "broadcast",
-     Domain((R,)), params=("shape",))
+     Domain((R,)), params=("shape",), analytic=True)
 
 PRIMITIVES: dict[str, Primitive] = {row.name: row for row in _rows}
 """name -> row; the single source of truth for what an op is."""

@@ -21,6 +21,7 @@ from .formula import formula
 from .dot import GraphTooLargeError, GraphvizNotFoundError, RenderError, render, to_dot
 from .explain import explain
 from .show import Show, show
+from .verify import VerifyReport, verify
 from .parse import parse
 from .check import check
 
@@ -34,6 +35,6 @@ __all__ = [
     "step", "maximum", "minimum", "where", "sum", "mean", "matmul", "transpose", "reshape",
     "broadcast_to", "trace", "det", "logdet", "inv", "norm", "logsumexp", "softmax",
     "evaluate", "value_and_grad", "diff", "grad", "jacobian", "hessian", "formula",
-    "parse", "check", "to_dot", "render", "explain", "show", "Show", "GraphTooLargeError", "RenderError",
+    "parse", "check", "to_dot", "render", "explain", "show", "Show", "verify", "VerifyReport", "GraphTooLargeError", "RenderError",
     "GraphvizNotFoundError",
 ]

@@ -12,7 +12,19 @@ Tolerances: closed form vs reverse mode must agree to 1e-10 relative; finite dif
 follow PyTorch's gradcheck (eps 1e-6, atol 1e-5, rtol 1e-3). A point where an op is not
 differentiable (relu or abs at 0, maximum at a tie) or a value is not finite is reported
 by name and makes ``ok`` False: never a silent pass. At kinks the gradients follow
-PyTorch's convention: relu'(0) = 0, abs'(0) = 0, ties of maximum/minimum split 0.5/0.5.
+PyTorch's convention: relu'(0) = 0, abs'(0) = 0, ties of maximum/minimum split 0.5/0.5,
+and the report adds the one-sided slopes (left and right difference quotients along each
+coordinate, ``report.one_sided``).
+
+Two diagnostics beyond pass/fail (they do not change ``ok``):
+
+* ``report.step_errors``: per variable, the largest |central difference - reverse mode|
+  at each step of ``report.steps`` (1e-2 ... 1e-10), and ``report.best_step``: truncation
+  error shrinks as h**2, rounding error grows as 1e-16/h, so the table shows where a
+  finite-difference check can be trusted;
+* ``report.complex_step``: ``Im f(x + ih)/h`` with h = 1e-20, exact to about 1e-15, when
+  every op of ``f`` is analytic (``Primitive.analytic``); None otherwise, and
+  ``report.complex_note`` says which op is not analytic.
 
 >>> import symdiff as sd
 >>> x = sd.var("x")
@@ -29,6 +41,8 @@ import numpy as np
 import sympy
 
 from numeric import ATOL, EPS, PRIMITIVES, RTOL
+from numeric.finite_diff import (COMPLEX_STEP, ONE_SIDED_STEP, STEPS, complex_forward,
+                                 complex_step, one_sided, step_sweep)
 
 from .closed_form import element_symbols
 from .errors import ClosedFormError, SymdiffError
@@ -39,6 +53,8 @@ from .sympy_functions import NUMPY_FUNCTIONS
 CLOSED_RTOL = 1e-10
 MAX_ENTRIES = 1000            # entries per variable checked one by one; above, a sample
 MAX_SYMBOLIC_NODES = 400      # graphs (nodes x elements) above this use sd.grad's graph
+MAX_SWEEP_ENTRIES = 20        # entries per variable in the step-size sweep
+MAX_ONE_SIDED_ENTRIES = 100   # entries per variable given one-sided slopes at a kink
 
 
 @dataclass
@@ -78,6 +94,12 @@ class CheckReport:
     problems: list = field(default_factory=list)
     notes: list = field(default_factory=list)
     point: dict = field(default_factory=dict)
+    steps: tuple = STEPS
+    step_errors: dict = field(default_factory=dict)   # name -> max |fd - rev| per step
+    best_step: dict = field(default_factory=dict)     # name -> the step with the least error
+    complex_step: dict = field(default_factory=dict)  # name -> estimates, or None
+    complex_note: str = ""                            # why there is no complex step
+    one_sided: dict = field(default_factory=dict)     # name -> (left, right) at a kink
 
     def __bool__(self) -> bool:
         return self.ok
@@ -93,18 +115,57 @@ class CheckReport:
             rel = e.finite_error / max(abs(e.reverse), 1e-300) if e.reverse else e.finite_error
             rows.append((e.label, _num(e.closed), _num(e.reverse), _num(e.finite),
                          f"{e.closed_error:.1e}", f"{e.finite_error:.1e}", f"{rel:.1e}", e.verdict))
-        widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-        for r in rows:
-            lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        lines += _columns(rows)
+        lines += self._diagnostics()
         for p in self.problems:
             lines.append(f"! {p}")
         for n in self.notes:
             lines.append(f"note: {n}")
         return "\n".join(lines)
 
+    def _diagnostics(self) -> list[str]:
+        lines = []
+        if self.step_errors:
+            lines.append("finite differences by step h, max |fd - rev|:")
+            rows = [("h", *(f"{h:.0e}" for h in self.steps), "best")]
+            for name, errs in self.step_errors.items():
+                rows.append((name, *(f"{e:.1e}" for e in errs),
+                             f"{self.best_step[name]:.0e}"))
+            lines += _columns(rows)
+        if self.complex_note:
+            lines.append(f"complex step: {self.complex_note}")
+        elif self.complex_step:
+            errs = []
+            for name, cs in self.complex_step.items():
+                rev = np.asarray(self.reverse_mode[name])
+                diff = np.abs(np.asarray(cs) - rev)
+                worst = np.nanmax(diff) if np.any(np.isfinite(diff)) else np.nan
+                errs.append(f"{name} {worst:.1e}")
+            lines.append(f"complex step (h = {COMPLEX_STEP:.0e}), max |cs - rev|: "
+                         + ", ".join(errs))
+        for name, (left, right) in self.one_sided.items():
+            left, right = np.asarray(left), np.asarray(right)
+            shown = []
+            for idx in np.ndindex(*left.shape):
+                lo, hi = float(left[idx]), float(right[idx])
+                if np.isnan(lo) or abs(lo - hi) <= 1e-6 * (1 + abs(lo) + abs(hi)):
+                    continue
+                label = name + (str(list(idx)) if idx else "")
+                shown.append(f"{label}: left {round(lo, 6) + 0.0:.6g}, "
+                             f"right {round(hi, 6) + 0.0:.6g}")
+            if shown:
+                lines.append(f"one-sided slopes (h = {ONE_SIDED_STEP:.0e}): "
+                             + "; ".join(shown[:10]) + ("; ..." if len(shown) > 10 else ""))
+        return lines
+
     def _repr_html_(self) -> str:
         import html
         return f"<pre>{html.escape(str(self))}</pre>"
+
+
+def _columns(rows: list) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
 
 
 def _num(v: float) -> str:
@@ -160,6 +221,7 @@ def check(f: Node, at: Optional[Mapping[Any, Any]] = None, wrt: Optional[Sequenc
     entries: list[Entry] = []
     fd_out: dict = {}
     pos = {leaf.name: i for i, leaf in enumerate(lowered.leaves)}
+    checked: dict = {}
     for w, rev, clo in zip(wrt, reverse, closed):
         k = pos[w.name]
         size = max(int(np.prod(w.shape, dtype=np.int64)), 1)
@@ -168,8 +230,8 @@ def check(f: Node, at: Optional[Mapping[Any, Any]] = None, wrt: Optional[Sequenc
         if size > MAX_ENTRIES:
             notes.append(f"{w.name} has {size} entries: checked a random sample of {MAX_ENTRIES}")
         fd = np.full(w.shape, np.nan)
-        for i in flat:
-            idx = np.unravel_index(i, w.shape) if w.shape else ()
+        checked[w.name] = [np.unravel_index(i, w.shape) if w.shape else () for i in flat]
+        for idx in checked[w.name]:
             fd[idx] = _central(lowered.program, args, k, idx, eps)
             c, r_, d = float(np.asarray(clo)[idx]), float(np.asarray(rev)[idx]), float(fd[idx])
             entries.append(Entry(w.name, tuple(int(j) for j in idx), c, r_, d,
@@ -177,7 +239,8 @@ def check(f: Node, at: Optional[Mapping[Any, Any]] = None, wrt: Optional[Sequenc
         fd_out[w.name] = float(fd) if fd.ndim == 0 else fd
     if not np.isfinite(value):
         problems.append(f"the value of f is {value} (not finite)")
-    if any("not differentiable" in p for p in problems):
+    kink = any("not differentiable" in p for p in problems)
+    if kink:
         # a disagreement at a kink is the kink's doing, not a wrong rule: say so
         for e in entries:
             if e.verdict != "ok":
@@ -185,8 +248,68 @@ def check(f: Node, at: Optional[Mapping[Any, Any]] = None, wrt: Optional[Sequenc
     ok = not problems and all(e.verdict == "ok" for e in entries)
     out = lambda arrs: {w.name: (float(a) if np.ndim(a) == 0 else np.asarray(a))
                         for w, a in zip(wrt, arrs)}
-    return CheckReport(ok, value, out(closed), out(reverse), fd_out, entries, problems, notes,
-                       point)
+    report = CheckReport(ok, value, out(closed), out(reverse), fd_out, entries, problems,
+                         notes, point)
+    _add_diagnostics(report, F, order, wrt, reverse, lowered, args, checked, kink, rng)
+    return report
+
+
+def _add_diagnostics(report: CheckReport, F: Node, order: list[Node], wrt: list[Node],
+                     reverse: list, lowered: Any, args: list, checked: dict, kink: bool,
+                     rng: np.random.Generator) -> None:
+    """Step-size sweep, complex step and (at a kink) one-sided slopes, into ``report``."""
+    forward = lowered.program.forward
+    pos = {leaf.name: i for i, leaf in enumerate(lowered.leaves)}
+    not_analytic = sorted({n.op for n in order if not n.is_leaf
+                           and not PRIMITIVES[n.op].analytic})
+    if not_analytic:
+        report.complex_note = (f"not available ({', '.join(not_analytic)} "
+                               f"{'is' if len(not_analytic) == 1 else 'are'} not analytic)")
+    names = [leaf.name for leaf in lowered.leaves]
+
+    def complex_f(*xs: Any) -> Any:
+        return _complex_forward(order, F, dict(zip(names, xs)))
+
+    for w, rev in zip(wrt, reverse):
+        k, idxs, rev = pos[w.name], checked[w.name], np.asarray(rev)
+        sweep = idxs if len(idxs) <= MAX_SWEEP_ENTRIES else \
+            [idxs[i] for i in sorted(rng.choice(len(idxs), MAX_SWEEP_ENTRIES, replace=False))]
+        if len(sweep) < len(idxs):
+            report.notes.append(f"step sweep over a sample of {len(sweep)} entries of {w.name}")
+        errs = np.zeros(len(STEPS))
+        for idx in sweep:
+            with np.errstate(invalid="ignore"):
+                errs = np.fmax(errs, np.abs(step_sweep(forward, args, k, idx) - rev[idx]))
+        report.step_errors[w.name] = errs
+        report.best_step[w.name] = STEPS[int(np.nanargmin(errs))] if np.any(np.isfinite(errs)) \
+            else float("nan")
+        if not_analytic:
+            report.complex_step[w.name] = None
+        else:
+            cs = np.full(w.shape, np.nan)
+            for idx in idxs:
+                cs[idx] = complex_step(complex_f, args, k, idx)
+            report.complex_step[w.name] = float(cs) if cs.ndim == 0 else cs
+        if kink:
+            left, right = np.full(w.shape, np.nan), np.full(w.shape, np.nan)
+            for idx in idxs[:MAX_ONE_SIDED_ENTRIES]:
+                left[idx], right[idx] = one_sided(forward, args, k, idx)
+            report.one_sided[w.name] = (left, right) if w.shape else (float(left), float(right))
+
+
+def _complex_forward(order: list[Node], root: Node, values: dict) -> Any:
+    """``root``'s value with the table's forwards run on (complex) leaf values."""
+    vals: dict[int, Any] = {}
+    with np.errstate(all="ignore"):
+        for n in order:
+            if n.op in ("var", "tensor"):
+                vals[id(n)] = values[n.name]
+            elif n.op == "const":
+                vals[id(n)] = n._value
+            else:
+                row = PRIMITIVES[n.op]
+                vals[id(n)] = complex_forward(row)(*[vals[id(a)] for a in n.args], **n.params)
+    return vals[id(root)]
 
 
 def _central(program: Any, args: list, k: int, idx: tuple, eps: float) -> float:

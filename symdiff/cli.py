@@ -3,6 +3,7 @@
 Usage::
 
     symdiff diff "x**2 + 3" --wrt x --at x=7
+    symdiff verify "x**3 + 7*x**2 + 5*x + 10" --claim "x=3*x**2 + 14*x + 5"
     symdiff graph "(a+b)*(b+1)" --at a=3,b=1 -o graph.svg   # .dot .svg .png .pdf
     symdiff explain "(a+b)*(b+1)" --at a=3,b=1
     symdiff diff "x*y + y**2" --at x=2,y=3              # --wrt defaults to every variable
@@ -100,6 +101,21 @@ def _parser() -> argparse.ArgumentParser:
                       help="print a gradient function's source instead: python or c")
     diff.set_defaults(run=run_diff)
 
+    verify = commands.add_parser(
+        "verify", help="check a hand-derived derivative against symdiff's",
+        description="Compare claimed derivatives with symdiff's, symbolically (SymPy) and "
+                    "at points inside the domain; exit 0 when every claim is right, 1 with a "
+                    "counterexample when one is wrong.")
+    verify.add_argument("expression", help='formula, e.g. "x**3 + 7*x**2 + 5*x + 10"')
+    verify.add_argument("--claim", action="append", default=[], metavar="NAME=FORMULA",
+                        help='the claimed df/dNAME, e.g. "x=3*x**2 + 14*x + 5" (repeatable; '
+                             "matrix notation as symdiff prints it: 2*A.T*(A*x - b))")
+    verify.add_argument("--at", action="append", default=[], metavar="NAME=VALUE,...",
+                        help="also compare at this point (a kink there is reported)")
+    verify.add_argument("--shape", action="append", default=[], metavar="NAME=D1,D2,...",
+                        help="shape of an array variable, e.g. A=3,2 (repeatable)")
+    verify.set_defaults(run=run_verify)
+
     graph = commands.add_parser(
         "graph", help="draw the graph: values, gradients and the partial on every edge",
         description="Write the computational graph as Graphviz DOT or a picture rendered by "
@@ -126,6 +142,30 @@ def _point_options(command: argparse.ArgumentParser) -> None:
                          help="the point, e.g. a=3,b=1 (repeatable)")
     command.add_argument("--shape", action="append", default=[], metavar="NAME=D1,D2,...",
                          help="shape of an array variable, e.g. W=2,3 (repeatable)")
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """``symdiff verify``: exit 0 when every claim is right, 1 otherwise."""
+    f, point, variables = _expression(args)
+    if not args.claim:
+        raise UsageError("verify: give at least one --claim NAME=FORMULA")
+    claims: dict[str, str] = {}
+    for item in args.claim:
+        name, sep, text = (part.strip() for part in item.partition("="))
+        if not sep or not name.isidentifier() or not text:
+            raise UsageError(f"--claim: expected NAME=FORMULA, got {item!r}")
+        if name not in variables:
+            raise UsageError(f"--claim: '{name}' is not a variable of the expression "
+                             f"(its variables: {', '.join(sorted(variables)) or 'none'})")
+        if name in claims:
+            raise UsageError(f"--claim: '{name}' is given twice")
+        claims[name] = text
+    report = sd.verify(f, claims, at=point or None)
+    print(report)
+    if report.ok:
+        return 0
+    print(f"symdiff: verify: {report.status}", file=sys.stderr)
+    return 1
 
 
 def run_graph(args: argparse.Namespace) -> int:

@@ -79,6 +79,14 @@ class Elementwise(ElementwiseApplyFunction):
     """A scalar function applied to every element: prints ``tanh.(X)``, ``relu'.(X)``
     (Julia's broadcast dot, as SymPy does) instead of a ``Lambda``."""
 
+    def doit(self, **hints: Any) -> Any:
+        # SymPy's doit composes nested applications into one Lambda by substitution,
+        # which is exponential in the depth (and printing calls doit via -expr)
+        expr = self.expr.doit(**hints) if hints.get("deep", True) else self.expr
+        if isinstance(expr, sympy.MatrixBase):
+            return expr.applyfunc(self.function)
+        return self.func(self.function, expr)
+
     def _sympystr(self, printer: Any) -> str:
         return f"{_function_name(self.function)[0]}.({printer._print(self.expr)})"
 

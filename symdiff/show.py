@@ -23,7 +23,7 @@ from .check import CheckReport, check
 from .closed_form import describe
 from .dot import GraphvizNotFoundError, RenderError, pipe, to_dot
 from .errors import SymdiffError
-from .node import Node
+from .node import Node, topological
 
 
 class Show:
@@ -69,10 +69,16 @@ def show(f: Node, at: Optional[Mapping[str, Any]] = None, max_nodes: int = 200) 
     """
     notes: list[str] = []
     latex = None
-    try:
-        latex = sympy.latex(f.sympy())
-    except SymdiffError as e:
-        notes.append(f"no closed form: {e}")
+    size = len(topological([f]))
+    if size > max_nodes:
+        # SymPy's printers are slow on deep nests: the same limit as the picture
+        notes.append(f"no formula: the graph has {size} nodes (more than max_nodes = "
+                     f"{max_nodes})")
+    else:
+        try:
+            latex = sympy.latex(f.sympy())
+        except SymdiffError as e:
+            notes.append(f"no closed form: {e}")
     dot = svg = None
     try:
         dot = to_dot(f, at=at, max_nodes=max_nodes)

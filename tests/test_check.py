@@ -104,3 +104,88 @@ def test_check_errors():
         sd.check("x**2", at={"x": 1.0})
     r = sd.check(x * y, at={"x": 2.0, "y": 3.0}, wrt=[x])
     assert list(r.reverse_mode) == ["x"] and r.reverse_mode["x"] == 3.0
+
+
+# ---------------------------------------------------------------------------
+# diagnostics: step sizes, complex step, one-sided slopes
+# ---------------------------------------------------------------------------
+
+def test_step_sweep_shows_truncation_and_rounding_error():
+    x = sd.var("x")
+    r = sd.check(sd.sin(x) * sd.exp(x), at={"x": 0.7})
+    assert r.steps == tuple(10.0 ** -k for k in range(2, 11))
+    errs = r.step_errors["x"]
+    assert errs.shape == (9,) and np.all(errs >= 0)
+    # truncation error (h**2) dominates at 1e-2, rounding (1e-16 / h) at 1e-10
+    assert errs[0] > 1e-6 and errs[-1] > 1e-8
+    best = r.best_step["x"]
+    assert 1e-7 <= best <= 1e-4 and errs[r.steps.index(best)] == errs.min() < 1e-9
+    text = str(r)
+    assert "finite differences by step h" in text
+    assert "1e-02" in text and "1e-10" in text and "best" in text
+
+
+def test_step_sweep_of_array_variables():
+    W = sd.var("W", (3, 2))
+    r = sd.check(sd.sum(sd.tanh(W) ** 3), at={"W": np.linspace(-1, 1, 6).reshape(3, 2)})
+    assert r.step_errors["W"].shape == (9,) and r.best_step["W"] in r.steps
+    big = sd.var("B", (10, 10))
+    r = sd.check(sd.sum(sd.sin(big)), at={"B": np.ones((10, 10))})
+    assert any("step sweep over a sample of 20 entries of B" in n for n in r.notes)
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda v: sd.sum(sd.sin(v) * sd.exp(v)), (3,)),
+    (lambda v: sd.sum(sd.sigmoid(v)) * sd.logsumexp(v), (4,)),   # complex-safe variants
+    (lambda v: sd.logdet(sd.reshape(v, (2, 2)) + 3 * np.eye(2)), (4,)),
+    (lambda v: sd.sum(sd.inv(sd.reshape(v, (2, 2)) + 3 * np.eye(2))) + sd.norm(v), (4,)),
+    (lambda v: sd.sum(v[1:] ** 2) / sd.sqrt(v[0] + 5.0), (3,)),
+    (lambda v: sd.tan(v[0]) * sd.tanh(v[1]) ** 1.5, (2,)),
+])
+def test_complex_step_is_exact_to_rounding_for_analytic_graphs(make, shape):
+    v = sd.var("v", shape)
+    point = np.linspace(0.3, 0.9, int(np.prod(shape)))
+    r = sd.check(make(v), at={"v": point})
+    assert r.ok, str(r)
+    cs = r.complex_step["v"]
+    assert cs.shape == shape and r.complex_note == ""
+    np.testing.assert_allclose(cs, r.reverse_mode["v"], rtol=1e-13, atol=1e-14)
+    assert "complex step (h = 1e-20), max |cs - rev|: v " in str(r)
+
+
+def test_complex_step_not_available_for_non_analytic_ops():
+    x, y = sd.var("x"), sd.var("y")
+    r = sd.check(sd.relu(x) * y + x, at={"x": 0.5, "y": 2.0})
+    assert r.ok and r.complex_step == {"x": None, "y": None}
+    assert r.complex_note == "not available (relu is not analytic)"
+    assert "complex step: not available (relu is not analytic)" in str(r)
+    r = sd.check(sd.maximum(x, y) + abs(x), at={"x": 0.5, "y": 2.0})
+    assert r.complex_note == "not available (abs, maximum are not analytic)"
+    r = sd.check(x**2, at={"x": 3.0})
+    assert r.complex_step["x"] == pytest.approx(6.0, abs=1e-14)
+
+
+@pytest.mark.parametrize("make,at,slopes", [
+    (lambda x, y: sd.relu(x), {"x": 0.0}, {"x": (0.0, 1.0)}),
+    (lambda x, y: abs(x) * 3 + x, {"x": 0.0}, {"x": (-2.0, 4.0)}),
+    (lambda x, y: sd.maximum(x, y), {"x": 1.0, "y": 1.0}, {"x": (0.0, 1.0), "y": (0.0, 1.0)}),
+])
+def test_kinks_report_one_sided_slopes(make, at, slopes):
+    x, y = sd.var("x"), sd.var("y")
+    r = sd.check(make(x, y), at=at)
+    assert not r.ok
+    for name, (left, right) in slopes.items():
+        assert r.one_sided[name] == pytest.approx((left, right), abs=1e-6)
+    assert "one-sided slopes (h = 1e-08): x: left" in str(r)
+    # no kink, no slopes
+    assert sd.check(make(x, y), at={k: v + 0.25 * (i + 1) for i, (k, v) in
+                                    enumerate(at.items())}).one_sided == {}
+
+
+def test_one_sided_slopes_of_array_entries():
+    v = sd.var("v", (3,))
+    r = sd.check(sd.sum(sd.relu(v)), at={"v": [-1.0, 0.0, 2.0]})
+    left, right = r.one_sided["v"]
+    np.testing.assert_allclose(left, [0, 0, 1], atol=1e-6)
+    np.testing.assert_allclose(right, [0, 1, 1], atol=1e-6)
+    assert "v[1]: left 0, right 1" in str(r) and "v[0]:" not in str(r)

@@ -495,3 +495,201 @@ def test_public_form_sd_parse():
     assert sd.parse("x**2 + 3").op == "add"
     with pytest.raises(sd.ParseError):
         sd.parse("x ^ 2")
+
+
+# ---------------------------------------------------------------------------
+# matrix notation (claims): the notation symdiff prints, read back
+# ---------------------------------------------------------------------------
+
+import numpy as np  # noqa: E402
+
+import symdiff as sd  # noqa: E402
+from symdiff.parse import parse_claim  # noqa: E402
+
+MA, Mx, Mb = sd.var("A", (3, 2)), sd.var("x", (2,)), sd.var("b", (3,))
+MS, Mv, Ms = sd.var("S", (3, 3)), sd.var("v", (3,)), sd.var("s")
+MVARS = [MA, Mx, Mb, MS, Mv, Ms]
+RNG = np.random.default_rng(7)
+MPOINT = {"A": RNG.uniform(-1, 1, (3, 2)), "x": RNG.uniform(-1, 1, 2),
+          "b": RNG.uniform(-1, 1, 3), "S": np.eye(3) * 2 + RNG.uniform(-0.3, 0.3, (3, 3)),
+          "v": RNG.uniform(0.2, 1, 3), "s": 0.7}
+
+
+def mval(text, wrt=None):
+    node = parse_claim(text, MVARS, wrt=wrt)
+    names = {n.name for n in node.nodes() if n.op == "var"}
+    return np.asarray(node.eval({k: v for k, v in MPOINT.items() if k in names}))
+
+
+A_, x_, b_, S_, v_, s_ = (MPOINT[k] for k in "AxbSvs")
+col = lambda a: a.reshape(-1, 1)  # noqa: E731
+ones = np.ones
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("2*A.T*(A*x - b)", 2 * A_.T @ col(A_ @ x_ - b_)),           # vectors are columns
+    ("2*A.T@(A@x - b)", 2 * A_.T @ col(A_ @ x_ - b_)),           # @ is the same product
+    ("x.T*x", col(x_).T @ col(x_)),                               # a 1x1 matrix
+    ("(x.T*x)[0, 0]", x_ @ x_),                                   # ... and its number
+    ("s*A + A*s", 2 * s_ * A_),                                   # numbers scale
+    ("A/2 - 1", A_ / 2 - 1),                                      # elementwise with numbers
+    ("S**2", S_ @ S_), ("S**0", np.eye(3)), ("S.T**(-1)", np.linalg.inv(S_).T),
+    ("Inverse(S)*Determinant(S)", np.linalg.inv(S_) * np.linalg.det(S_)),
+    ("Trace(S) + trace(S.T) + det(S) + logdet(S)",
+     2 * np.trace(S_) + np.linalg.det(S_) + np.log(np.linalg.det(S_))),
+    ("HadamardProduct(A, A, A)", A_**3), ("HadamardPower(A, 2)", A_**2),
+    ("HadamardPower(v, s)", col(v_ ** s_)),
+    ("tanh.(A*x)", col(np.tanh(A_ @ x_))), ("tanh(A*x)", col(np.tanh(A_ @ x_))),
+    ("relu'.(A*x - b)", col((A_ @ x_ - b_ > 0) * 1.0)),
+    ("relu'.(b)*0 + step(A*x, 0)", col(np.heaviside(A_ @ x_, 0.0))),
+    ("tanh'.(A)", 1 - np.tanh(A_) ** 2),
+    ("sigmoid'.(s)", np.exp(-s_) / (1 + np.exp(-s_)) ** 2),
+    ("Lambda(_t, sqrt(_t) + _t).(v)", col(np.sqrt(v_) + v_)),
+    ("Lambda(t, Heaviside(t, 1/2)).(x - x)", col(np.full(2, 0.5))),
+    ("1.T*v", ones((1, 3)) @ col(v_)),                             # a row of ones
+    ("(1.T*exp.(v))[0, 0]", np.sum(np.exp(v_))),
+    ("1*b.T", ones((1, 1)) @ col(b_).T),                           # size from the result
+    ("HadamardProduct(1*x.T, A)", ones((3, 1)) @ col(x_).T * A_),  # size from the product
+    ("S.T*1 + 1*S.T", S_.T @ ones((3, 3)) + ones((3, 3)) @ S_.T),
+    ("-((2*Trace(I - S))*I) + 0*S", -2 * np.trace(np.eye(3) - S_) * np.eye(3)),
+    ("exp.((-log((1.T*exp.(v))[0, 0]))*1 + v)", col(np.exp(v_) / np.sum(np.exp(v_)))),
+    ("2*1*A.T", 2 * ones((1, 2)) @ A_.T),                          # unfixed sizes are 1
+    ("A[2, 1] + A[-1, 0] + A[3] + x[1]", A_[2, 1] + A_[2, 0] + A_[1, 1] + x_[1]),
+    ("A[1:, :]", A_[1:, :]), ("A[0, :]", A_[0:1, :]), ("S[::2, 1]", S_[::2, 1:2]),
+    ("where(A > 0, A, 0) + Max(A, 0.5) - Min(A, s)",
+     np.where(A_ > 0, A_, 0) + np.maximum(A_, 0.5) - np.minimum(A_, s_)),
+    ("sum(A) + mean(v) + norm(x) + logsumexp(v)",
+     A_.sum() + v_.mean() + np.linalg.norm(x_) + np.log(np.exp(v_).sum())),
+    ("Transpose(A)*transpose(A).T", A_.T @ A_), ("pi*E", math.pi * math.e),
+    ("Matrix([[1, 2], [s, 4]])", [[1, 2], [s_, 4]]), ("Matrix([1, s, 3])", [[1], [s_], [3]]),
+    ("Matrix([[S, v], [v.T, s]])", np.block([[S_, col(v_)], [col(v_).T, np.full((1, 1), s_)]])),
+    ("Matrix([[A, 0], [0, x]])", np.block([[A_, np.zeros((3, 1))], [np.zeros((2, 2)),
+                                                                      col(x_)]])),
+    ("ImmutableMatrix([[Matrix([[x[1, 0]]])], [0]]) + 0*x", [[x_[1]], [0]]),
+])
+def test_matrix_notation_means_what_sympy_prints(text, expected):
+    np.testing.assert_allclose(mval(text), np.asarray(expected, dtype=float), rtol=1e-12,
+                               atol=1e-12, err_msg=text)
+
+
+def test_claims_take_the_variables_shape():
+    assert parse_claim("2*A.T*(A*x - b)", MVARS, wrt=Mx).shape == (2,)
+    assert parse_claim("(x.T*x)[0, 0]", MVARS, wrt=Ms).shape == ()
+    assert parse_claim("x.T*x", MVARS, wrt=Ms).shape == ()        # 1x1 for a number
+    assert parse_claim("3", MVARS, wrt=MA).shape == (3, 2)        # a number is broadcast
+    np.testing.assert_allclose(mval("1", MA), np.ones((3, 2)))
+    np.testing.assert_allclose(mval("1*1", Mx), np.ones(2))
+    np.testing.assert_allclose(mval("-((2*Trace(I - S))*I)", MS),   # each I has its own size
+                               -2 * np.trace(np.eye(3) - S_) * np.eye(3))
+    ones_32 = parse_claim("1", MVARS, wrt=MA).sympy()
+    assert isinstance(ones_32, sympy.OneMatrix) and ones_32.shape == (3, 2)
+    with pytest.raises(ShapeError, match="is it transposed"):
+        parse_claim("A.T", MVARS, wrt=MA)
+    with pytest.raises(ShapeError, match="must be a 3×2 matrix"):
+        parse_claim("x", MVARS, wrt=MA)
+    # a node of the graph over the same variables
+    node = parse_claim("x.T*A.T", {"A": MA, "x": Mx})
+    assert node.shape == (1, 3) and {n.name for n in node.nodes() if n.op == "var"} == {"A", "x"}
+
+
+def test_printed_derivatives_parse_back():
+    W, u = sd.var("W", (2, 3)), sd.var("u", (3,))
+    f = sd.sum(sd.tanh(W @ u) ** 2) + sd.sum(sd.sqrt(W * W + 1)) + sd.sum(sd.relu(W @ u))
+    for v in (W, u):
+        g = sd.diff(f, v)
+        back = parse_claim(str(g.sympy()), f, wrt=v)
+        point = {"W": RNG.uniform(-1, 1, (2, 3)), "u": RNG.uniform(-1, 1, 3)}
+        np.testing.assert_allclose(back.eval(point), g.eval(point), rtol=1e-12)
+
+
+def test_block_matrices_take_their_zero_blocks_sizes_from_the_variable():
+    np.testing.assert_allclose(mval("Matrix([[2*A[:1, :]], [0]])", MA),
+                               np.vstack([2 * A_[:1], np.zeros((2, 2))]))
+    np.testing.assert_allclose(mval("Matrix([[0], [Matrix([[v[1, 0]]])], [0]])", Mv),
+                               [0, v_[1], 0])
+    # two zero blocks in one column with two rows between them: SymPy's print is ambiguous
+    with pytest.raises(ParseError, match="cannot be told"):
+        parse_claim("Matrix([[0], [Matrix([[v[1, 0]]])], [0]])", MVARS)   # no size to go by
+    with pytest.raises(ParseError, match="zero blocks"):
+        parse_claim("Matrix([[0], [A[:1, 1:]], [0]])", MVARS, wrt=sd.var("big", (4, 1)))
+
+
+def test_parse_in_matrix_mode():
+    node = parse("W.T*v + 1", {"W": (3, 2), "v": (3,)}, matrix=True)
+    assert node.shape == (2, 1)
+    assert parse("x*y", matrix=True).sympy() == x * y      # unknown names: scalar variables
+
+
+@pytest.mark.parametrize("text,fragment,position", [
+    ("x*x", "inner sizes differ", 1),                       # two columns
+    ("x*x", "HadamardProduct(x, y)", 1),
+    ("(x.T*x)*x", "(x.T*x)[0, 0]", 7),
+    ("A*A", "'*' multiplies a 3×2 matrix by a 3×2 matrix", 1),
+    ("A + S", "same shape", 2),
+    ("x + zz", "unknown name 'zz' (the variables are: A, S, b, s, v, x)", 4),
+    ("A/S", "cannot divide by a matrix", 1),
+    ("S**s", "integer exponent", 1), ("S**0.5", "integer exponent", 1),
+    ("A**2", "must be square", 1), ("S**100", "limited", 1),
+    ("s**A", "not a matrix", 1), ("s@A", "'@' multiplies two matrices", 1),
+    ("Trace(A)", "square matrix", 0), ("A[3, 0]", "row index 3 is out of range", 0),
+    ("A[0]", None, None), ("s[0]", "only a matrix can be indexed", 0),
+    ("A[None, 0]", "None and ...", 0), ("A[0:0, :]", "empty slice", 0),
+    ("Matrix([[1, 2], [3]])", "equal length", 7), ("Matrix(1)", "one list of rows", 0),
+    ("Matrix([[1], 2])", "list of rows", 7), ("Matrix([[A, x]])", "does not fit", 0),
+    ("Matrix([[A], [1]])", "block (1, 0) is a 1×1", 0),
+    ("BlockMatrix([[A]])", "Matrix([[A, B]", 0),
+    ("Matrix([[1, 2]])*Matrix([[1, 2, 3]])", "inner sizes differ", 16),
+    ("Lambda(t, t)", "applied elementwise", 0),
+    ("Piecewise((x, x > 0))", "where(", 0), ("sum(A, axis=0)", "no keyword", 12),
+    ("exp", "must be called", 0), ("foo'.(x)", "unknown function 'foo''", 0),
+    ("relu'.(x, x)", "'relu'' takes 1 argument", 0), ("where(A, A, A)", "comparison", 0),
+    ("Lambda(_t, A).(x)", "scalar expression", 0), ("HadamardPower(A, A)", "number", 0),
+    ("tanh.(x) + 1.T*__import__('os')", "names starting with '_'", 15),
+])
+def test_matrix_notation_refusals_name_the_problem_and_position(text, fragment, position):
+    if fragment is None:
+        mval(text)          # A[0] is SymPy's linear index: fine
+        return
+    with pytest.raises(ParseError) as info:
+        parse_claim(text, MVARS)
+    assert fragment in info.value.message, info.value.message
+    assert info.value.position == position, info.value
+    assert info.value.text == text
+
+
+def test_rewrites_keep_positions_of_the_original_text():
+    # 1.T gains a character and relu'.( changes two: positions still point into the text
+    for text, name in [("1.T*v + relu'.(x)*zz", "zz"), ("tanh.(x).T*1.T + qq", "qq"),
+                       ("relu'.(1.T*v)  +  ww", "ww")]:
+        with pytest.raises(ParseError) as info:
+            parse_claim(text, MVARS)
+        assert info.value.position == text.index(name), (text, info.value)
+
+
+def test_claim_text_is_never_executed(tmp_path):
+    sentinel = tmp_path / "SENTINEL"
+    attacks = [
+        f"__import__('os').system('touch {sentinel}')",
+        f"open('{sentinel}', 'w')", "(lambda: 1)()", "x.__class__", "x.real", "exp.__globals__",
+        f"exec(\"open('{sentinel}', 'w')\")", "().__class__.__bases__[0].__subclasses__()",
+        f"[open('{sentinel}', 'w') for _ in (1,)]", f"f'{{open(\"{sentinel}\", \"w\")}}'",
+        "Lambda(__t, 1).(x)", f"Lambda(t, open('{sentinel}', 'w')).(x)", "getattr(x, 'T')",
+        f"relu'.(open('{sentinel}'))", "x if x else x", "x.T.__dict__",
+        f"Lambda(_t, _t).(__import__('os').system('touch {sentinel}'))",
+    ]
+    for text in attacks:
+        with pytest.raises(ParseError) as info:
+            parse_claim(text, MVARS)
+        assert isinstance(info.value.position, int), text
+    assert not sentinel.exists()
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.text(alphabet=FUZZ_ALPHABET + "AbSvIT.'", max_size=120))
+def test_random_claim_text_parses_or_raises_parse_error(text):
+    start = time.perf_counter()
+    try:
+        parse_claim(text, MVARS)
+    except ParseError as e:
+        assert e.position is None or 0 <= e.position <= len(text)
+    assert time.perf_counter() - start < 1.0

@@ -728,3 +728,72 @@ def test_matrix_closed_form_of_the_derivative_is_right_or_refused(row, shapes, p
         got = np.asarray(evaluate(m, env), dtype=float).reshape(-1)
         want = np.asarray(d.eval({k: v for k, v in point.items() if k in free_names(d)}))
         np.testing.assert_allclose(got, want.reshape(-1), rtol=1e-8, atol=1e-10, err_msg=str(m))
+
+
+# ---------------------------------------------------------------------------
+# the analytic flag: the complex step on every analytic row
+# ---------------------------------------------------------------------------
+
+NOT_ANALYTIC = {"relu", "abs", "sign", "step", "maximum", "minimum", "where",
+                "greater", "greater_equal", "less", "less_equal"}
+"""Piecewise rows and comparisons; every other row (norm included: sqrt(sum(x*x)) is
+analytic away from 0, as sqrt is) must give its derivative by the complex step."""
+ANALYTIC_CASES = [p for p in ROW_CASES if p.values[0].analytic]
+H = 1e-20
+
+
+def test_analytic_flags_of_the_table():
+    assert all(isinstance(row.analytic, bool) for row in PRIMITIVES.values())
+    assert {n for n, row in PRIMITIVES.items() if not row.analytic} == NOT_ANALYTIC
+    # a comparison or a piecewise op can never be analytic
+    for name in NOT_ANALYTIC:
+        row = PRIMITIVES[name]
+        assert row.dtype == "bool" or row.domain.kink is not None or name == "where"
+
+
+def _complex_step_vjp(row, forward, xs, params, i, g, d):
+    moved = [np.asarray(x, dtype=np.complex128) for x in xs]
+    moved[i] = moved[i] + 1j * H * d
+    return float(np.imag(np.sum(g * forward(*moved, **params)))) / H
+
+
+@pytest.mark.parametrize("row,shapes,params", ANALYTIC_CASES)
+def test_complex_step_of_analytic_rows_matches_vjp(row, shapes, params):
+    """Im sum(g * f(x + ih d)) / h equals sum(vjp(g) * d) to rounding (no step-size
+    trade-off), using the row's forward or its complex-safe variant."""
+    from numeric.finite_diff import complex_forward
+
+    rng = rng_for("complex-step", row.name, shapes, params)
+    forward = complex_forward(row)
+    checked = 0
+    for trial in range(2):
+        xs = draw_inputs(row, shapes, params, rng)
+        out = row.forward(*xs, **params)
+        # the complex-safe variant computes the same function on real inputs
+        np.testing.assert_allclose(np.real(forward(*xs, **params)), out, rtol=1e-12,
+                                   atol=1e-12)
+        g = rng.standard_normal(np.shape(out))
+        for i, rule in enumerate(row.vjp):
+            if rule is None:
+                continue
+            d = rng.standard_normal(np.shape(xs[i]))
+            cs = _complex_step_vjp(row, forward, xs, params, i, g, d)
+            want = float(np.sum(sum_to(rule(g, out, *xs, **params), np.shape(xs[i])) * d))
+            assert abs(cs - want) <= 1e-10 * max(1.0, abs(want)), (
+                f"{row.name} input {i} at {xs}: complex step {cs!r}, VJP {want!r}")
+            checked += 1
+    assert checked
+
+
+def test_complex_step_needs_an_analytic_forward():
+    """Meta-test: abs (not analytic) and sigmoid's real-only forward give a wrong complex
+    step, which is why the flag and the complex-safe variants exist."""
+    from numeric.finite_diff import complex_forward
+
+    x, g, d = [np.array([0.7, -1.3])], np.ones(2), np.ones(2)
+    ab = PRIMITIVES["abs"]
+    assert _complex_step_vjp(ab, ab.forward, x, {}, 0, g, d) == 0.0   # np.abs: the modulus
+    sig = PRIMITIVES["sigmoid"]
+    want = float(np.sum(sig.vjp[0](g, sig.forward(x[0]), x[0]) * d))
+    assert abs(_complex_step_vjp(sig, sig.forward, x, {}, 0, g, d) - want) > 0.1
+    assert abs(_complex_step_vjp(sig, complex_forward(sig), x, {}, 0, g, d) - want) < 1e-12
