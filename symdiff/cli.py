@@ -86,14 +86,11 @@ def _parser() -> argparse.ArgumentParser:
         "diff", help="closed forms, value, gradient and the cross-check table",
         description="Print f's closed form and its derivatives; with --at, also the value, "
                     "the reverse-mode gradient and sd.check's table (exit 1 if it fails).")
-    diff.add_argument("expression", help='formula, e.g. "x**2 + 3"')
+    _point_options(diff, 'formula, e.g. "x**2 + 3"',
+                   'the point, e.g. x=7,y=2 or "W=[[1,2],[3,4]]" (repeatable)')
     diff.add_argument("--wrt", action="append", default=[], metavar="NAMES",
                       help="variables to differentiate by (repeat or comma-separate; "
                            "default: all)")
-    diff.add_argument("--at", action="append", default=[], metavar="NAME=VALUE,...",
-                      help='the point, e.g. x=7,y=2 or "W=[[1,2],[3,4]]" (repeatable)')
-    diff.add_argument("--shape", action="append", default=[], metavar="NAME=D1,D2,...",
-                      help="shape of an array variable, e.g. W=2,3 (repeatable)")
     diff.add_argument("--latex", action="store_true",
                       help="print the derivatives as LaTeX instead of the plain closed forms")
     # no argparse choices: a bad value must give symdiff's one-line error, not usage text
@@ -106,14 +103,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Compare claimed derivatives with symdiff's, symbolically (SymPy) and "
                     "at points inside the domain; exit 0 when every claim is right, 1 with a "
                     "counterexample when one is wrong.")
-    verify.add_argument("expression", help='formula, e.g. "x**3 + 7*x**2 + 5*x + 10"')
+    _point_options(verify, 'formula, e.g. "x**3 + 7*x**2 + 5*x + 10"',
+                   "also compare at this point (a kink there is reported)")
     verify.add_argument("--claim", action="append", default=[], metavar="NAME=FORMULA",
                         help='the claimed df/dNAME, e.g. "x=3*x**2 + 14*x + 5" (repeatable; '
                              "matrix notation as symdiff prints it: 2*A.T*(A*x - b))")
-    verify.add_argument("--at", action="append", default=[], metavar="NAME=VALUE,...",
-                        help="also compare at this point (a kink there is reported)")
-    verify.add_argument("--shape", action="append", default=[], metavar="NAME=D1,D2,...",
-                        help="shape of an array variable, e.g. A=3,2 (repeatable)")
     verify.set_defaults(run=run_verify)
 
     graph = commands.add_parser(
@@ -136,10 +130,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _point_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("expression", help='formula, e.g. "(a+b)*(b+1)"')
+def _point_options(command: argparse.ArgumentParser,
+                   expression_help: str = 'formula, e.g. "(a+b)*(b+1)"',
+                   at_help: str = "the point, e.g. a=3,b=1 (repeatable)") -> None:
+    """The options every command shares: the expression, ``--at`` and ``--shape``."""
+    command.add_argument("expression", help=expression_help)
     command.add_argument("--at", action="append", default=[], metavar="NAME=VALUE,...",
-                         help="the point, e.g. a=3,b=1 (repeatable)")
+                         help=at_help)
     command.add_argument("--shape", action="append", default=[], metavar="NAME=D1,D2,...",
                          help="shape of an array variable, e.g. W=2,3 (repeatable)")
 

@@ -58,7 +58,7 @@ from numeric.primitives import sum_to
 
 from .errors import SymdiffError
 from .lower import bind, graph_leaves, lower
-from .node import Node
+from .node import GraphLimitExceeded, Node, topological
 
 __all__ = ["to_dot", "render", "analyze", "GraphInfo", "Edge", "GraphTooLargeError",
            "RenderError", "GraphvizNotFoundError", "fmt", "expression"]
@@ -136,27 +136,13 @@ class GraphInfo:
 
 def _walk(f: Node, max_nodes: int, who: str) -> list:
     """Topological order (inputs first), refusing early past ``max_nodes`` (iterative)."""
-    order: list = []
-    seen: set = set()
-    stack = [(f, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if len(seen) > max_nodes:
-            raise GraphTooLargeError(
-                f"{who}: the graph has more than {max_nodes} nodes; a picture or a step-by-step "
-                f"text of it would not be readable. Pass max_nodes= to raise the limit, or "
-                f"show a smaller part of the graph")
-        stack.append((node, True))
-        for a in reversed(node.args):
-            if id(a) not in seen:
-                stack.append((a, False))
-    return order
+    try:
+        return topological([f], limit=max_nodes)
+    except GraphLimitExceeded:
+        raise GraphTooLargeError(
+            f"{who}: the graph has more than {max_nodes} nodes; a picture or a step-by-step "
+            f"text of it would not be readable. Pass max_nodes= to raise the limit, or "
+            f"show a smaller part of the graph") from None
 
 
 def _letters() -> Any:

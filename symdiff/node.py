@@ -498,7 +498,12 @@ def _int_or_none(v: Any) -> Optional[int]:
 # walks (iterative: 100k-node graphs must not hit the recursion limit)
 # ---------------------------------------------------------------------------
 
-def topological(roots: Iterable[Node]) -> list[Node]:
+class GraphLimitExceeded(SymdiffError):
+    """``topological(..., limit=n)`` met more than n nodes (callers turn it into their
+    own message)."""
+
+
+def topological(roots: Iterable[Node], limit: Optional[int] = None) -> list[Node]:
     """Distinct nodes reachable from ``roots``, inputs first.
 
     >>> import symdiff as sd
@@ -520,6 +525,8 @@ def topological(roots: Iterable[Node]) -> list[Node]:
             if id(node) in seen:
                 continue
             seen.add(id(node))
+            if limit is not None and len(seen) > limit:
+                raise GraphLimitExceeded(f"the graph has more than {limit} nodes")
             stack.append((node, True))
             for a in reversed(node.args):
                 if id(a) not in seen:
