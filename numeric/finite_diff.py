@@ -140,42 +140,6 @@ def complex_step(fun: Callable[..., Any], inputs: Sequence[Any], k: int, index: 
         return float(np.imag(np.asarray(fun(*xs)).reshape(())) / h)
 
 
-def _sigmoid_complex(x: Any) -> Any:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def _logsumexp_complex(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    x = np.asarray(x)
-    m = np.max(x.real, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-    if not keepdims:
-        out = np.squeeze(out, axis=axis if axis is not None else tuple(range(x.ndim)))
-    return out
-
-
-def _logdet_complex(x: Any) -> Any:
-    return np.log(np.linalg.det(x))
-
-
-def _unindex_complex(x: Any, key: tuple, shape: tuple) -> Any:
-    from .primitives import index_key
-    z = np.zeros(shape, dtype=np.result_type(x, np.float64))
-    z[index_key(key)] = x
-    return z
-
-
-COMPLEX_FORWARDS: dict[str, Callable[..., Any]] = {
-    "sigmoid": _sigmoid_complex,      # the real forward splits on sign(x) and uses |x|
-    "logsumexp": _logsumexp_complex,  # the real forward casts to float64
-    "logdet": _logdet_complex,        # slogdet's log|det| drops the imaginary part
-    "unindex": _unindex_complex,      # the real forward writes into a float64 array
-}
-"""Row name -> a forward that computes the same function on complex inputs, for rows
-whose numpy forward is right for real inputs only. Every other analytic row's forward
-runs on complex arrays as it is."""
-
-
 def complex_forward(row: Any) -> Callable[..., Any]:
     """The forward of a table row that is safe on complex inputs (for the complex step).
 
@@ -183,7 +147,7 @@ def complex_forward(row: Any) -> Callable[..., Any]:
     >>> complex_forward(PRIMITIVES["sin"]) is PRIMITIVES["sin"].forward
     True
     """
-    return COMPLEX_FORWARDS.get(row.name, row.forward)
+    return row.complex_forward or row.forward
 
 
 ONE_SIDED_STEP = 1e-8

@@ -28,10 +28,10 @@ analytic True when the op is analytic (holomorphic) where it is differentiable, 
          complex step ``Im f(x + ih) / h`` gives its derivative: arithmetic, exp, log,
          the trigonometric functions, sqrt, the reductions, the linear algebra and the
          structural ops. False for piecewise ops (relu, abs, sign, step, maximum,
-         minimum, where) and comparisons. Default False: a new row opts in. A few
-         forwards need a complex-safe variant for the complex step (sigmoid, logsumexp,
-         logdet, unindex: ``numeric.finite_diff.COMPLEX_FORWARDS``); the table sweep
-         checks every analytic row's complex-step derivative against its VJP.
+         minimum, where) and comparisons. Default False: a new row opts in; the table
+         sweep checks every analytic row's complex-step derivative against its VJP.
+complex_forward  for an analytic row whose numpy forward is right for real inputs only
+         (sigmoid, logsumexp, logdet, unindex), the same function on complex inputs.
 
 Conventions at kinks follow PyTorch: relu'(0) = 0, abs'(0) = sign(0) = 0, and
 maximum/minimum split a tie 0.5/0.5 between their inputs.
@@ -93,6 +93,7 @@ class Primitive:
     dtype: str = "float64"
     doc: str = field(default="", compare=False)
     analytic: bool = False
+    complex_forward: Optional[Callable[..., Any]] = field(default=None, compare=False)
 
     @property
     def grad_fn_name(self) -> str:
@@ -425,6 +426,33 @@ def _at_zero(x: Any, **_: Any) -> Any:
     return x == 0
 
 
+# complex-safe forwards, for the complex step (the real ones split on sign, cast to
+# float64 or take log|det|)
+
+def _sigmoid_complex(x: Any) -> Any:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _logsumexp_complex(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    x = np.asarray(x)
+    m = np.max(x.real, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    if not keepdims:
+        out = np.squeeze(out, axis=axis if axis is not None else tuple(range(x.ndim)))
+    return out
+
+
+def _logdet_complex(x: Any) -> Any:
+    return np.log(np.linalg.det(x))
+
+
+def _unindex_complex(x: Any, key: tuple, shape: tuple) -> Any:
+    z = np.zeros(shape, dtype=np.result_type(x, np.float64))
+    z[index_key(key)] = x
+    return z
+
+
 # ---------------------------------------------------------------------------
 # the table
 # ---------------------------------------------------------------------------
@@ -436,15 +464,16 @@ _rows: list[Primitive] = []
 
 def _row(name: str, arity: int, kind: str, forward: Callable, vjp: tuple, shape: Callable,
          sympy: str, display: str, domain: Domain, params: tuple[str, ...] = (),
-         dtype: str = "float64", doc: str = "", analytic: bool = False) -> None:
+         dtype: str = "float64", doc: str = "", analytic: bool = False,
+         complex_forward: Optional[Callable] = None) -> None:
     _rows.append(Primitive(name, arity, kind, forward, vjp, shape, sympy, display, domain,
-                           params, dtype, doc, analytic))
+                           params, dtype, doc, analytic, complex_forward))
 
 
 def _ew(name, arity, forward, vjp, sympy, display, domain, params=(), dtype="float64", doc="",
-        analytic=False):
+        analytic=False, complex_forward=None):
     _row(name, arity, "elementwise", forward, vjp, _elementwise_shape(name), sympy, display,
-         domain, params, dtype, doc, analytic)
+         domain, params, dtype, doc, analytic, complex_forward)
 
 
 # -- arithmetic --------------------------------------------------------------
@@ -489,7 +518,7 @@ _ew("tan", 1, np.tan, (lambda g, out, x: g * (1.0 + out * out),), "tan(x)", "tan
 _ew("tanh", 1, np.tanh, (lambda g, out, x: g * (1.0 - out * out),), "tanh(x)", "tanh",
     Domain((R,)), analytic=True)
 _ew("sigmoid", 1, _sigmoid, (lambda g, out, x: g * out * (1.0 - out),), "sigmoid(x)",
-    "sigmoid", Domain((R,)), analytic=True)
+    "sigmoid", Domain((R,)), analytic=True, complex_forward=_sigmoid_complex)
 _ew("relu", 1, lambda x: np.maximum(x, 0.0), (lambda g, out, x: g * (x > 0),), "relu(x)",
     "relu", Domain((R,), kink=_at_zero, note="kink at x = 0 (relu'(0) = 0)"))
 _ew("sqrt", 1, np.sqrt, (lambda g, out, x: g * 0.5 / out,), "sqrt(x)", "sqrt",
@@ -536,7 +565,8 @@ _row("mean", 1, "reduction", lambda x, axis=None, keepdims=False: np.mean(x, axi
 
 _row("logsumexp", 1, "reduction", _logsumexp, (_logsumexp_vjp,), _reduce_shape("logsumexp"),
      "LogSumExp", "logsumexp", Domain((R,)), params=("axis", "keepdims"),
-     doc="log(sum(exp(x))) over axis, computed without overflow", analytic=True)
+     doc="log(sum(exp(x))) over axis, computed without overflow", analytic=True,
+     complex_forward=_logsumexp_complex)
 _row("norm", 1, "reduction", lambda x: np.sqrt(np.sum(x * x)), (_norm_vjp,), _norm_shape,
      "Norm", "norm", Domain((R,), kink=lambda x: np.all(x == 0), note="kink at x = 0"),
      doc="Frobenius norm (the 2-norm of a vector)", analytic=True)
@@ -551,7 +581,8 @@ _row("det", 1, "structural", np.linalg.det, (lambda g, out, x: g * out * _inv_t(
 _row("logdet", 1, "structural", _logdet, (lambda g, out, x: g * _inv_t(x),),
      _square_shape("logdet", lambda s: ()), "LogDet", "logdet",
      Domain((R,), valid=lambda x: np.linalg.det(x) > 0, note="det(x) > 0",
-            draw=_conditioned), doc="log of a positive determinant (nan otherwise)", analytic=True)
+            draw=_conditioned), doc="log of a positive determinant (nan otherwise)", analytic=True,
+     complex_forward=_logdet_complex)
 _row("inv", 1, "structural", _inv,
      (lambda g, out, x: -(out.T @ g @ out.T),), _square_shape("inv", lambda s: s), "Inverse",
      "inv", Domain((R,), valid=_det_valid, note="det(x) != 0", draw=_conditioned),
@@ -573,7 +604,8 @@ _row("index", 1, "structural", lambda x, key: x[index_key(key)],
 _row("unindex", 1, "structural", _unindex,
      (lambda g, out, x, key, shape: g[index_key(key)],), _unindex_shape, "Unindex", "[]ᵀ",
      Domain((R,)), params=("key", "shape"),
-     doc="zeros of `shape` with x written at `key`: the adjoint of index", analytic=True)
+     doc="zeros of `shape` with x written at `key`: the adjoint of index", analytic=True,
+     complex_forward=_unindex_complex)
 _row("broadcast_to", 1, "structural", lambda x, shape: np.broadcast_to(x, shape),
      (lambda g, out, x, shape: g,), _broadcast_to_shape, "BroadcastTo", "broadcast",
      Domain((R,)), params=("shape",), analytic=True)

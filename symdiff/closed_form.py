@@ -61,8 +61,8 @@ def to_sympy(node: Node, explicit: bool = False) -> Any:
 
 def _draw(kind: int, rng: np.random.Generator, shape: tuple) -> np.ndarray:
     if kind == 1 and len(shape) == 2 and shape[0] == shape[1]:
-        # invertible with a positive determinant, for inverses and log-determinants
-        return np.eye(shape[0]) * 1.5 + rng.uniform(-0.4, 0.4, size=shape)
+        # invertible with a positive determinant: the table's draw for inv and logdet
+        return PRIMITIVES["inv"].domain.draw(rng, shape)
     if kind == 2:
         return rng.standard_normal(shape)
     return rng.uniform(0.5, 1.5, size=shape)
