@@ -42,6 +42,9 @@ scalar_vjp  one template per input, as ``scalar``, over ``{g} {out} {x} ...``, m
          the numpy ``vjp`` operation for operation (same rounding).
 vjp_reads_out  False when no VJP of the row reads ``out``: the generated code then frees
          the forward value as soon as the forward sweep is done with it.
+vjp_reads_inputs  False when the VJPs read only the inputs' shapes (sum, reshape, add):
+         the generated code then passes a zero-strided stand-in of the right shape, so a
+         gradient-only program need not compute, or keep, those inputs.
 sparsity how each output entry depends on the input entries, for sparse Jacobians and
          Hessians: ``"elementwise"`` (entry i on entry i of each broadcast input),
          ``"reduction"`` (on the entries reduced into it), ``"selection"`` (a linear op
@@ -114,6 +117,7 @@ class Primitive:
     scalar_vjp: tuple = field(default=(), compare=False)
     vjp_reads_out: bool = True
     sparsity: str = "dense"
+    vjp_reads_inputs: bool = True
 
     @property
     def grad_fn_name(self) -> str:
@@ -551,12 +555,13 @@ def _row(name: str, arity: int, kind: str, forward: Callable, vjp: tuple, shape:
          sympy: str, display: str, domain: Domain, params: tuple[str, ...] = (),
          dtype: str = "float64", doc: str = "", analytic: bool = False,
          complex_forward: Optional[Callable] = None, scalar: Any = None,
-         scalar_vjp: tuple = (), vjp_reads_out: bool = True, sparsity: str = "") -> None:
+         scalar_vjp: tuple = (), vjp_reads_out: bool = True, sparsity: str = "",
+         vjp_reads_inputs: bool = True) -> None:
     sparsity = sparsity or {"elementwise": "elementwise", "reduction": "reduction"}.get(
         kind, "dense")
     _rows.append(Primitive(name, arity, kind, forward, vjp, shape, sympy, display, domain,
                            params, dtype, doc, analytic, complex_forward, scalar, scalar_vjp,
-                           vjp_reads_out, sparsity))
+                           vjp_reads_out, sparsity, vjp_reads_inputs))
 
 
 def _ew(name, arity, forward, vjp, sympy, display, domain, params=(), dtype="float64", doc="",
@@ -569,11 +574,13 @@ def _ew(name, arity, forward, vjp, sympy, display, domain, params=(), dtype="flo
 _ew("add", 2, np.add,
     (lambda g, out, x, y: g, lambda g, out, x, y: g),
     "x + y", "+", Domain((R, R)), analytic=True,
-    scalar="{x} + {y}", scalar_vjp=("{g}", "{g}"), vjp_reads_out=False)
+    scalar="{x} + {y}", scalar_vjp=("{g}", "{g}"), vjp_reads_out=False,
+    vjp_reads_inputs=False)
 _ew("sub", 2, np.subtract,
     (lambda g, out, x, y: g, lambda g, out, x, y: -g),
     "x - y", "-", Domain((R, R)), analytic=True,
-    scalar="{x} - {y}", scalar_vjp=("{g}", "-{g}"), vjp_reads_out=False)
+    scalar="{x} - {y}", scalar_vjp=("{g}", "-{g}"), vjp_reads_out=False,
+    vjp_reads_inputs=False)
 _ew("mul", 2, np.multiply,
     (lambda g, out, x, y: g * y, lambda g, out, x, y: g * x),
     "x*y", "*", Domain((R, R)), analytic=True,
@@ -585,7 +592,8 @@ _ew("div", 2, np.divide,
 _ew("neg", 1, np.negative,
     (lambda g, out, x: -g,),
     "-x", "neg", Domain((R,)), analytic=True,
-    scalar="-{x}", scalar_vjp=("-{g}",), vjp_reads_out=False)
+    scalar="-{x}", scalar_vjp=("-{g}",), vjp_reads_out=False,
+    vjp_reads_inputs=False)
 _ew("pow", 1, _pow,
     (_pow_vjp,),
     "x**p", "**p", Domain(
@@ -674,12 +682,13 @@ _ew("where", 3, _where,
 _row("sum", 1, "reduction", lambda x, axis=None, keepdims=False: np.sum(x, axis, keepdims=keepdims),
      (lambda g, out, x, axis=None, keepdims=False: _expand_reduced(g, np.shape(x), axis, keepdims),),
      _reduce_shape("sum"), "Sum", "sum", Domain((R,)), params=("axis", "keepdims"), analytic=True,
-     scalar="{x}", scalar_vjp=("{g}",), vjp_reads_out=False)
+     scalar="{x}", scalar_vjp=("{g}",), vjp_reads_out=False, vjp_reads_inputs=False)
 _row("mean", 1, "reduction", lambda x, axis=None, keepdims=False: np.mean(x, axis, keepdims=keepdims),
      (lambda g, out, x, axis=None, keepdims=False:
       _expand_reduced(g, np.shape(x), axis, keepdims) / _count(np.shape(x), axis),),
      _reduce_shape("mean"), "Mean", "mean", Domain((R,)), params=("axis", "keepdims"),
-     analytic=True, scalar="{x}", scalar_vjp=("{g}",), vjp_reads_out=False)
+     analytic=True, scalar="{x}", scalar_vjp=("{g}",), vjp_reads_out=False,
+     vjp_reads_inputs=False)
 
 _row("logsumexp", 1, "reduction", _logsumexp, (_logsumexp_vjp,), _reduce_shape("logsumexp"),
      "LogSumExp", "logsumexp", Domain((R,)), params=("axis", "keepdims"),
@@ -713,26 +722,28 @@ _row("matmul", 2, "structural", np.matmul, (_matmul_vjp_x, _matmul_vjp_y), _matm
 _row("transpose", 1, "structural", lambda x, axes=None: np.transpose(x, axes),
      (_transpose_vjp,), _transpose_shape, "Transpose", "T", Domain((R,)), params=("axes",),
      analytic=True, scalar="{x}", scalar_vjp=("{g}",), vjp_reads_out=False,
-     sparsity="selection")
+     sparsity="selection", vjp_reads_inputs=False)
 _row("reshape", 1, "structural", lambda x, shape: np.reshape(x, shape),
      (lambda g, out, x, shape: np.reshape(g, np.shape(x)),), _reshape_shape, "Reshape",
      "reshape", Domain((R,)), params=("shape",), analytic=True, scalar="{x}",
-     scalar_vjp=("{g}",), vjp_reads_out=False, sparsity="selection")
+     scalar_vjp=("{g}",), vjp_reads_out=False, sparsity="selection",
+     vjp_reads_inputs=False)
 _row("index", 1, "structural", lambda x, key: x[index_key(key)],
      (lambda g, out, x, key: _unindex(g, key, np.shape(x)),), _index_shape, "Index", "[]",
      Domain((R,)), params=("key",), doc="basic indexing: ints, slices, None, Ellipsis",
      analytic=True, scalar="{x}", scalar_vjp=("{g}",), vjp_reads_out=False,
-     sparsity="selection")
+     sparsity="selection", vjp_reads_inputs=False)
 _row("unindex", 1, "structural", _unindex,
      (lambda g, out, x, key, shape: g[index_key(key)],), _unindex_shape, "Unindex", "[]ᵀ",
      Domain((R,)), params=("key", "shape"),
      doc="zeros of `shape` with x written at `key`: the adjoint of index", analytic=True,
      complex_forward=_unindex_complex, scalar="{x}", scalar_vjp=("{g}",),
-     vjp_reads_out=False, sparsity="selection")
+     vjp_reads_out=False, sparsity="selection", vjp_reads_inputs=False)
 _row("broadcast_to", 1, "structural", lambda x, shape: np.broadcast_to(x, shape),
      (lambda g, out, x, shape: g,), _broadcast_to_shape, "BroadcastTo", "broadcast",
      Domain((R,)), params=("shape",), analytic=True, scalar="{x}", scalar_vjp=("{g}",),
-     vjp_reads_out=False, sparsity="selection")
+     vjp_reads_out=False, sparsity="selection", vjp_reads_inputs=False)
+
 
 PRIMITIVES: dict[str, Primitive] = {row.name: row for row in _rows}
 """name -> row; the single source of truth for what an op is."""

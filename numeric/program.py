@@ -16,11 +16,13 @@ A call only runs the two sweeps: no graph walking, no shape inference.
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
+from . import codegen
 from .errors import NumericShapeError
+from .fuse import fuse_polynomials
 from .primitives import PRIMITIVES, sum_to
 
 Instruction = tuple  # (primitive name, input slots, params dict)
@@ -36,12 +38,18 @@ class Program:
     wrt           input slots to return gradients for (empty: forward only).
     retain        further slots whose cotangents to return (PyTorch's ``retain_grad``).
     input_names   names used in error messages.
+    optimize      fuse polynomial chains (``numeric.fuse``) and run generated code
+                  (``numeric.codegen``); False keeps the plain interpreter, the reference
+                  the optimised path is tested against.
+
+    A program is immutable once built and safe to call from several threads at once:
+    every buffer belongs to one call.
     """
 
     def __init__(self, input_shapes: Sequence[tuple], constants: Sequence[Any],
                  instructions: Sequence[Instruction], output: int,
                  wrt: Iterable[int] = (), retain: Iterable[int] = (),
-                 input_names: Optional[Sequence[str]] = None):
+                 input_names: Optional[Sequence[str]] = None, optimize: bool = True):
         self.n_inputs = len(input_shapes)
         self.input_shapes = [tuple(s) for s in input_shapes]
         self.input_names = list(input_names) if input_names else [
@@ -50,6 +58,7 @@ class Program:
         self.output = int(output)
         self.wrt = [int(w) for w in wrt]
         self.retain = [int(r) for r in retain]
+        self.optimize = optimize
         base = self.n_inputs + len(self.constants)
 
         shapes = self.input_shapes + [c.shape for c in self.constants]
@@ -68,15 +77,25 @@ class Program:
         n = len(shapes)
         if not 0 <= self.output < n:
             raise ValueError(f"output slot {output} does not exist")
+        # every instruction, unfused: values() shows each node's value
+        self._all = [(base + k, row, ins, params) for k, (row, ins, params) in enumerate(rows)]
+        self.fused = 0
+        if optimize:
+            rows, self.fused = fuse_polynomials(self.n_inputs, self.constants, rows, shapes,
+                                                [self.output, *self.retain])
+
+        def live_for(outputs: Iterable[int]) -> list:
+            live = [False] * n
+            for s in outputs:
+                live[s] = True
+            for k in range(len(rows) - 1, -1, -1):
+                if live[base + k]:
+                    for i in rows[k][1]:
+                        live[i] = True
+            return live
 
         # live: slots the outputs depend on (dead-code elimination)
-        live = [False] * n
-        for s in [self.output, *self.retain]:
-            live[s] = True
-        for k in range(len(rows) - 1, -1, -1):
-            if live[base + k]:
-                for i in rows[k][1]:
-                    live[i] = True
+        live = live_for([self.output, *self.retain])
         # varies: slots that depend on a wrt input, i.e. that need a cotangent
         varies = [False] * n
         for w in self.wrt:
@@ -85,9 +104,10 @@ class Program:
             varies[base + k] = any(varies[i] and row.vjp[j] is not None
                                    for j, i in enumerate(ins))
 
-        self._forward = [(row.forward, ins, params) for k, (row, ins, params) in enumerate(rows)
+        self._forward = [(base + k, row, ins, params) for k, (row, ins, params) in enumerate(rows)
                          if live[base + k]]
-        self._forward_slots = [base + k for k in range(len(rows)) if live[base + k]]
+        live_out = live_for([self.output])
+        self._forward_for_output = [f for f in self._forward if live_out[f[0]]]
         backward = []
         for k in range(len(rows) - 1, -1, -1):
             slot = base + k
@@ -96,9 +116,9 @@ class Program:
                 continue
             steps = tuple((j, i, row.vjp[j], shapes[i]) for j, i in enumerate(ins)
                           if varies[i] and row.vjp[j] is not None)
-            backward.append((slot, ins, params, steps))
+            backward.append((slot, row, ins, params, steps))
         self._backward = backward
-        self._dense = len(self._forward_slots) == len(rows)
+        self._compiled: dict[str, Any] = {}
 
     # ------------------------------------------------------------------
     def _inputs(self, args: Sequence[Any]) -> list:
@@ -113,27 +133,66 @@ class Program:
             vals.append(v)
         return vals
 
-    def _run_forward(self, args: Sequence[Any]) -> list:
-        vals: list = self._inputs(args) + list(self.constants)
-        if self._dense:
-            for fwd, ins, params in self._forward:
-                vals.append(fwd(*[vals[i] for i in ins], **params))
-        else:
-            vals.extend([None] * (len(self.shapes) - len(vals)))
-            for slot, (fwd, ins, params) in zip(self._forward_slots, self._forward):
-                vals[slot] = fwd(*[vals[i] for i in ins], **params)
+    def _run(self, vals: list, steps: list) -> list:
+        vals = vals + list(self.constants) + [None] * (len(self.shapes) - len(vals)
+                                                        - len(self.constants))
+        for slot, row, ins, params in steps:
+            vals[slot] = row.forward(*[vals[i] for i in ins], **params)
         return vals
 
     def values(self, *args: Any) -> list:
-        """Every slot's value after the forward sweep (None for slots not computed)."""
-        with np.errstate(all="ignore"):
-            vals = self._run_forward(args)
-        return vals + [None] * (len(self.shapes) - len(vals))
+        """Every slot's value after the forward sweep (None for slots not computed).
 
+        Runs every instruction the outputs depend on, unfused, so each graph node's own
+        value is there to show or check."""
+        live = {self.output, *self.retain}
+        for slot, row, ins, params in reversed(self._all):
+            if slot in live:
+                live.update(ins)
+        with np.errstate(all="ignore"):
+            return self._run(self._inputs(args), [a for a in self._all if a[0] in live])
+
+    # ------------------------------------------------------------------
+    def compiled(self, mode: str) -> Optional[Callable]:
+        """The generated function for ``mode`` (``"call"``, ``"grad"``, ``"forward"``,
+        ``"scalar"``, ``"scalar_forward"``), or None where the interpreter runs instead
+        (``optimize=False``, very long programs, no scalar form)."""
+        fn = self._compiled.get(mode, _MISSING)
+        if fn is _MISSING:
+            fn = self._compile(mode)
+            self._compiled[mode] = fn  # benign race: two threads build equal functions
+        return fn
+
+    def _compile(self, mode: str) -> Optional[Callable]:
+        if not self.optimize or len(self._forward) + len(self._backward) > codegen.MAX_LINES:
+            return None
+        if mode.startswith("scalar"):
+            made = codegen.scalar_source(self, "forward" if mode == "scalar_forward" else "call")
+            if made is None:
+                return None
+            return codegen.compile_source(made[0], made[1], "scalar", f"program {id(self):x} {mode}")
+        source, ns = codegen.array_source(self, mode)
+        return codegen.compile_source(source, ns, mode, f"program {id(self):x} {mode}")
+
+    def source(self, mode: str = "call") -> str:
+        """The generated Python source for ``mode`` (for reading; see ``compiled``)."""
+        if mode.startswith("scalar"):
+            made = codegen.scalar_source(self, "forward" if mode == "scalar_forward" else "call")
+            if made is None:
+                raise ValueError("this program has no scalar form (an input or a value is an "
+                                 "array, or a row has no scalar template)")
+            return made[0]
+        return codegen.array_source(self, mode)[0]
+
+    # ------------------------------------------------------------------
     def forward(self, *args: Any) -> Any:
         """Evaluate the output only."""
+        vals = self._inputs(args)
+        fn = self.compiled("forward")
         with np.errstate(all="ignore"):
-            return self._run_forward(args)[self.output]
+            if fn is not None:
+                return fn(vals)
+            return self._run(vals, self._forward_for_output)[self.output]
 
     def __call__(self, *args: Any, cotangent: Any = None) -> tuple:
         """Run both sweeps: ``(value, [grad per wrt])``, plus retained cotangents if any.
@@ -141,41 +200,64 @@ class Program:
         ``cotangent`` seeds the reverse sweep; it defaults to ones, which is the gradient
         of a scalar output.
         """
-        with np.errstate(all="ignore"):
-            vals = self._run_forward(args)
-            value = vals[self.output]
-            out_shape = self.shapes[self.output]
-            if cotangent is None:
-                seed = np.ones(out_shape)
-            else:
-                seed = np.asarray(cotangent, dtype=np.float64)
-                if seed.shape != out_shape:
-                    raise NumericShapeError(
-                        f"cotangent: expected shape {out_shape} (the output's), got {seed.shape}",
-                        "cotangent", (seed.shape,))
-            cot: list = [None] * len(self.shapes)
-            cot[self.output] = seed
-            for slot, ins, params, steps in self._backward:
-                g = cot[slot]
-                if g is None:
-                    continue
-                xs = [vals[i] for i in ins]
-                out = vals[slot]
-                for j, i, rule, shape in steps:
-                    c = rule(g, out, *xs, **params)
-                    if np.shape(c) != shape:
-                        c = sum_to(c, shape)
-                    cot[i] = c if cot[i] is None else cot[i] + c
-        grads = [self._zero_or(cot[w], w) for w in self.wrt]
-        if self.retain:
-            return value, grads, [self._zero_or(cot[r], r) for r in self.retain]
-        return value, grads
+        return self._sweep("call", args, cotangent)
 
-    def _zero_or(self, c: Any, slot: int) -> np.ndarray:
+    def grad(self, *args: Any, cotangent: Any = None) -> list:
+        """Gradients only (plus retained cotangents if any): what only the value needs,
+        such as a final reduction, is not computed."""
+        return self._sweep("grad", args, cotangent)
+
+    def _sweep(self, mode: str, args: Sequence[Any], cotangent: Any) -> Any:
+        vals = self._inputs(args)
+        out_shape = self.shapes[self.output]
+        if cotangent is None:
+            seed = np.ones(out_shape)
+        else:
+            seed = np.asarray(cotangent, dtype=np.float64)
+            if seed.shape != out_shape:
+                raise NumericShapeError(
+                    f"cotangent: expected shape {out_shape} (the output's), got {seed.shape}",
+                    "cotangent", (seed.shape,))
+        fn = self.compiled(mode)
+        with np.errstate(all="ignore"):
+            if fn is not None:
+                return fn(vals, seed)
+            return self._interpret(vals, seed, mode)
+
+    def _interpret(self, vals: list, seed: Any, mode: str) -> Any:
+        vals = self._run(vals, self._forward)
+        value = vals[self.output]
+        cot: list = [None] * len(self.shapes)
+        cot[self.output] = seed
+        for slot, row, ins, params, steps in self._backward:
+            g = cot[slot]
+            if g is None:
+                continue
+            xs = [vals[i] for i in ins]
+            out = vals[slot]
+            for j, i, rule, shape in steps:
+                c = rule(g, out, *xs, **params)
+                if np.shape(c) != shape:
+                    c = sum_to(c, shape)
+                cot[i] = c if cot[i] is None else cot[i] + c
+        seen = {id(v) for v in vals[:self.n_inputs + len(self.constants)]}
+        seen.add(id(seed))
+        if isinstance(value, np.ndarray) and value.ndim:
+            value = codegen.own(value, seen)
+        grads = [self._zero_or(cot[w], w, seen) for w in self.wrt]
+        out: tuple = (value, grads) if mode == "call" else (grads,)
+        if self.retain:
+            out += ([self._zero_or(cot[r], r, seen) for r in self.retain],)
+        return out if len(out) > 1 else out[0]
+
+    def _zero_or(self, c: Any, slot: int, seen: set) -> np.ndarray:
         if c is None:
             return np.zeros(self.shapes[slot])
-        return np.array(c, dtype=np.float64)  # a copy: never hand out a view of an input
+        return codegen.own(c, seen)  # never hand out a view of an input
 
     def __repr__(self) -> str:
         return (f"Program({self.n_inputs} inputs, {len(self._forward)} forward and "
                 f"{len(self._backward)} backward steps)")
+
+
+_MISSING = object()

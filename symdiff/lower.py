@@ -12,6 +12,7 @@ instruction list to ``numeric``, which checks shapes and plans both sweeps.
 """
 from __future__ import annotations
 
+import keyword
 from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -20,6 +21,55 @@ from numeric import NumericShapeError, Program
 
 from .errors import ExtraVariableError, MissingVariableError, ShapeError, SymdiffError
 from .node import Node, topological
+
+
+class _Slow(Exception):
+    """The scalar fast path does not apply to this call; the general path will run."""
+
+
+_MISSING = object()
+_FALLBACK = (_Slow, TypeError, ArithmeticError, ValueError, AttributeError)
+
+
+def _to_float(v: Any) -> float:
+    t = type(v)
+    if t is int or t is bool:
+        return float(v)
+    if isinstance(v, (float, np.floating, np.integer, np.bool_)) or (
+            t is np.ndarray and v.shape == () and v.dtype.kind in "fiub"):
+        return float(v)
+    raise _Slow
+
+
+def _fast_binder(names: list[str], scalar: Any) -> Any:
+    """``fn(**values)`` calling the program's Python-float code on keyword values: the
+    W1 hot path (``vg(x=7.0)``) without dicts of arrays, shape checks or numpy calls.
+    Non-float, nan or inf values, missing or unknown names raise, and the caller then
+    takes the general path, which gives the same numbers and the proper errors."""
+    if scalar is None or not all(n.isidentifier() and not keyword.iskeyword(n)
+                                 and not n.startswith("_sd_") for n in names):
+        return None
+    checks = [f"    if type({n}) is not float: {n} = _sd_to_float({n})" for n in names]
+    finite = " and ".join(f"{n} - {n} == 0.0" for n in names) or "True"
+    source = "\n".join([
+        f"def fast(*, {', '.join(f'{n}=_sd_M' for n in names)}):" if names else "def fast():",
+        *checks,
+        f"    if not ({finite}):",
+        "        raise _sd_Slow",  # nan and inf: numpy's semantics, on the numpy path
+        f"    return _sd_scalar({', '.join(names)})",
+    ])
+    ns = {"_sd_M": _MISSING, "_sd_to_float": _to_float, "_sd_Slow": _Slow,
+          "_sd_scalar": scalar}
+    exec(compile(source, "<symdiff binder>", "exec"), ns)  # noqa: S102 - names checked above
+    return ns["fast"]
+
+
+def _fast_call(fast: Any, values: Any, kwargs: dict) -> Any:
+    if values is None:
+        return fast(**kwargs)
+    if kwargs or type(values) is not dict:
+        raise _Slow
+    return fast(**{k if type(k) is str else k.name: v for k, v in values.items()})
 
 
 class Lowered:
@@ -36,6 +86,15 @@ class Lowered:
         self.slots = slots  # id(node) -> program slot, for reading node values
         self.names = [leaf.name for leaf in leaves]
         self.index = {name: i for i, name in enumerate(self.names)}
+        self._fast: dict[str, Any] = {}
+
+    def fast(self, mode: str) -> Any:
+        """The keyword fast path for ``"scalar"`` (value and gradients) or
+        ``"scalar_forward"``, or None when the program has no scalar form."""
+        fn = self._fast.get(mode, _MISSING)
+        if fn is _MISSING:
+            fn = self._fast[mode] = _fast_binder(self.names, self.program.compiled(mode))
+        return fn
 
 
 def _hashable(v: Any) -> Any:
@@ -65,8 +124,11 @@ def graph_leaves(nodes: Sequence[Node]) -> dict[str, Node]:
 
 
 def lower(root: Node, wrt: Sequence[Node] = (), retain: Sequence[Node] = (),
-          extra_roots: Sequence[Node] = ()) -> Lowered:
+          extra_roots: Sequence[Node] = (), optimize: bool = True) -> Lowered:
     """Lower ``root``'s graph into a program returning gradients for the leaves ``wrt``.
+
+    ``optimize=False`` gives the plain interpreter (no fusion, no generated code), the
+    reference the optimised program is tested against.
 
     >>> import symdiff as sd
     >>> x = sd.var("x")
@@ -119,7 +181,8 @@ def lower(root: Node, wrt: Sequence[Node] = (), retain: Sequence[Node] = (),
         program = Program([leaf.shape for leaf in input_leaves], constants, instructions,
                           output=slot[id(root)], wrt=[by_name[w.name] for w in wrt],
                           retain=[slot[id(r)] for r in retain],
-                          input_names=[f"{leaf.op} '{leaf.name}'" for leaf in input_leaves])
+                          input_names=[f"{leaf.op} '{leaf.name}'" for leaf in input_leaves],
+                          optimize=optimize)
     except NumericShapeError as e:
         raise ShapeError(str(e)) from None
     return Lowered(program, input_leaves, slot, frozenset(unused),
@@ -186,6 +249,12 @@ def evaluate(f: Node, values: Any = None, **kwargs: Any) -> Any:
     lowered = f._cache.get("eval")
     if lowered is None:
         lowered = f._cache["eval"] = lower(f)
+    fast = lowered.fast("scalar_forward")
+    if fast is not None:
+        try:
+            return float(_fast_call(fast, values, kwargs))
+        except _FALLBACK:
+            pass
     return _out(lowered.program.forward(*bind(lowered, values, kwargs)))
 
 
@@ -204,8 +273,17 @@ class ValueAndGrad:
             raise ShapeError(f"value_and_grad: f has shape {f.shape}; gradients need a "
                              "scalar (reduce it with sd.sum or sd.mean)")
         self.lowered = lower(f, self.wrt)
+        self._fast = self.lowered.fast("scalar")
 
     def __call__(self, values: Any = None, /, **kwargs: Any) -> tuple:
+        fast = self._fast
+        if fast is not None:
+            try:
+                value, grads = _fast_call(fast, values, kwargs)
+            except _FALLBACK:
+                pass
+            else:
+                return value, (grads[0] if self.single else grads)
         value, grads = self.lowered.program(*bind(self.lowered, values, kwargs))
         grads = [_out(g) for g in grads]
         return _out(value), (grads[0] if self.single else grads)

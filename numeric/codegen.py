@@ -1,0 +1,353 @@
+"""Generated code: a Program's plan written out as straight-line Python, compiled once.
+
+The interpreter in ``program.py`` walks lists of instructions on every call; the code
+generated here has one line per operation, with the table's functions bound as globals,
+so a call pays no per-op dispatch. Planned at generation time, not per call:
+
+* buffer reuse: a numpy ufunc (or fused polynomial) writes into a buffer of the same shape
+  that this call allocated and no longer needs, often its own dying input;
+* freeing: each forward value is deleted after its last use (for a value no VJP reads,
+  right after the forward sweep is done with it), so peak memory follows liveness;
+* in-place accumulation: a cotangent with several contributions is summed into the buffer
+  the first sum allocated;
+* unbroadcasting only where shapes say it is needed;
+* a gradient-only variant that skips what only the value needs (the final reduction);
+* for programs on scalars, a second version on Python floats with ``math``, from the
+  table's ``scalar`` templates: no numpy call at all. It raises ``ArithmeticError`` or
+  ``ValueError`` where numpy would return inf or nan, and the caller then runs the numpy
+  version, so both give the same numbers.
+
+Every buffer is a local of one call: calls in flight on several threads share nothing
+but read-only constants. Inputs are never written: only buffers the call allocated are
+reused or updated in place, and results that could alias an input are copied.
+
+>>> import numpy as np
+>>> from numeric import Program
+>>> prog = Program([()], [np.float64(3.0)], [("pow", (0,), {"p": 2}), ("add", (2, 1), {})],
+...                output=3, wrt=[0])
+>>> print(prog.source("scalar"))
+def scalar(a0):
+    v2 = a0 * a0
+    v3 = v2 + 3.0
+    g3 = 1.0
+    g2 = g3
+    g0 = g2 * 2.0 * a0
+    return v3, [g0]
+"""
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from .primitives import SCALAR_HELPERS, sum_to
+
+MAX_LINES = 20000
+"""Programs with more instructions than this run on the interpreter: compiling a
+function of hundreds of thousands of lines costs more than it saves."""
+
+
+def fix_shape(c: Any, shape: tuple) -> Any:
+    """Unbroadcast a structural row's cotangent when (and only when) its shape differs."""
+    return c if np.shape(c) == shape else sum_to(c, shape)
+
+
+def own(c: Any, seen: set) -> Any:
+    """``c`` itself if the call allocated it and hands it out once, else a float64 copy:
+    a result never aliases an input, a constant, the seed or another result."""
+    if type(c) is np.ndarray and c.flags.owndata and c.flags.writeable and \
+            c.dtype == np.float64 and id(c) not in seen:
+        seen.add(id(c))
+        return c
+    return np.array(c, dtype=np.float64)
+
+
+def _bind(fn: Callable, params: dict) -> Callable:
+    return functools.partial(fn, **params) if params else fn
+
+
+class _Namespace:
+    """Globals of the generated function: each distinct object bound once, by name."""
+
+    def __init__(self) -> None:
+        self.ns: dict[str, Any] = {"np": np, "_sum_to": sum_to, "_fix": fix_shape,
+                                   "_own": own}
+        self._ids: dict[int, str] = {}
+
+    def add(self, prefix: str, obj: Any) -> str:
+        key = id(obj)
+        name = self._ids.get(key)
+        if name is None:
+            name = f"{prefix}{len(self._ids)}"
+            self._ids[key] = name
+            self.ns[name] = obj
+        return name
+
+
+def _dtypes(p: Any) -> dict:
+    """Static dtype of the slots where it is known (inputs, constants, ufunc results)."""
+    dt: dict[int, Any] = {s: np.dtype(np.float64) for s in range(p.n_inputs)}
+    for j, c in enumerate(p.constants):
+        dt[p.n_inputs + j] = c.dtype
+    for slot, row, ins, params in p._forward:
+        ins_dt = [dt.get(i) for i in ins]
+        if row.dtype == "bool":
+            dt[slot] = np.dtype(bool)
+        elif any(d is None for d in ins_dt):
+            continue
+        elif _writes_out(row, params):
+            try:
+                dummy = [np.ones((), d) for d in ins_dt]
+                with np.errstate(all="ignore"):
+                    dt[slot] = np.asarray(row.forward(*dummy, **params)).dtype
+            except Exception:  # noqa: BLE001 - unknown: no buffer reuse for it
+                continue
+        elif all(d == np.float64 for d in ins_dt):
+            dt[slot] = np.dtype(np.float64)
+    return dt
+
+
+def _writes_out(row: Any, params: dict) -> bool:
+    f = row.forward
+    return (isinstance(f, np.ufunc) and f.nout == 1 and not params) or \
+        getattr(f, "supports_out", False)
+
+
+def array_source(p: Any, mode: str) -> tuple[str, dict]:
+    """Source and globals of ``call(args, seed)`` (mode ``"call"``: value, gradients and
+    retained cotangents), ``grad(args, seed)`` (``"grad"``: no value) or
+    ``forward(args)`` (``"forward"``)."""
+    n_in, shapes = p.n_inputs, p.shapes
+    space = _Namespace()
+    name: dict[int, str] = {s: f"a{s}" for s in range(n_in)}
+    for j, c in enumerate(p.constants):
+        name[n_in + j] = space.add("c", c)
+    backward = p._backward if mode != "forward" else []
+    keep = set(p.retain) | ({p.output} if mode != "grad" else set())
+
+    # which forward values are needed: by the outputs, and by the backward sweep
+    needed = set(keep)
+    reads: list[tuple] = []  # per backward entry: (out read?, input slots read)
+    for slot, row, ins, params, steps in backward:
+        r_out = row.vjp_reads_out
+        r_ins = tuple(ins) if row.vjp_reads_inputs else ()
+        reads.append((r_out, r_ins))
+        if r_out:
+            needed.add(slot)
+        needed.update(r_ins)
+    forward = []
+    for slot, row, ins, params in reversed(p._forward):
+        if slot in needed:
+            forward.append((slot, row, ins, params))
+            needed.update(ins)
+    forward.reverse()
+
+    last: dict[int, float] = {}
+    for t, (slot, row, ins, params) in enumerate(forward):
+        for i in ins:
+            last[i] = t
+    for b, (r_out, r_ins) in enumerate(reads):
+        t = len(forward) + b
+        if r_out:
+            last[backward[b][0]] = t
+        for i in r_ins:
+            last[i] = t
+    for s in keep:
+        last[s] = math.inf
+
+    dtypes = _dtypes(p)
+    lines = ["def {fn}(args{seed}):".format(fn=mode, seed="" if mode == "forward" else ", seed")]
+    if n_in:
+        lines.append("    " + ", ".join(name[s] for s in range(n_in)) + (
+            ", = args" if n_in == 1 else " = args"))
+    owned: set[int] = set()
+    pool: dict[tuple, list[int]] = {}
+    dead_after: dict[float, list[int]] = {}
+    for s, t in last.items():
+        if s >= n_in + len(p.constants):
+            dead_after.setdefault(t, []).append(s)
+
+    for t, (slot, row, ins, params) in enumerate(forward):
+        fn = space.add("F", _bind(row.forward, params))
+        args = ", ".join(name[i] for i in ins)
+        shape = shapes[slot]
+        reuse = None
+        if (len(shape) >= 1 and dtypes.get(slot) == np.float64 and _writes_out(row, params)
+                and all(dtypes.get(i) is not None for i in ins)):
+            owned.add(slot)
+            for i in ins:
+                if i in owned and last.get(i) == t and shapes[i] == shape:
+                    reuse = i
+                    break
+            if reuse is None and pool.get(shape):
+                reuse = pool[shape].pop()
+        name[slot] = f"v{slot}"
+        if reuse is not None:
+            lines.append(f"    v{slot} = {fn}({args}, out={name[reuse]})")
+        else:
+            lines.append(f"    v{slot} = {fn}({args})")
+        for s in dead_after.pop(t, []):
+            if s == reuse:
+                continue
+            if s in owned:
+                pool.setdefault(shapes[s], []).append(s)
+            else:
+                lines.append(f"    del {name[s]}")
+        if reuse is not None:
+            for lst in pool.values():
+                if reuse in lst:
+                    lst.remove(reuse)
+    # the pool's buffers are dead: let them go before the backward sweep allocates
+    for lst in pool.values():
+        for s in lst:
+            lines.append(f"    del {name[s]}")
+
+    if mode == "forward":
+        lines.append(f"    return _own({name[p.output]}, {{id(a) for a in args}})"
+                     if shapes[p.output] else f"    return {name[p.output]}")
+        return "\n".join(lines), space.ns
+
+    stand_in: dict[tuple, str] = {}
+    _freed: set[int] = set()
+    cot: dict[int, str] = {p.output: f"g{p.output}"}
+    cot_owned: set[int] = set()
+    lines.append(f"    g{p.output} = seed")
+    for b, (slot, row, ins, params, steps) in enumerate(backward):
+        t = len(forward) + b
+        if slot not in cot:
+            continue
+        g = cot[slot]
+        out = name[slot] if reads[b][0] else "None"
+        xs = ", ".join(name[i] if i in reads[b][1] else read_stand_in(space, stand_in, shapes[i])
+                       for i in ins)
+        for j, i, rule, shape in steps:
+            fn = space.add("V", _bind(rule, params))
+            expr = f"{fn}({g}, {out}, {xs})"
+            if row.kind != "elementwise":
+                expr = f"_fix({expr}, {shape!r})"
+            elif shapes[i] != shapes[slot]:
+                expr = f"_sum_to({expr}, {shape!r})"
+            if i not in cot:
+                lines.append(f"    g{i} = {expr}")
+                cot[i] = f"g{i}"
+            elif i in cot_owned:
+                lines.append(f"    g{i} += {expr}")
+            else:
+                lines.append(f"    g{i} = g{i} + {expr}")
+                if len(shapes[i]) >= 1:
+                    cot_owned.add(i)
+        if slot not in p.wrt and slot not in p.retain and slot != p.output:
+            lines.append(f"    del {g}")
+        for s in dead_after.pop(t, []):
+            if s in name and s not in _freed:
+                lines.append(f"    del {name[s]}")
+                _freed.add(s)
+
+    lines.append("    seen = {id(a) for a in args}")
+    lines.append("    seen.add(id(seed))")
+    for j in range(len(p.constants)):
+        lines.append(f"    seen.add(id({name[n_in + j]}))")
+    if mode == "call":
+        lines.append(f"    value = {name[p.output]}")
+        lines.append("    value = _own(value, seen) if type(value) is np.ndarray and value.ndim "
+                     "else value")
+    grads = []
+    for w in p.wrt:
+        if w in cot:
+            grads.append(f"_own({cot[w]}, seen)")
+        else:
+            grads.append(f"np.zeros({shapes[w]!r})")
+    retained = []
+    for r in p.retain:
+        retained.append(f"_own({cot[r]}, seen)" if r in cot else f"np.zeros({shapes[r]!r})")
+    result = f"[{', '.join(grads)}]"
+    if mode == "call":
+        result = "value, " + result
+    if p.retain:
+        result += f", [{', '.join(retained)}]"
+    lines.append(f"    return {result}")
+    return "\n".join(lines), space.ns
+
+
+def read_stand_in(space: _Namespace, stand_in: dict, shape: tuple) -> str:
+    """A zero-strided array of ``shape``: what a VJP that reads only shapes is given."""
+    if shape not in stand_in:
+        stand_in[shape] = space.add("Z", np.broadcast_to(np.zeros(()), shape))
+    return stand_in[shape]
+
+
+# ---------------------------------------------------------------------------
+# scalar programs: Python floats
+# ---------------------------------------------------------------------------
+
+def _template(t: Any, params: dict) -> Optional[str]:
+    if t is None:
+        return None
+    return t(**params) if callable(t) else t
+
+
+def _literal(c: Any) -> Optional[str]:
+    v = c.item() if hasattr(c, "item") else c
+    if isinstance(v, bool):
+        return repr(v)
+    v = float(v)
+    if not math.isfinite(v):
+        return None
+    return repr(v) if v >= 0 else f"({v!r})"
+
+
+def scalar_source(p: Any, mode: str) -> Optional[tuple[str, dict]]:
+    """Source of ``scalar(a0, ...)`` -> ``(value, [grads])`` (mode ``"call"``) or
+    ``value`` (``"forward"``) on Python floats, or None when some shape is not ``()`` or
+    some row has no scalar template. Retained cotangents are not supported here."""
+    if p.retain or any(s != () for s in p.shapes):
+        return None
+    n_in = p.n_inputs
+    name: dict[int, str] = {s: f"a{s}" for s in range(n_in)}
+    for j, c in enumerate(p.constants):
+        lit = _literal(c)
+        if lit is None:
+            return None
+        name[n_in + j] = lit
+    forward = p._forward_for_output if mode == "forward" else p._forward
+    lines = [f"def scalar({', '.join(name[s] for s in range(n_in))}):"]
+    for slot, row, ins, params in forward:
+        t = _template(row.scalar, params)
+        if t is None:
+            return None
+        subs = dict(zip("xyz", (name[i] for i in ins)))
+        lines.append(f"    v{slot} = {t.format(**subs)}")
+        name[slot] = f"v{slot}"
+    if mode == "forward":
+        lines.append(f"    return {name[p.output]}")
+        return "\n".join(lines), dict(SCALAR_HELPERS)
+    cot: dict[int, str] = {p.output: f"g{p.output}"}
+    lines.append(f"    g{p.output} = 1.0")
+    for slot, row, ins, params, steps in p._backward:
+        if slot not in cot:
+            continue
+        subs = dict(zip("xyz", (name[i] for i in ins)))
+        subs["g"], subs["out"] = cot[slot], name[slot]
+        for j, i, rule, shape in steps:
+            templates = row.scalar_vjp
+            t = _template(templates[j] if j < len(templates) else None, params)
+            if t is None:
+                return None
+            expr = t.format(**subs)
+            if i in cot:
+                lines.append(f"    g{i} = g{i} + {expr}")
+            else:
+                lines.append(f"    g{i} = {expr}")
+                cot[i] = f"g{i}"
+    grads = ", ".join(cot.get(w, "0.0") for w in p.wrt)
+    lines.append(f"    return {name[p.output]}, [{grads}]")
+    return "\n".join(lines), dict(SCALAR_HELPERS)
+
+
+def compile_source(source: str, namespace: dict, fn: str, tag: str) -> Callable:
+    """Compile generated source into a function (its file name says which program)."""
+    code = compile(source, f"<symdiff {tag}>", "exec")
+    exec(code, namespace)  # noqa: S102 - our own generated code, never user text
+    return namespace[fn]
