@@ -369,3 +369,36 @@ def test_calls_from_eight_threads_equal_serial_calls(kind):
     for t in threads:
         t.join()
     assert not errors, errors[:5]
+
+
+# ---------------------------------------------------------------------------
+# the table's claims the generated code relies on
+# ---------------------------------------------------------------------------
+
+def test_vjp_reads_flags_are_true_of_every_row():
+    """A row that says its VJPs do not read ``out`` (or only the inputs' shapes) gives the
+    same cotangents when handed None (or zero-strided stand-ins) instead."""
+    from strategies import draw_inputs
+    from test_primitives import ROW_CASES
+
+    checked = 0
+    for case in ROW_CASES:
+        row, shapes, params = case.values
+        if row.vjp_reads_out and row.vjp_reads_inputs:
+            continue
+        rng = np.random.default_rng(11)
+        xs = draw_inputs(row, shapes, params, rng)
+        with np.errstate(all="ignore"):
+            out = row.forward(*xs, **params)
+            g = rng.standard_normal(np.shape(out))
+            for j, rule in enumerate(row.vjp):
+                if rule is None:
+                    continue
+                want = rule(g, out, *xs, **params)
+                out_given = out if row.vjp_reads_out else None
+                ins_given = xs if row.vjp_reads_inputs else [
+                    np.broadcast_to(np.zeros(()), np.shape(x)) for x in xs]
+                got = rule(g, out_given, *ins_given, **params)
+                np.testing.assert_array_equal(got, want, err_msg=f"{case.id} input {j}")
+                checked += 1
+    assert checked > 30
