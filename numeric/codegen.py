@@ -99,7 +99,8 @@ def _dtypes(p: Any) -> dict:
             continue
         elif _writes_out(row, params):
             try:
-                dummy = [np.ones((), d) for d in ins_dt]
+                # size-1 stand-ins with the inputs' dimensions (matmul needs them)
+                dummy = [np.ones((1,) * len(p.shapes[i]), d) for i, d in zip(ins, ins_dt)]
                 with np.errstate(all="ignore"):
                     dt[slot] = np.asarray(row.forward(*dummy, **params)).dtype
             except Exception:  # noqa: BLE001 - unknown: no buffer reuse for it
@@ -177,7 +178,9 @@ def array_source(p: Any, mode: str) -> tuple[str, dict]:
         if (len(shape) >= 1 and dtypes.get(slot) == np.float64 and _writes_out(row, params)
                 and all(dtypes.get(i) is not None for i in ins)):
             owned.add(slot)
-            for i in ins:
+            # an elementwise ufunc may write over its own dying input; others (matmul)
+            # only into a buffer no input of theirs shares
+            for i in ins if row.kind == "elementwise" else ():
                 if i in owned and last.get(i) == t and shapes[i] == shape:
                     reuse = i
                     break
