@@ -116,7 +116,8 @@ def backward(root: Any, gradient: Any = None) -> None:
     if plan is None or plan[0] != key:
         plan = root._cache["backward"] = (key, lower(root, leaves, retain=retained))
     lowered = plan[1]
-    out = lowered.program(*[leaf._value for leaf in lowered.leaves], cotangent=seed)
-    grads = list(out[1]) + (list(out[2]) if retained else [])
+    # gradients only: the output's own value (often a final reduction) is not recomputed
+    out = lowered.program.grad(*[leaf._value for leaf in lowered.leaves], cotangent=seed)
+    grads = list(out[0]) + list(out[1]) if retained else list(out)
     for node, g in zip(leaves + retained, grads):
         node._grad = as_grad(g if node._grad is None else node._grad + g, node)
