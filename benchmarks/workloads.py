@@ -341,9 +341,16 @@ def w4(cfg: Config, peers: dict) -> list[Row]:
     x, f = w4_graph(d)
     df = sd.diff(f, x)
     ref = df.eval(x=at)
-    base = measure(lambda: sd.diff(f, x), cfg).median
+    # every timed call differentiates a graph it has never seen: no cached derivative
+    fresh = iter([w4_graph(d) for _ in range(cfg.size(600, 200))])
+
+    def diff_fresh() -> Any:
+        xx, ff = next(fresh)
+        return sd.diff(ff, xx)
+    base = measure(diff_fresh, Config(cfg.quick, cfg.repeat, min(cfg.budget, 0.3))).median
     nf, ndf = len(f.nodes()), len(df.nodes())
-    rows = [Row(wl, "symdiff sd.diff", base, ratio=1.0, target="≤ 1 ms", met=base <= 1e-3),
+    rows = [Row(wl, "symdiff sd.diff (fresh graph each call)", base, ratio=1.0,
+                target="≤ 1 ms", met=base <= 1e-3),
             Row(wl, "symdiff nodes df / f", value=f"{ndf} / {nf} = {ndf / nf:.2f}",
                 target="≤ 4", met=ndf / nf <= 4)]
     import sympy
@@ -352,6 +359,17 @@ def w4(cfg: Config, peers: dict) -> list[Row]:
     fs = xs
     for _ in range(d):
         fs = xs * sympy.sin(fs)
+    rows.append(_cse_row(wl, df, fs, xs))
+    deep = cfg.size(1000, 200)
+    t0 = time.perf_counter()
+    xd, fd = w4_graph(deep)
+    dd = sd.diff(fd, xd)
+    value = dd.eval(x=at)
+    took = time.perf_counter() - t0
+    ratio = len(dd.nodes()) / len(fd.nodes())
+    rows.append(Row(f"W4 depth {deep}", "symdiff build f, sd.diff, eval", took,
+                    value=f"nodes df / f = {ratio:.2f}; df = {value:.6g}",
+                    target="works; ≤ 4", met=bool(np.isfinite(value)) and ratio <= 4))
 
     def sdiff() -> Any:
         clear_cache()  # sympy.diff is memoised: time a cold differentiation each call
@@ -372,6 +390,22 @@ def w4(cfg: Config, peers: dict) -> list[Row]:
         rows.append(_peer_row(wl, "SymEngine diff", lambda: se.diff(fe, xe),
                               lambda: float(se.diff(fe, xe).subs({xe: at})), ref, base, cfg))
     return rows
+
+
+def _cse_ops(expr: Any) -> int:
+    import sympy
+    reps, reduced = sympy.cse(expr)
+    return int(sum(sympy.count_ops(e) for _, e in reps) + sum(sympy.count_ops(e)
+                                                                  for e in reduced))
+
+
+def _cse_row(wl: str, df: Any, fs: Any, xs: Any) -> Row:
+    """Size of symdiff's closed form after CSE against SymPy's own diff after CSE."""
+    import sympy
+    ours = _cse_ops(df.sympy())
+    theirs = _cse_ops(sympy.diff(fs, xs))
+    return Row(wl, "symdiff cse(df.sympy()) ops vs SymPy cse(diff) ops",
+               value=f"{ours} vs {theirs}", target="≤ SymPy's", met=ours <= theirs)
 
 
 # ---------------------------------------------------------------------------- W5

@@ -744,6 +744,92 @@ _row("broadcast_to", 1, "structural", lambda x, shape: np.broadcast_to(x, shape)
      Domain((R,)), params=("shape",), analytic=True, scalar="{x}", scalar_vjp=("{g}",),
      vjp_reads_out=False, sparsity="selection", vjp_reads_inputs=False)
 
+# -- sparse Hessians: decompression ---------------------------------------------
+
+class Positions:
+    """Flat positions for the ``scatter`` row's params: a read-only int64 array that is
+    hashable and compares by value (lowering folds equal instructions by their params),
+    with a short ``repr`` for graphs and error messages.
+
+    >>> p = Positions([4, 0, 4])
+    >>> p == Positions((4, 0, 4)), hash(p) == hash(Positions([4, 0, 4])), len(p), p
+    (True, True, 3, Positions([4, 0, 4]))
+    """
+
+    __slots__ = ("array", "lo", "hi", "_hash")
+
+    def __init__(self, values: Any):
+        a = np.array(values, dtype=np.int64).reshape(-1)   # a copy nobody else can write
+        a.flags.writeable = False
+        self.array = a
+        self.lo = int(a.min()) if a.size else 0
+        self.hi = int(a.max()) if a.size else -1
+        self._hash: Optional[int] = None
+
+    def __len__(self) -> int:
+        return int(self.array.size)
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash((self.array.size, self.array.tobytes()))
+        return self._hash
+
+    def __eq__(self, other: Any) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, Positions):
+            return NotImplemented
+        return hash(self) == hash(other) and np.array_equal(self.array, other.array)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.array if dtype is None else self.array.astype(dtype)
+
+    def __repr__(self) -> str:
+        if self.array.size <= 8:
+            return f"Positions({self.array.tolist()})"
+        return f"Positions(<{self.array.size} entries in [{self.lo}, {self.hi}]>)"
+
+
+def _positions(p: Any) -> np.ndarray:
+    return p.array if isinstance(p, Positions) else np.asarray(p, dtype=np.int64).reshape(-1)
+
+
+def _scatter(x: Any, src: Any, pos: Any, shape: Shape) -> Any:
+    x = np.asarray(x)
+    out = np.zeros(shape, dtype=np.result_type(x.dtype, np.float64))  # complex stays complex
+    # np.add.at adds repeated positions; the result owns its memory (no view, no copy later)
+    np.add.at(out.reshape(-1), _positions(pos), x.reshape(-1)[_positions(src)])
+    return out
+
+
+def _scatter_shape(s: Shape, src: Any, pos: Any, shape: Shape) -> Shape:
+    shape = tuple(int(d) for d in shape)
+    src = src if isinstance(src, Positions) else Positions(src)
+    pos = pos if isinstance(pos, Positions) else Positions(pos)
+    n_in, n_out = math.prod(s), math.prod(shape)
+    problem = None
+    if len(src) != len(pos):
+        problem = f"{len(src)} source positions but {len(pos)} target positions"
+    elif len(src) and not (0 <= src.lo and src.hi < n_in):
+        problem = f"a source position outside [0, {n_in}) (the {n_in} entries of shape {s})"
+    elif len(pos) and not (0 <= pos.lo and pos.hi < n_out):
+        problem = f"a target position outside [0, {n_out}) (the entries of shape {shape})"
+    if problem:
+        raise NumericShapeError(f"scatter: {problem}", "scatter", (s,))
+    return shape
+
+
+def _scatter_vjp(g: Any, out: Any, x: Any, src: Any, pos: Any, shape: Shape) -> Any:
+    # the transposed map: the same op with source and target positions swapped
+    return _scatter(g, pos, src, np.shape(x))
+
+
+_row("scatter", 1, "structural", _scatter, (_scatter_vjp,), _scatter_shape, "Scatter",
+     "scatter", Domain((R,)), params=("src", "pos", "shape"),
+     doc="zeros of `shape` with x.flat[src[k]] added at flat position pos[k] (repeated "
+         "positions add up): decompresses sparse Hessians; its adjoint is the same op with "
+         "src and pos swapped", analytic=True, vjp_reads_out=False, sparsity="selection",
+     vjp_reads_inputs=False)
 
 PRIMITIVES: dict[str, Primitive] = {row.name: row for row in _rows}
 """name -> row; the single source of truth for what an op is."""

@@ -165,6 +165,9 @@ def _scalar(order: list[Node], root: Node) -> Any:
             val[id(n)] = _const(n)
         elif PRIMITIVES[n.op].kind == "elementwise":
             val[id(n)] = template(n.op).instantiate([val[id(a)] for a in n.args], n.params)
+        elif n.op == "scatter":
+            # 0-d to 0-d: x added len(pos) times (no position: 0)
+            val[id(n)] = len(n.params["pos"]) * val[id(n.args[0])]
         else:
             # reductions/reshapes of 0-d arrays are identities
             val[id(n)] = val[id(n.args[0])]
@@ -230,6 +233,13 @@ def _explicit_op(n: Node, xs: list[np.ndarray]) -> np.ndarray:
         # a 0-d object array would be stored as an object inside the slot: unwrap it
         out[index_key(n.params["key"])] = xs[0].item() if xs[0].ndim == 0 else xs[0]
         return out
+    if n.op == "scatter":
+        # out.flat[pos[k]] += x.flat[src[k]], element by element
+        flat = xs[0].reshape(-1)
+        out = np.full(n.size, sympy.Integer(0), dtype=object)
+        for s, p in zip(*(np.asarray(n.params[k]).tolist() for k in ("src", "pos"))):
+            out[p] = out[p] + flat[s]
+        return out.reshape(n.shape)
     if n.op == "mean":
         count = max(xs[0].size, 1) // max(int(np.prod(n.shape, dtype=np.int64)), 1)
         s = np.asarray(PRIMITIVES["sum"].forward(xs[0], **n.params), dtype=object)

@@ -233,6 +233,18 @@ def _inv_adjoint(node: Node, i: int, g: Node) -> Node:
     return _ap("neg", _ap("matmul", _ap("matmul", t, g), t))
 
 
+def _scatter_adjoint(node: Node, i: int, g: Node) -> Node:
+    # the transposed map (scatter with src and pos swapped), once per batch entry of g
+    from numeric.primitives import Positions
+    src, pos = (np.asarray(node.params[k], dtype=np.int64).reshape(-1) for k in ("src", "pos"))
+    batch = _batch(node, g)
+    if batch:
+        b = np.arange(int(np.prod(batch, dtype=np.int64)), dtype=np.int64)[:, None]
+        src, pos = (b * node.args[0].size + src).ravel(), (b * node.size + pos).ravel()
+    return _ap("scatter", g, src=Positions(pos), pos=Positions(src),
+               shape=batch + node.args[0].shape)
+
+
 ADJOINTS: dict[str, Callable[[Node, int, Node], Node]] = {
     "sum": _reduce_adjoint,
     "mean": _reduce_adjoint,
@@ -250,6 +262,7 @@ ADJOINTS: dict[str, Callable[[Node, int, Node], Node]] = {
     "det": lambda node, i, g: _ap("mul", _lift(_ap("mul", g, node), 2), _inv_t(node.args[0])),
     "logdet": lambda node, i, g: _ap("mul", _lift(g, 2), _inv_t(node.args[0])),
     "inv": _inv_adjoint,
+    "scatter": _scatter_adjoint,
 }
 """Adjoint rules of the rows that are not elementwise: ``(node, input index, g) -> cotangent``
 (``g`` may have leading batch axes, see above)."""

@@ -222,6 +222,22 @@ def softmax(x: Any, axis: Any = -1) -> Node:
     return exp(x - logsumexp(x, axis=axis, keepdims=True))  # noqa: F821 (made from the table)
 
 
+def scatter(x: Any, src: Any, pos: Any, shape: Sequence[int]) -> Node:
+    """Zeros of ``shape`` with ``x.flat[src[k]]`` added at flat position ``pos[k]``
+    (repeated positions add up). ``sd.hessian`` decompresses sparse Hessians with it; it
+    is linear, and its adjoint is itself with ``src`` and ``pos`` swapped. Not part of the
+    public ``sd`` namespace.
+
+    >>> import symdiff as sd
+    >>> scatter(sd.tensor([1.0, 2.0]), src=[0, 1, 1], pos=[0, 3, 3], shape=(2, 2)).data.tolist()
+    [[1.0, 0.0], [0.0, 4.0]]
+    """
+    from numeric.primitives import Positions
+    src = src if isinstance(src, Positions) else Positions(src)
+    pos = pos if isinstance(pos, Positions) else Positions(pos)
+    return apply("scatter", x, src=src, pos=pos, shape=tuple(int(d) for d in shape))
+
+
 FUNCTIONS: dict[str, Callable[..., Node]] = {
     **{name: globals()[name] for name in _UNARY},
     "maximum": maximum, "minimum": minimum, "where": where, "step": step,

@@ -22,7 +22,7 @@ import sympy
 
 import symdiff as sd
 from numeric import PRIMITIVES, NumericShapeError, sum_to
-from numeric.primitives import index_key
+from numeric.primitives import Positions as P, index_key
 from symdiff.node import apply, free_names
 from symdiff.sympy_functions import NUMPY_FUNCTIONS, relu, sigmoid, template
 
@@ -97,6 +97,15 @@ CASES: dict[str, list] = {
     "broadcast_to": [(((3,),), {"shape": (2, 3)}), (((3, 1),), {"shape": (3, 4)}),
                      (((),), {"shape": (2, 2)}), (((1, 3),), {"shape": (2, 1, 3)}),
                      (((2,),), {"shape": (2,)})],
+    # sparse Hessians' decompression: repeated targets add up, repeated sources copy, an
+    # empty map gives zeros, 0-d to 0-d adds x len(pos) times
+    "scatter": [(((3,),), {"src": P([0, 1, 2, 2]), "pos": P([0, 0, 3, 1]), "shape": (2, 2)}),
+                (((2, 3),), {"src": P([5, 0, 3]), "pos": P([1, 4, 4]), "shape": (6,)}),
+                (((4,),), {"src": P([0, 1, 2, 3, 1]), "pos": P([0, 5, 10, 15, 1]),
+                           "shape": (4, 4)}),
+                (((3, 2),), {"src": P([]), "pos": P([]), "shape": (2,)}),
+                (((),), {"src": P([0, 0]), "pos": P([0, 0]), "shape": ()}),
+                (((2,),), {"src": P([1]), "pos": P([5]), "shape": (2, 1, 3)})],
 }
 """name -> list of (input shapes, params); elementwise rows without params default to
 ``ELEMENTWISE_SHAPES`` of their arity."""
@@ -118,6 +127,10 @@ BAD_CASES: dict[str, list] = {
     "index": [(((4, 3),), {"key": (4,)}), (((4,),), {"key": (0, 0)})],
     "unindex": [(((2,),), {"key": (0,), "shape": (4, 3)})],
     "broadcast_to": [(((3,),), {"shape": (2, 4)}), (((2, 3),), {"shape": (3,)})],
+    "scatter": [(((3,),), {"src": P([0, 3]), "pos": P([0, 1]), "shape": (2,)}),
+                (((3,),), {"src": P([0]), "pos": P([4]), "shape": (2, 2)}),
+                (((3,),), {"src": P([0, 1]), "pos": P([0]), "shape": (2,)}),
+                (((3,),), {"src": P([-1]), "pos": P([0]), "shape": (2,)})],
 }
 """Shapes/params each non-elementwise row's shape rule must reject."""
 
