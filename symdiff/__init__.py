@@ -16,7 +16,7 @@ from .ops import (abs, broadcast_to, cos, det, exp, inv, log, logdet, logsumexp,
                   step, sum, tan, tanh, trace, transpose, where)
 from .lower import evaluate, value_and_grad
 from .derivative import diff, grad
-from .jacobian import hessian, jacobian
+from .jacobian import hessian, hessian_info, jacobian
 from .formula import formula
 from .dot import GraphTooLargeError, GraphvizNotFoundError, RenderError, render, to_dot
 from .explain import explain
@@ -34,7 +34,8 @@ __all__ = [
     "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sqrt", "abs", "sign",
     "step", "maximum", "minimum", "where", "sum", "mean", "matmul", "transpose", "reshape",
     "broadcast_to", "trace", "det", "logdet", "inv", "norm", "logsumexp", "softmax",
-    "evaluate", "value_and_grad", "diff", "grad", "jacobian", "hessian", "formula",
+    "evaluate", "value_and_grad", "diff", "grad", "jacobian", "hessian", "hessian_info",
+    "formula",
     "parse", "check", "to_dot", "render", "explain", "show", "Show", "verify", "VerifyReport", "GraphTooLargeError", "RenderError",
     "GraphvizNotFoundError",
 ]
