@@ -91,6 +91,8 @@ def _dtypes(p: Any) -> dict:
     dt: dict[int, Any] = {s: np.dtype(np.float64) for s in range(p.n_inputs)}
     for j, c in enumerate(p.constants):
         dt[p.n_inputs + j] = c.dtype
+    for slot, value in p.folded.items():
+        dt[slot] = np.asarray(value).dtype
     for slot, row, ins, params in p._forward:
         ins_dt = [dt.get(i) for i in ins]
         if row.dtype == "bool":
@@ -125,6 +127,8 @@ def array_source(p: Any, mode: str) -> tuple[str, dict]:
     name: dict[int, str] = {s: f"a{s}" for s in range(n_in)}
     for j, c in enumerate(p.constants):
         name[n_in + j] = space.add("c", c)
+    for slot, value in p.folded.items():
+        name[slot] = space.add("c", value)
     backward = p._backward if mode != "forward" else []
     keep = set(p.retain) | ({p.output} if mode != "grad" else set())
 
@@ -167,7 +171,7 @@ def array_source(p: Any, mode: str) -> tuple[str, dict]:
     pool: dict[tuple, list[int]] = {}
     dead_after: dict[float, list[int]] = {}
     for s, t in last.items():
-        if s >= n_in + len(p.constants):
+        if s >= n_in + len(p.constants) and s not in p.folded:
             dead_after.setdefault(t, []).append(s)
 
     for t, (slot, row, ins, params) in enumerate(forward):
@@ -250,8 +254,8 @@ def array_source(p: Any, mode: str) -> tuple[str, dict]:
 
     lines.append("    seen = {id(a) for a in args}")
     lines.append("    seen.add(id(seed))")
-    for j in range(len(p.constants)):
-        lines.append(f"    seen.add(id({name[n_in + j]}))")
+    for s in [*range(n_in, n_in + len(p.constants)), *p.folded]:
+        lines.append(f"    seen.add(id({name[s]}))")
     if mode == "call":
         lines.append(f"    value = {name[p.output]}")
         lines.append("    value = _own(value, seen) if type(value) is np.ndarray and value.ndim "
@@ -314,6 +318,11 @@ def scalar_source(p: Any, mode: str) -> Optional[tuple[str, dict]]:
         if lit is None:
             return None
         name[n_in + j] = lit
+    for slot, value in p.folded.items():
+        lit = _literal(value)
+        if lit is None:
+            return None
+        name[slot] = lit
     forward = p._forward_for_output if mode == "forward" else p._forward
     lines = [f"def scalar({', '.join(name[s] for s in range(n_in))}):"]
     for slot, row, ins, params in forward:

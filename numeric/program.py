@@ -104,8 +104,18 @@ class Program:
             varies[base + k] = any(varies[i] and row.vjp[j] is not None
                                    for j, i in enumerate(ins))
 
+        # constant folding: an instruction on constants only is computed here, once
+        self.folded: dict[int, Any] = {}
+        if optimize:
+            with np.errstate(all="ignore"):
+                for k, (row, ins, params) in enumerate(rows):
+                    if live[base + k] and ins and all(
+                            self.n_inputs <= i < base or i in self.folded for i in ins):
+                        xs = [self.folded[i] if i in self.folded else
+                              self.constants[i - self.n_inputs] for i in ins]
+                        self.folded[base + k] = row.forward(*xs, **params)
         self._forward = [(base + k, row, ins, params) for k, (row, ins, params) in enumerate(rows)
-                         if live[base + k]]
+                         if live[base + k] and base + k not in self.folded]
         live_out = live_for([self.output])
         self._forward_for_output = [f for f in self._forward if live_out[f[0]]]
         backward = []
@@ -136,6 +146,8 @@ class Program:
     def _run(self, vals: list, steps: list) -> list:
         vals = vals + list(self.constants) + [None] * (len(self.shapes) - len(vals)
                                                         - len(self.constants))
+        for slot, value in self.folded.items():
+            vals[slot] = value
         for slot, row, ins, params in steps:
             vals[slot] = row.forward(*[vals[i] for i in ins], **params)
         return vals

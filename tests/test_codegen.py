@@ -402,3 +402,18 @@ def test_vjp_reads_flags_are_true_of_every_row():
                 np.testing.assert_array_equal(got, want, err_msg=f"{case.id} input {j}")
                 checked += 1
     assert checked > 30
+
+
+def test_constant_subexpressions_are_folded_once():
+    x = sd.var("x", (3,))
+    c = sd.const(np.array([1.0, 2.0, 3.0]))
+    f = sd.sum(x * sd.exp(c) * 2.0 + sd.sin(c))
+    prog = lower(f, [x]).program
+    assert len(prog.folded) == 2  # exp(c) and sin(c): computed at lowering, not per call
+    xs = np.array([0.5, -1.0, 2.0])
+    v, (g,) = prog(xs)
+    want = lower(f, [x], optimize=False).program(xs)
+    assert v == want[0]
+    np.testing.assert_array_equal(g, want[1][0])
+    # values() still shows every node, folded or not
+    assert sum(v is not None for v in prog.values(xs)) == len(prog.shapes)
