@@ -63,7 +63,7 @@ class PatternLimitExceeded(SymdiffError):
     says where."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Pattern:
     """The structural nonzeros of a Jacobian ``d f / d x``, as flat entry indices.
 
@@ -112,23 +112,9 @@ class _CSR:
         self.indptr = indptr
         self.indices = indices
 
-    @property
-    def nnz(self) -> int:
-        return int(self.indices.size)
-
 
 def _identity(n: int) -> _CSR:
     return _CSR(np.arange(n + 1, dtype=np.int64), np.arange(n, dtype=np.int64))
-
-
-def _rows_of(p: _CSR, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each k, the columns of row ``sources[k]``: (k repeated per column, columns)."""
-    starts = p.indptr[sources]
-    lengths = p.indptr[sources + 1] - starts
-    total = int(lengths.sum())
-    k = np.repeat(np.arange(sources.size, dtype=np.int64), lengths)
-    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return k, p.indices[np.repeat(starts, lengths) + offsets]
 
 
 class _Walk:
@@ -142,6 +128,18 @@ class _Walk:
             raise PatternLimitExceeded(
                 f"the sparsity pattern of {n._describe()} ({n.op}) would hold {count} "
                 f"{what}, more than the budget of {limit}")
+
+    def rows_of(self, p: _CSR, sources: np.ndarray, n: Node) -> tuple[np.ndarray, np.ndarray]:
+        """For each k, the columns of row ``sources[k]`` of ``p``: (k repeated per column,
+        the columns), checked against the budget before anything is allocated."""
+        starts = p.indptr[sources]
+        lengths = p.indptr[sources + 1] - starts
+        total = int(lengths.sum())
+        self.check(total, n, "pairs before merging", 4 * self.max_nnz)
+        k = np.repeat(np.arange(sources.size, dtype=np.int64), lengths)
+        offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths,
+                                                               lengths)
+        return k, p.indices[np.repeat(starts, lengths) + offsets]
 
     def build(self, rows: np.ndarray, cols: np.ndarray, size: int, n: Node,
               ordered: bool = False) -> _CSR:
@@ -171,7 +169,7 @@ class _Walk:
         rows, cols = [], []
         for p, m in parts:
             sources = np.arange(n.size, dtype=np.int64) if m is None else m
-            k, c = _rows_of(p, sources)
+            k, c = self.rows_of(p, sources, n)
             rows.append(k)
             cols.append(c)
         return self.build(np.concatenate(rows), np.concatenate(cols), n.size, n)
@@ -185,7 +183,7 @@ class _Walk:
         kept = tuple(1 if k in axes else d for k, d in enumerate(a.shape))
         target = np.broadcast_to(np.arange(n.size, dtype=np.int64).reshape(kept),
                                  a.shape).reshape(-1)
-        k, c = _rows_of(p, np.arange(a.size, dtype=np.int64))
+        k, c = self.rows_of(p, np.arange(a.size, dtype=np.int64), n)
         return self.build(target[k], c, n.size, n)
 
     def selection(self, n: Node, ins: list) -> _CSR:
@@ -196,7 +194,7 @@ class _Walk:
             # the params are the map; repeated targets are unions
             targets = np.asarray(n.params["pos"], dtype=np.int64).reshape(-1)
             sources = np.asarray(n.params["src"], dtype=np.int64).reshape(-1)
-            k, c = _rows_of(p, sources)
+            k, c = self.rows_of(p, sources, n)
             return self.build(targets[k], c, n.size, n)
         # the forward of entry ids (from 1) gives each output entry's source; of ones, how
         # many sources it has; of squared ids, a check that it copies (2*x, x[a] - x[b]
@@ -216,7 +214,7 @@ class _Walk:
                 np.all((count == np.round(count)) & (count >= 0))):
             return self.dense(n, ins)  # not a plain copy: be safe
         targets = np.flatnonzero(one)
-        k, c = _rows_of(p, src.astype(np.int64) - 1)
+        k, c = self.rows_of(p, src.astype(np.int64) - 1, n)
         several = np.flatnonzero(count > 1)
         if not several.size:
             return self.build(targets[k], c, n.size, n, ordered=True)
