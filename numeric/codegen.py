@@ -182,9 +182,11 @@ def array_source(p: Any, mode: str) -> tuple[str, dict]:
         if (len(shape) >= 1 and dtypes.get(slot) == np.float64 and _writes_out(row, params)
                 and all(dtypes.get(i) is not None for i in ins)):
             owned.add(slot)
-            # an elementwise ufunc may write over its own dying input; others (matmul)
-            # only into a buffer no input of theirs shares
-            for i in ins if row.kind == "elementwise" else ():
+            # an elementwise ufunc (one pass) may write over its own dying input; others
+            # (matmul; a fused polynomial, which reads its input at every step) only into
+            # a buffer no input of theirs shares
+            one_pass = row.kind == "elementwise" and isinstance(row.forward, np.ufunc)
+            for i in ins if one_pass else ():
                 if i in owned and last.get(i) == t and shapes[i] == shape:
                     reuse = i
                     break

@@ -417,3 +417,15 @@ def test_constant_subexpressions_are_folded_once():
     np.testing.assert_array_equal(g, want[1][0])
     # values() still shows every node, folded or not
     assert sum(v is not None for v in prog.values(xs)) == len(prog.shapes)
+
+
+def test_fused_polynomial_never_overwrites_its_own_input():
+    """Horner's rule reads its input at every step: a dying input buffer may not be its
+    output buffer (a regression: tanh's buffer was reused and the result was wrong)."""
+    x = sd.var("x", (2, 3))
+    t = sd.tanh(x * 1.5)  # a buffer the call owns, read only by the polynomial
+    f = -2 * t**3 + 2 * t + 0.5 * t**2
+    xs = np.random.default_rng(2).uniform(-1, 1, (2, 3))
+    fast, ref = lower(f).program, lower(f, optimize=False).program
+    assert fast.fused == 1
+    np.testing.assert_allclose(fast.forward(xs), ref.forward(xs), rtol=1e-13)
