@@ -406,6 +406,50 @@ def apply(op: str, *args: Any, **params: Any) -> Node:
     'add'
     """
     row = PRIMITIVES[op]
+    # the common case first: float nodes in, no conversion (derivatives build many nodes)
+    nodes = args
+    if op == "where" or not args:
+        nodes = _inputs(op, args)
+    else:
+        for a in args:
+            if a.__class__ is not Node or a.dtype == "bool":
+                nodes = _inputs(op, args)
+                break
+    shape = None
+    if op in _ELEMENTWISE:
+        # equal input shapes are the output shape (what broadcast_shape returns for them)
+        shape = nodes[0].shape
+        for a in nodes:
+            if a.shape != shape:
+                shape = None
+                break
+    if shape is None:
+        try:
+            shape = tuple(row.shape(*[a.shape for a in nodes], **params))
+        except NumericShapeError as e:
+            raise ShapeError(str(e)) from None
+    requires_grad = False
+    for a in nodes:
+        if a.requires_grad:
+            requires_grad = True
+            break
+    value = None
+    for a in nodes:
+        if a._value is None:
+            break
+    else:
+        with np.errstate(all="ignore"):
+            value = np.asarray(row.forward(*[a._value for a in nodes], **params))
+    return Node(op, nodes if nodes.__class__ is tuple else tuple(nodes), params, shape, None,
+                row.dtype, value, requires_grad)
+
+
+_ELEMENTWISE = frozenset(name for name, row in PRIMITIVES.items() if row.kind == "elementwise")
+
+
+def _inputs(op: str, args: tuple) -> list[Node]:
+    """``apply``'s inputs as nodes: numbers become constants, booleans in arithmetic become
+    0.0 / 1.0 (as in numpy and PyTorch), and ``where`` gets a boolean condition."""
     nodes = []
     for i, a in enumerate(args):
         a = as_node(a)
@@ -417,16 +461,7 @@ def apply(op: str, *args: Any, **params: Any) -> Node:
             # numpy and PyTorch let booleans take part in arithmetic as 0.0 / 1.0
             a = apply("where", a, 1.0, 0.0)
         nodes.append(a)
-    try:
-        shape = tuple(row.shape(*(a.shape for a in nodes), **params))
-    except NumericShapeError as e:
-        raise ShapeError(str(e)) from None
-    value = None
-    if all(a._value is not None for a in nodes):
-        with np.errstate(all="ignore"):
-            value = np.asarray(row.forward(*(a._value for a in nodes), **params))
-    return Node(op, tuple(nodes), params, shape, dtype=row.dtype, value=value,
-                requires_grad=any(a.requires_grad for a in nodes))
+    return nodes
 
 
 def constant_exponent(p: Any) -> Optional[float]:
@@ -513,24 +548,32 @@ def topological(roots: Iterable[Node], limit: Optional[int] = None) -> list[Node
     """
     order: list[Node] = []
     seen: set[int] = set()
+    mark = seen.add
+    # depth first, arguments left to right, each node after its arguments; a frame is
+    # (node, iterator over its arguments), so an edge costs one step of an iterator
     for root in roots:
         if id(root) in seen:
             continue
-        stack = [(root, False)]
+        mark(id(root))
+        if limit is not None and len(seen) > limit:
+            raise GraphLimitExceeded(f"the graph has more than {limit} nodes")
+        stack = [(root, iter(root.args))]
+        push, pop = stack.append, stack.pop
         while stack:
-            node, expanded = stack.pop()
-            if expanded:
+            node, args = stack[-1]
+            for a in args:
+                if id(a) in seen:
+                    continue
+                mark(id(a))
+                if limit is not None and len(seen) > limit:
+                    raise GraphLimitExceeded(f"the graph has more than {limit} nodes")
+                if a.args:
+                    push((a, iter(a.args)))
+                    break
+                order.append(a)  # a leaf: done at once
+            else:
+                pop()
                 order.append(node)
-                continue
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            if limit is not None and len(seen) > limit:
-                raise GraphLimitExceeded(f"the graph has more than {limit} nodes")
-            stack.append((node, True))
-            for a in reversed(node.args):
-                if id(a) not in seen:
-                    stack.append((a, False))
     return order
 
 
