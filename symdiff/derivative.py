@@ -17,6 +17,7 @@ x*cos(x) + sin(x)
 """
 from __future__ import annotations
 
+import gc
 from functools import lru_cache
 from typing import Any, Callable, Optional, Sequence
 
@@ -38,7 +39,10 @@ from .sympy_functions import template
 
 def _is(n: Node, v: float) -> bool:
     """n is a float constant whose every element equals v."""
-    return n.op == "const" and n.dtype == "float64" and bool(np.all(n._value == v))
+    if n.op != "const" or n.dtype != "float64":
+        return False
+    value = n._value
+    return value.item() == v if value.ndim == 0 else bool(np.all(value == v))
 
 
 _SIMPLIFIED = frozenset(("mul", "add", "sub", "div", "neg"))
@@ -48,6 +52,22 @@ def _ap(op: str, *args: Any, **params: Any) -> Node:
     """``apply`` for derivative graphs: folds constants and drops multiplications by one
     and additions of zero (the seed cotangent 1, broadcast ones), so formulas read as
     written by hand and evaluate with fewer passes over memory."""
+    if op in _SIMPLIFIED:
+        # float nodes of one shape, not all constant: the rules below without building
+        # the node first (most derivative nodes are built here)
+        a = args[0]
+        if a.__class__ is Node and a.dtype == "float64":
+            if op == "neg":
+                if a.op == "neg":
+                    return a.args[0]
+                if a.op != "const":
+                    return apply(op, a, **params)
+            elif len(args) == 2:
+                b = args[1]
+                if b.__class__ is Node and b.dtype == "float64" and a.shape == b.shape and \
+                        (a.op != "const" or b.op != "const"):
+                    simpler = _simplify2(op, a, b)
+                    return apply(op, a, b, **params) if simpler is None else simpler
     out = apply(op, *args, **params)
     nodes = out.args
     # a value exists only when every input has one: the cheap test first
@@ -70,6 +90,20 @@ def _ap(op: str, *args: Any, **params: Any) -> Node:
     if keep is None or keep.dtype != "float64":
         return out
     return keep if keep.shape == out.shape else apply("broadcast_to", keep, shape=out.shape)
+
+
+def _simplify2(op: str, a: Node, b: Node) -> Optional[Node]:
+    """``_ap``'s rules for two float nodes of one shape, not both constant (so nothing
+    folds): the simpler node, or None when no rule applies."""
+    if a.op != "const" and b.op != "const":
+        return None
+    if op == "mul":
+        if _is(a, 0.0) or _is(b, 0.0):
+            return const(np.zeros(a.shape)) if a.shape else const(0.0)
+        return b if _is(a, 1.0) else a if _is(b, 1.0) else None
+    if op == "add":
+        return b if _is(a, 0.0) else a if _is(b, 0.0) else None
+    return a if _is(b, 0.0 if op == "sub" else 1.0) else None
 
 
 # ---------------------------------------------------------------------------
@@ -105,15 +139,13 @@ class _Recipe:
 
     def replay(self, args: Sequence[Node], out: Node) -> Node:
         made: list[Node] = []
-
-        def get(ref: tuple) -> Node:
-            kind, v = ref
-            return args[v] if kind == "arg" else out if kind == "out" else \
-                v if kind == "const" else made[v]
-
         for op, refs, params in self.steps:
-            made.append(_ap(op, *(get(r) for r in refs), **params))
-        return get(self.result)
+            made.append(_ap(op, *[args[v] if kind == "arg" else out if kind == "out" else
+                                  v if kind == "const" else made[v] for kind, v in refs],
+                            **params))
+        kind, v = self.result
+        return args[v] if kind == "arg" else out if kind == "out" else \
+            v if kind == "const" else made[v]
 
 
 _OUT = sympy.Dummy("out", real=True)
@@ -134,7 +166,8 @@ def elementwise_partial(node: Node, i: int) -> Optional[_Recipe]:
     """The recipe of d(node)/d(arg i); None where no derivative flows."""
     if PRIMITIVES[node.op].vjp[i] is None:
         return None
-    return _recipe(node.op, tuple(sorted(node.params.items())), i)
+    params = node.params
+    return _recipe(node.op, tuple(sorted(params.items())) if params else (), i)
 
 
 # ---------------------------------------------------------------------------
@@ -276,6 +309,8 @@ def unbroadcast(c: Node, shape: tuple, nb: int = 0) -> Node:
     >>> unbroadcast(sd.var("g", (4, 3)), (3,)).shape
     (3,)
     """
+    if not nb and c.shape == shape:
+        return c
     target = c.shape[:nb] + tuple(shape)
     if c.shape == target:
         return c
@@ -301,7 +336,7 @@ def contribution(node: Node, i: int, g: Node) -> Optional[Node]:
             c = _ap("mul", g, recipe.replay(node.args, node))
     else:
         c = ADJOINTS[node.op](node, i, g)
-    return unbroadcast(c, node.args[i].shape, g.ndim - node.ndim)
+    return unbroadcast(c, node.args[i].shape, len(g.shape) - len(node.shape))
 
 
 # ---------------------------------------------------------------------------
@@ -321,14 +356,36 @@ def grad(f: Node, wrt: Sequence[Node]) -> list[Node]:
     if f.size != 1:
         raise ShapeError(f"sd.grad/sd.diff: f has shape {f.shape}; derivatives here need a scalar "
                          "f (reduce it with sd.sum or sd.mean; sd.jacobian takes any shape)")
+    wrt = list(wrt)
     return reverse(f, wrt, const(np.ones(f.shape)) if f.shape else const(1.0))
 
 
-def reverse(f: Node, wrt: Sequence[Node], seed: Node) -> list[Node]:
+_PAUSE_GC_NODES = 20_000
+"""Graphs larger than this are differentiated with the cyclic garbage collector paused."""
+
+
+def _gc_paused(size: int, build: Callable[[], Any]) -> Any:
+    """``build()``, with the cyclic garbage collector paused when ``size`` (nodes of f) is
+    large. A derivative graph is a DAG of new nodes: building it makes no reference
+    cycles for the collector to find, yet every full collection during the build walks
+    every node alive, f's and the derivative's. On a 100,000-node chain that was over
+    half the time of ``sd.diff``."""
+    if size <= _PAUSE_GC_NODES or not gc.isenabled():
+        return build()
+    gc.disable()
+    try:
+        return build()
+    finally:
+        gc.enable()
+
+
+def reverse(f: Node, wrt: Sequence[Node], seed: Node,
+            order: Optional[list[Node]] = None) -> list[Node]:
     """Reverse mode on the graph: for each variable ``w``, the graph of
     ``sum(seed * df/dw)`` over f's axes, of shape ``batch + w.shape`` where ``seed`` has
     shape ``batch + f.shape``. A seed of ones gives gradients; an identity seed with
-    ``batch = f.shape`` gives the whole Jacobian in one sweep.
+    ``batch = f.shape`` gives the whole Jacobian in one sweep. ``order``: f's nodes from
+    ``topological``, when the caller has them.
 
     >>> import numpy as np, symdiff as sd
     >>> x = sd.var("x", (2,))
@@ -344,14 +401,31 @@ def reverse(f: Node, wrt: Sequence[Node], seed: Node) -> list[Node]:
     if seed.shape != batch + f.shape:
         raise ShapeError(f"a seed of shape {seed.shape} does not end with f's shape {f.shape}")
     names = {w.name for w in wrt}
-    order = topological([f])
+    if order is None:
+        order = topological([f])
+    found = _gc_paused(len(order), lambda: _cotangents(f, names, seed, order))
+    out = []
+    for w in wrt:
+        g = found.get(w.name)
+        if g is None:
+            g = const(np.zeros(batch + w.shape)) if batch + w.shape else const(0.0)
+        out.append(g)
+    _remember_context(out, f, order, names)
+    return out
+
+
+def _cotangents(f: Node, names: set, seed: Node, order: list[Node]) -> dict[str, Node]:
+    """The reverse sweep of ``reverse``: variable name -> its cotangent graph."""
     depends: set[int] = set()
     for n in order:
-        if n.op in ("var", "tensor"):
-            if n.name in names:
+        if not n.args:
+            if n.name in names and n.op in ("var", "tensor"):
                 depends.add(id(n))
-        elif any(id(a) in depends for a in n.args):
-            depends.add(id(n))
+            continue
+        for a in n.args:
+            if id(a) in depends:
+                depends.add(id(n))
+                break
     cot: dict[int, Node] = {id(f): seed}
     found: dict[str, Node] = {}
     for n in reversed(order):
@@ -369,15 +443,18 @@ def reverse(f: Node, wrt: Sequence[Node], seed: Node) -> list[Node]:
                 continue
             prev = cot.get(id(a))
             cot[id(a)] = c if prev is None else _ap("add", prev, c)
-    out = [found.get(w.name, const(np.zeros(batch + w.shape)) if batch + w.shape else
-                     const(0.0)) for w in wrt]
+    return found
+
+
+def _remember_context(out: list[Node], f: Node, order: list[Node], names: set) -> None:
+    """Record on derivative graphs the variables of the function they came from (``eval``
+    accepts values for them)."""
     context = frozenset(n.name for n in order if n.op in ("var", "tensor")) | names | \
         f._cache.get("context", frozenset())
     for g in out:
         if g.is_leaf and g.op != "const":
             continue  # d(x)/dx-like results are the leaf itself: leave its cache alone
         g._cache["context"] = context
-    return out
 
 
 def diff(f: Node, x: Node) -> Node:
