@@ -2,7 +2,9 @@
 
 The result is a Node graph, so a derivative can be evaluated, lowered, printed as a closed
 form, or differentiated again. Each op of ``f`` adds a bounded number of nodes, so the
-derivative grows linearly with ``f`` (no expression swell).
+derivative grows linearly with ``f`` (no expression swell). The derivative with respect to
+one scalar variable of a graph of scalar elementwise ops is built by forward mode instead
+(see ``_forward_scalar``): fewer nodes, and the chain-rule form SymPy would print.
 
 Local partial derivatives of elementwise ops come from ``sympy.diff`` of the row's formula
 (computed once per row and parameters, then replayed as a small recipe); structural ops
@@ -345,6 +347,7 @@ def contribution(node: Node, i: int, g: Node) -> Optional[Node]:
 
 def grad(f: Node, wrt: Sequence[Node]) -> list[Node]:
     """Gradient graphs of a scalar ``f``, one per variable, each of the variable's shape.
+    Reverse mode; forward mode for one scalar variable when f's graph is scalar from it up.
 
     >>> import symdiff as sd
     >>> x, y = sd.var("x"), sd.var("y")
@@ -357,7 +360,71 @@ def grad(f: Node, wrt: Sequence[Node]) -> list[Node]:
         raise ShapeError(f"sd.grad/sd.diff: f has shape {f.shape}; derivatives here need a scalar "
                          "f (reduce it with sd.sum or sd.mean; sd.jacobian takes any shape)")
     wrt = list(wrt)
-    return reverse(f, wrt, const(np.ones(f.shape)) if f.shape else const(1.0))
+    order = topological([f])
+    if len(wrt) == 1:
+        out = _forward_scalar(f, wrt[0], order)
+        if out is not None:
+            return [out]
+    return reverse(f, wrt, const(np.ones(f.shape)) if f.shape else const(1.0), order)
+
+
+def _forward_scalar(f: Node, w: Node, order: list[Node]) -> Optional[Node]:
+    """df/dw by forward mode, for a scalar variable ``w`` when every node between ``w`` and
+    ``f`` is a scalar elementwise op; None otherwise (``reverse`` then does the work).
+
+    Both modes multiply every local partial once: forward mode by the tangent of the
+    input it is taken with respect to, reverse mode by the cotangent of the node it
+    belongs to. A product by 1 is free, and the tangent of ``w`` is 1 where the
+    cotangent of ``f`` is: so forward mode saves a product at every use of ``w``,
+    reverse mode at every input of ``f``. On ``x*sin(x*sin(...x))``, which uses x at every
+    level, forward mode has one op per level fewer (the derivative graph is 3 times f
+    rather than 3.5) and builds the nested chain-rule form ``sin(f) + x*cos(f)*f'`` that
+    ``sympy.diff`` prints; reverse mode's sum over the levels of products of cotangents
+    is one op per level larger after ``sympy.cse`` too. ``order``: f's nodes from
+    ``topological``.
+    """
+    if not isinstance(w, Node) or w.op not in ("var", "tensor") or w.shape != ():
+        return None
+    out = _gc_paused(len(order), lambda: _tangent(f, w.name, order))
+    if out is not None:
+        _remember_context([out], f, order, {w.name})
+    return out
+
+
+def _tangent(f: Node, name: str, order: list[Node]) -> Optional[Node]:
+    """The forward sweep of ``_forward_scalar``."""
+    tangent: dict[int, Node] = {}
+    one = const(1.0)
+    for n in order:
+        args = n.args
+        if not args:
+            if n.name == name and n.op in ("var", "tensor"):
+                tangent[id(n)] = one
+            continue
+        row = None
+        t = None
+        for i, a in enumerate(args):
+            ta = tangent.get(id(a))
+            if ta is None:
+                continue
+            if row is None:
+                row = PRIMITIVES[n.op]
+                if row.kind != "elementwise" or n.shape != ():
+                    return None
+            if row.vjp[i] is None:
+                continue
+            recipe = elementwise_partial(n, i)
+            if recipe.one:
+                c = ta
+            elif recipe.minus_one:
+                c = _ap("neg", ta)
+            else:
+                c = _ap("mul", ta, recipe.replay(args, n))
+            t = c if t is None else _ap("add", t, c)
+        if t is not None:
+            tangent[id(n)] = t
+    out = tangent.get(id(f))
+    return const(0.0) if out is None else out
 
 
 _PAUSE_GC_NODES = 20_000
