@@ -419,7 +419,9 @@ def _tangent(f: Node, name: str, order: list[Node]) -> Optional[Node]:
             elif recipe.minus_one:
                 c = _ap("neg", ta)
             else:
-                c = _ap("mul", ta, recipe.replay(args, n))
+                c = recipe.replay(args, n)
+                if ta is not one or c.dtype != "float64":  # else 1 * c is c
+                    c = _ap("mul", ta, c)
             t = c if t is None else _ap("add", t, c)
         if t is not None:
             tangent[id(n)] = t
