@@ -42,6 +42,9 @@ scalar_vjp  one template per input, as ``scalar``, over ``{g} {out} {x} ...``, m
          the numpy ``vjp`` operation for operation (same rounding).
 vjp_reads_out  False when no VJP of the row reads ``out``: the generated code then frees
          the forward value as soon as the forward sweep is done with it.
+vjp_out  True when every VJP takes ``into=``, a float64 buffer of the input's shape
+         that the result may be written into (the generated code hands it a dying cotangent
+         or a per-thread buffer, sparing a fresh allocation in the backward sweep).
 vjp_reads_inputs  False when the VJPs read only the inputs' shapes (sum, reshape, add):
          the generated code then passes a zero-strided stand-in of the right shape, so a
          gradient-only program need not compute, or keep, those inputs.
@@ -118,6 +121,7 @@ class Primitive:
     vjp_reads_out: bool = True
     sparsity: str = "dense"
     vjp_reads_inputs: bool = True
+    vjp_out: bool = False
 
     @property
     def grad_fn_name(self) -> str:
@@ -296,6 +300,13 @@ def _sigmoid(x: Any) -> Any:
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+def _relu(x: Any, out: Any = None) -> Any:
+    return np.maximum(x, 0.0, out=out)
+
+
+_relu.supports_out = True  # type: ignore[attr-defined]  # generated code may pass out=
+
+
 def _pow(x: Any, p: float) -> Any:
     # np.power is ~40x slower than repeated multiplication for small integer powers
     if p == 2:
@@ -338,22 +349,32 @@ def _count(shape: Shape, axis: Any) -> int:
                        dtype=np.int64))
 
 
-def _matmul_vjp_x(g: Any, out: Any, x: Any, y: Any) -> Any:
+def _matmul_vjp_x(g: Any, out: Any, x: Any, y: Any, into: Any = None) -> Any:
     if np.ndim(y) == 1:
         return np.multiply.outer(g, y) if np.ndim(x) > 1 else g * y
     if np.ndim(x) == 1:
         return np.matmul(y, g) if np.ndim(y) == 2 else np.matmul(y, g[..., :, None])[..., 0]
+    if into is not None and np.ndim(g) == np.ndim(x) == np.ndim(y) == 2:
+        return np.matmul(g, y.T, out=into)
     return np.matmul(g, np.swapaxes(y, -1, -2))
 
 
-def _matmul_vjp_y(g: Any, out: Any, x: Any, y: Any) -> Any:
+def _matmul_vjp_y(g: Any, out: Any, x: Any, y: Any, into: Any = None) -> Any:
     if np.ndim(x) == 1:
         # (k,) @ (..., k, m) -> (..., m): the cotangent is x[:, None] * g[..., None, :]
         return g * x if np.ndim(y) == 1 else x[:, None] * g[..., None, :]
     if np.ndim(y) == 1:
         return np.matmul(np.swapaxes(x, -1, -2), g[..., None])[..., 0] if np.ndim(x) > 2 \
             else np.matmul(x.T, g)
+    if into is not None and np.ndim(g) == np.ndim(x) == np.ndim(y) == 2:
+        return np.matmul(x.T, g, out=into)
     return np.matmul(np.swapaxes(x, -1, -2), g)
+
+
+def _sigmoid_vjp(g: Any, out: Any, x: Any, into: Any = None) -> Any:
+    t = np.multiply(g, out, out=into)
+    t *= 1.0 - out  # (g * out) * (1 - out), as the scalar template rounds it
+    return t
 
 
 def _transpose_vjp(g: Any, out: Any, x: Any, axes: Optional[tuple[int, ...]] = None) -> Any:
@@ -556,12 +577,12 @@ def _row(name: str, arity: int, kind: str, forward: Callable, vjp: tuple, shape:
          dtype: str = "float64", doc: str = "", analytic: bool = False,
          complex_forward: Optional[Callable] = None, scalar: Any = None,
          scalar_vjp: tuple = (), vjp_reads_out: bool = True, sparsity: str = "",
-         vjp_reads_inputs: bool = True) -> None:
+         vjp_reads_inputs: bool = True, vjp_out: bool = False) -> None:
     sparsity = sparsity or {"elementwise": "elementwise", "reduction": "reduction"}.get(
         kind, "dense")
     _rows.append(Primitive(name, arity, kind, forward, vjp, shape, sympy, display, domain,
                            params, dtype, doc, analytic, complex_forward, scalar, scalar_vjp,
-                           vjp_reads_out, sparsity, vjp_reads_inputs))
+                           vjp_reads_out, sparsity, vjp_reads_inputs, vjp_out))
 
 
 def _ew(name, arity, forward, vjp, sympy, display, domain, params=(), dtype="float64", doc="",
@@ -582,9 +603,11 @@ _ew("sub", 2, np.subtract,
     scalar="{x} - {y}", scalar_vjp=("{g}", "-{g}"), vjp_reads_out=False,
     vjp_reads_inputs=False)
 _ew("mul", 2, np.multiply,
-    (lambda g, out, x, y: g * y, lambda g, out, x, y: g * x),
+    (lambda g, out, x, y, into=None: np.multiply(g, y, out=into),
+     lambda g, out, x, y, into=None: np.multiply(g, x, out=into)),
     "x*y", "*", Domain((R, R)), analytic=True,
-    scalar="{x} * {y}", scalar_vjp=("{g} * {y}", "{g} * {x}"), vjp_reads_out=False)
+    scalar="{x} * {y}", scalar_vjp=("{g} * {y}", "{g} * {x}"), vjp_reads_out=False,
+    vjp_out=True)
 _ew("div", 2, np.divide,
     (lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y),
     "x/y", "/", Domain((R, POS), valid=lambda x, y: y != 0, note="y != 0"), analytic=True,
@@ -611,8 +634,9 @@ _ew("pow_tensor", 2, np.power,
     scalar_vjp=("{g} * {y} * math.pow({x}, {y} - 1)", "{g} * {out} * math.log({x})"))
 
 # -- elementwise functions ----------------------------------------------------
-_ew("exp", 1, np.exp, (lambda g, out, x: g * out,), "exp(x)", "exp", Domain((R,)), analytic=True,
-    scalar="math.exp({x})", scalar_vjp=("{g} * {out}",))
+_ew("exp", 1, np.exp, (lambda g, out, x, into=None: np.multiply(g, out, out=into),), "exp(x)",
+    "exp", Domain((R,)), analytic=True, scalar="math.exp({x})", scalar_vjp=("{g} * {out}",),
+    vjp_out=True)
 _ew("log", 1, np.log, (lambda g, out, x: g / x,), "log(x)", "log",
     Domain((POS,), valid=lambda x: x > 0, note="x > 0"), analytic=True,
     scalar="math.log({x})", scalar_vjp=("{g} / {x}",), vjp_reads_out=False)
@@ -625,15 +649,16 @@ _ew("cos", 1, np.cos, (lambda g, out, x: -g * np.sin(x),), "cos(x)", "cos", Doma
 _ew("tan", 1, np.tan, (lambda g, out, x: g * (1.0 + out * out),), "tan(x)", "tan",
     Domain(((-1.2, 1.2),), valid=lambda x: np.cos(x) != 0, note="cos(x) != 0"), analytic=True,
     scalar="math.tan({x})", scalar_vjp=("{g} * (1.0 + {out} * {out})",))
-_ew("tanh", 1, np.tanh, (lambda g, out, x: g * (1.0 - out * out),), "tanh(x)", "tanh",
-    Domain((R,)), analytic=True, scalar="math.tanh({x})",
-    scalar_vjp=("{g} * (1.0 - {out} * {out})",))
-_ew("sigmoid", 1, _sigmoid, (lambda g, out, x: g * out * (1.0 - out),), "sigmoid(x)",
+_ew("tanh", 1, np.tanh, (lambda g, out, x, into=None: np.multiply(g, 1.0 - out * out, out=into),),
+    "tanh(x)", "tanh", Domain((R,)), analytic=True, scalar="math.tanh({x})",
+    scalar_vjp=("{g} * (1.0 - {out} * {out})",), vjp_out=True)
+_ew("sigmoid", 1, _sigmoid, (_sigmoid_vjp,), "sigmoid(x)",
     "sigmoid", Domain((R,)), analytic=True, complex_forward=_sigmoid_complex,
-    scalar="_sigmoid_f({x})", scalar_vjp=("{g} * {out} * (1.0 - {out})",))
-_ew("relu", 1, lambda x: np.maximum(x, 0.0), (lambda g, out, x: g * (x > 0),), "relu(x)",
+    scalar="_sigmoid_f({x})", scalar_vjp=("{g} * {out} * (1.0 - {out})",), vjp_out=True)
+_ew("relu", 1, _relu, (lambda g, out, x, into=None: np.multiply(g, x > 0, out=into),), "relu(x)",
     "relu", Domain((R,), kink=_at_zero, note="kink at x = 0 (relu'(0) = 0)"),
-    scalar="_maximum_f({x}, 0.0)", scalar_vjp=("{g} * ({x} > 0)",), vjp_reads_out=False)
+    scalar="_maximum_f({x}, 0.0)", scalar_vjp=("{g} * ({x} > 0)",), vjp_reads_out=False,
+    vjp_out=True)
 _ew("sqrt", 1, np.sqrt, (lambda g, out, x: g * 0.5 / out,), "sqrt(x)", "sqrt",
     Domain((POS,), valid=lambda x: x >= 0, kink=_at_zero, note="x >= 0, not differentiable at 0"),
     analytic=True, scalar="math.sqrt({x})", scalar_vjp=("{g} * 0.5 / {out}",))
@@ -718,7 +743,7 @@ _row("inv", 1, "structural", _inv,
 
 # -- structural ---------------------------------------------------------------
 _row("matmul", 2, "structural", np.matmul, (_matmul_vjp_x, _matmul_vjp_y), _matmul_shape,
-     "MatMul", "@", Domain((R, R)), analytic=True, vjp_reads_out=False)
+     "MatMul", "@", Domain((R, R)), analytic=True, vjp_reads_out=False, vjp_out=True)
 _row("transpose", 1, "structural", lambda x, axes=None: np.transpose(x, axes),
      (_transpose_vjp,), _transpose_shape, "Transpose", "T", Domain((R,)), params=("axes",),
      analytic=True, scalar="{x}", scalar_vjp=("{g}",), vjp_reads_out=False,
