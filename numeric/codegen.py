@@ -66,8 +66,9 @@ def own(c: Any, seen: set) -> Any:
 
 
 ARENA_MAX_BYTES = 32 * 2**20
-"""Temporaries up to this size are kept per thread from one call to the next, as a caching
-allocator would; larger ones (which the C allocator maps and unmaps anyway) are not."""
+"""Forward values the backward sweep reads, and backward temporaries, up to this size are
+kept per thread from one call to the next, as a caching allocator would; larger ones
+(which the C allocator maps and unmaps anyway) are not."""
 
 
 def _arena_factory(shapes: list) -> Callable[[], list]:
@@ -194,6 +195,7 @@ def array_source(p: Any, mode: str) -> tuple[str, dict]:
     owned: set[int] = set()
     pool: dict[tuple, list[int]] = {}
     arena: list[tuple] = []  # shapes of this thread's buffers kept from call to call
+    in_arena: set[int] = set()  # slots whose buffer is one of them
     dead_after: dict[float, list[int]] = {}
     for s, t in last.items():
         if s >= n_in + len(p.constants) and s not in p.folded:
@@ -223,9 +225,17 @@ def array_source(p: Any, mode: str) -> tuple[str, dict]:
             lines.append(f"    v{slot} = {fn}({args})")
         elif reuse is not None:
             lines.append(f"    v{slot} = {fn}({args}, out={name[reuse]})")
-        elif slot in owned and 8 * math.prod(shape) <= ARENA_MAX_BYTES:
+            if reuse in in_arena:
+                in_arena.add(slot)
+        elif (slot in owned and last.get(slot, -1) >= len(forward)
+              and 8 * math.prod(shape) <= ARENA_MAX_BYTES):
+            # kept for the backward sweep: a thread buffer. A temporary that dies in the
+            # forward sweep is freed instead, and the allocator hands its memory to the
+            # backward sweep's new arrays (W2: holding it made the gradient's fresh
+            # buffer fault its pages in on every call, 1.45x slower)
             lines.append(f"    v{slot} = {fn}({args}, out=_A[{len(arena)}])")
             arena.append(shape)
+            in_arena.add(slot)
         else:
             lines.append(f"    v{slot} = {fn}({args})")
         for s in dead_after.pop(t, []):
@@ -239,12 +249,14 @@ def array_source(p: Any, mode: str) -> tuple[str, dict]:
             for lst in pool.values():
                 if reuse in lst:
                     lst.remove(reuse)
-    # the pool's buffers are dead: let them go before the backward sweep allocates
-    for lst in pool.values():
-        for s in lst:
-            lines.append(f"    del {name[s]}")
+    # the pool's dead buffers: the backward sweep's VJPs may write into them (as
+    # hand-written code reuses its value buffer for the gradient); the others are let go
+    # before the backward sweep allocates
+    fwd_end = len(lines)
+    spare = {shape: [s for s in lst] for shape, lst in pool.items() if lst}
 
     if mode == "forward":
+        lines[fwd_end:fwd_end] = [f"    del {name[s]}" for lst in spare.values() for s in lst]
         lines.append(f"    return _own({name[p.output]}, {{id(a) for a in args}})"
                      if shapes[p.output] else f"    return {name[p.output]}")
         return _with_arena(lines, arena, n_in, space), space.ns
@@ -266,7 +278,7 @@ def array_source(p: Any, mode: str) -> tuple[str, dict]:
         for k, (j, i, rule, shape) in enumerate(steps):
             fn = space.add("V", _bind(rule, params))
             into = _into(p, row, slot, i, k == len(steps) - 1 and dies and slot in cot_owned,
-                         i not in cot, g, arena)
+                         i not in cot, g, arena, spare, in_arena, name)
             expr = f"{fn}({g}, {out}, {xs}{', into=' + into if into else ''})"
             if row.kind != "elementwise":
                 expr = f"_fix({expr}, {shape!r})"
@@ -315,14 +327,16 @@ def array_source(p: Any, mode: str) -> tuple[str, dict]:
     if p.retain:
         result += f", [{', '.join(retained)}]"
     lines.append(f"    return {result}")
+    lines[fwd_end:fwd_end] = [f"    del {name[s]}" for lst in spare.values() for s in lst]
     return _with_arena(lines, arena, n_in, space), space.ns
 
 
 def _into(p: Any, row: Any, slot: int, i: int, over_g: bool, first: bool, g: str,
-          arena: list) -> Optional[str]:
+          arena: list, spare: dict, in_arena: set, name: dict) -> Optional[str]:
     """The buffer a VJP writes its cotangent for input ``i`` into, if any: the dying
-    cotangent ``g`` itself (an elementwise row's last step, ``g`` exclusively ours), else a
-    per-thread buffer (not for a cotangent handed back to the caller)."""
+    cotangent ``g`` itself (an elementwise row's last step, ``g`` exclusively ours), a
+    forward buffer that died in the forward sweep, or a per-thread buffer (neither of the
+    last two per-thread for a cotangent handed back to the caller)."""
     shape = p.shapes[i]
     if not row.vjp_out or not first or not shape:
         return None
@@ -331,7 +345,12 @@ def _into(p: Any, row: Any, slot: int, i: int, over_g: bool, first: bool, g: str
             return None  # the VJP's result is the output's shape: it is unbroadcast after
         if over_g:
             return g
-    if i in p.wrt or i in p.retain or 8 * math.prod(shape) > ARENA_MAX_BYTES:
+    handed_back = i in p.wrt or i in p.retain
+    for s in spare.get(shape, ()):
+        if not (handed_back and s in in_arena):
+            spare[shape].remove(s)
+            return name[s]
+    if handed_back or 8 * math.prod(shape) > ARENA_MAX_BYTES:
         return None
     arena.append(shape)
     return f"_A[{len(arena) - 1}]"

@@ -80,12 +80,12 @@ def uniform(g: Any) -> Optional[float]:
     if np.ndim(g) == 0:
         return float(g)
     if isinstance(g, np.ndarray) and not any(g.strides):
-        return float(g.reshape(-1)[0])
+        return float(g[(0,) * g.ndim])  # (reshape(-1) would copy the broadcast view)
     return None
 
 
-def _polyval_vjp(g: Any, out: Any, x: Any, c: tuple) -> Any:
-    d = polyval(x, derivative(c))
+def _polyval_vjp(g: Any, out: Any, x: Any, c: tuple, into: Any = None) -> Any:
+    d = polyval(x, derivative(c), out=into)
     u = uniform(g)
     if u is None:
         if np.ndim(d) == 0:
@@ -100,7 +100,7 @@ POLYVAL = Primitive(
     "polyval", 1, "elementwise", polyval, (_polyval_vjp,),
     lambda s, c: tuple(s), "", "poly", Domain(((-3.0, 3.0),)), params=("c",),
     doc="internal: a fused polynomial (numeric.fuse); never in the table or a user's graph",
-    analytic=True, vjp_reads_out=False)
+    analytic=True, vjp_reads_out=False, vjp_out=True)
 
 
 # ---------------------------------------------------------------------------

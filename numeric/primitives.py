@@ -339,6 +339,8 @@ def _pow_vjp(g: Any, out: Any, x: Any, p: float) -> Any:
 
 
 def _expand_reduced(g: Any, shape: Shape, axis: Any, keepdims: bool) -> Any:
+    if axis is None and np.ndim(g) in (0, len(shape)):
+        return np.broadcast_to(g, shape)  # a full reduction: nothing to re-insert
     if not keepdims:
         g = np.expand_dims(g, normalize_axis(axis, len(shape), "sum"))
     return np.broadcast_to(g, shape)
