@@ -486,9 +486,10 @@ MEMORY_SYSTEMS = ("symdiff", "numpy", "numexpr", "torch", "jax", "autograd")
 def memory_child(system: str, n: int) -> dict:
     """Peak extra memory of one W2 gradient at size n, in this (fresh) process.
 
-    Warm up at n = 1000 (imports, lowering, compilation), allocate the input, then read
-    ``ru_maxrss`` before and after one call: the delta is the peak resident memory the call
-    added. For the numpy-only systems tracemalloc's peak is reported as well (it sees numpy's
+    Warm up at n = 1000 (imports, lowering, compilation), allocate the input, reset the
+    peak resident size to the current one (``_reset_peak``; where that is not possible,
+    ``ru_maxrss``), run one call and read the peak: the delta is the peak resident memory
+    the call added. For the numpy-only systems tracemalloc's peak is reported as well (it sees numpy's
     buffers but not torch's or XLA's)."""
     import tracemalloc
 
@@ -531,9 +532,10 @@ def memory_child(system: str, n: int) -> dict:
     x *= 4.0
     x -= 2.0
     gc.collect()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    reset = _reset_peak()
+    before = _status_kib("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     out = fn(x)
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    after = _status_kib("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     del out
     res = {"system": system, "n": n, "rss_kib": after - before, "input_kib": x.nbytes / 1024}
     if system in ("symdiff", "numpy", "autograd"):
@@ -543,6 +545,27 @@ def memory_child(system: str, n: int) -> dict:
         res["tracemalloc_kib"] = tracemalloc.get_traced_memory()[1] / 1024
         tracemalloc.stop()
     return res
+
+
+def _reset_peak() -> bool:
+    """Reset this process's peak resident size to its current size (Linux: writing 5 to
+    /proc/self/clear_refs), so the peak after a call is the call's own. ``ru_maxrss`` is
+    no use here: Linux carries it over ``exec`` from the parent, which has PyTorch and JAX
+    loaded, so every child would start at the parent's peak."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return _status_kib("VmHWM") > 0
+    except OSError:
+        return False
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
 
 
 def mem_rows(results: list[dict], n: int) -> list[Row]:
