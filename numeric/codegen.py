@@ -186,6 +186,13 @@ def array_source(p: Any, mode: str) -> tuple[str, dict]:
             last[i] = t
     for s in keep:
         last[s] = math.inf
+    # a row that moves entries (sparsity "selection": transpose, reshape, index,
+    # broadcast_to) may answer with a view of its input: the input's buffer then lives as
+    # long as the view does
+    for slot, row, ins, params in reversed(forward):
+        if row.sparsity == "selection" and slot in last:
+            for i in ins:
+                last[i] = max(last.get(i, -1), last[slot])
 
     dtypes = _dtypes(p)
     lines = ["def {fn}(args{seed}):".format(fn=mode, seed="" if mode == "forward" else ", seed")]

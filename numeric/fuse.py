@@ -150,6 +150,12 @@ def fuse_polynomials(n_inputs: int, constants: Sequence[Any], rows: list,
     of chains fused.
     """
     base = n_inputs + len(constants)
+    # a chain is worth fusing only if it reaches degree 2: it needs a power or a product
+    # of two non-constant values (a cheap test that spares the analysis most graphs)
+    if not any((row.name == "pow" and float(params["p"]).is_integer() and params["p"] >= 2)
+               or (row.name == "mul" and all(i < n_inputs or i >= base for i in ins))
+               for row, ins, params in rows):
+        return rows, 0
     polys: dict[int, _Poly] = {}
 
     def poly(s: int) -> _Poly:
