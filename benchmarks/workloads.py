@@ -6,6 +6,7 @@ with symdiff's (``np.allclose``, rtol 1e-7) and the row says ``ok`` or ``MISMATC
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import importlib
 import math
@@ -79,40 +80,46 @@ class Timing:
     all: list = field(default_factory=list)
 
 
-def measure(fn: Callable[[], Any], cfg: Config) -> Timing:
-    """Median seconds per call of ``fn``: one warm-up call, then ``cfg.repeat`` samples of
-    ``number`` calls each (``number`` chosen so a sample lasts ~5 ms), garbage collector off
-    as ``timeit`` does, at most ``cfg.budget`` seconds of samples (at least 2 samples)."""
+def _calibrate(fn: Callable[[], Any]) -> tuple[float, int]:
+    """Seconds per call (the faster of two calls; the first also warms up) and the number
+    of calls that makes a sample last ~5 ms."""
     t0 = time.perf_counter()
     fn()
     first = time.perf_counter() - t0
     t0 = time.perf_counter()
     fn()
-    second = max(time.perf_counter() - t0, 1e-9)
-    est = min(first, second)
-    number = max(1, int(5e-3 / est))
-    samples = max(2, min(cfg.repeat, int(cfg.budget / (est * number))))
-    out = []
+    est = max(min(first, time.perf_counter() - t0), 1e-9)
+    return est, max(1, int(5e-3 / est))
+
+
+def _per_call(fn: Callable[[], Any], number: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - t0) / number
+
+
+@contextlib.contextmanager
+def _no_gc() -> Any:
+    """The garbage collector off while timing, as ``timeit`` does."""
     was = gc.isenabled()
     gc.disable()
     try:
-        for _ in range(samples):
-            t0 = time.perf_counter()
-            for _ in range(number):
-                fn()
-            out.append((time.perf_counter() - t0) / number)
+        yield
     finally:
         if was:
             gc.enable()
+
+
+def measure(fn: Callable[[], Any], cfg: Config) -> Timing:
+    """Median seconds per call of ``fn``: after calibration, ``cfg.repeat`` samples of
+    ``number`` calls each (``number`` chosen so a sample lasts ~5 ms), garbage collector off,
+    at most ``cfg.budget`` seconds of samples (at least 2 samples)."""
+    est, number = _calibrate(fn)
+    samples = max(2, min(cfg.repeat, int(cfg.budget / (est * number))))
+    with _no_gc():
+        out = [_per_call(fn, number) for _ in range(samples)]
     return Timing(statistics.median(out), samples, number, out)
-
-
-def _calibrate(fn: Callable[[], Any]) -> tuple[float, int]:
-    fn()
-    t0 = time.perf_counter()
-    fn()
-    est = max(time.perf_counter() - t0, 1e-9)
-    return est, max(1, int(5e-3 / est))
 
 
 def measure_pair(ours: Callable[[], Any], peer: Callable[[], Any],
@@ -123,22 +130,16 @@ def measure_pair(ours: Callable[[], Any], peer: Callable[[], Any],
     medians per call, the median of the per-sample ratios peer / ours, and the samples."""
     ea, na = _calibrate(ours)
     eb, nb = _calibrate(peer)
-    budget = 3 * cfg.budget
-    samples = max(5, min(3 * cfg.repeat, int(budget / (ea * na + eb * nb))))
+    samples = max(5, min(3 * cfg.repeat, int(3 * cfg.budget / (ea * na + eb * nb))))
     a, b = [], []
-    was = gc.isenabled()
-    gc.disable()
-    try:
+    with _no_gc():
         for k in range(samples):
-            for which in ((0, 1) if k % 2 == 0 else (1, 0)):
-                fn, number, out = (ours, na, a) if which == 0 else (peer, nb, b)
-                t0 = time.perf_counter()
-                for _ in range(number):
-                    fn()
-                out.append((time.perf_counter() - t0) / number)
-    finally:
-        if was:
-            gc.enable()
+            if k % 2:
+                b.append(_per_call(peer, nb))
+                a.append(_per_call(ours, na))
+            else:
+                a.append(_per_call(ours, na))
+                b.append(_per_call(peer, nb))
     ratio = statistics.median(y / x for x, y in zip(a, b))
     return statistics.median(a), statistics.median(b), ratio, samples
 
