@@ -32,11 +32,26 @@ from numeric import PRIMITIVES
 
 from .errors import ClosedFormError
 from .matrix_notation import Elementwise, Entry, Ones, scalar_times_ones
-from .node import Node, topological
+from .node import GraphLimitExceeded, Node, topological
 from .sympy_functions import template, to_sympy_number
 
 MAX_EXPLICIT_ELEMENTS = 10_000
 """Largest array (in elements) that ``explicit=True`` will expand."""
+
+MAX_NODES = 50_000
+"""Largest graph (in nodes) whose closed form ``.sympy()`` builds; past it, a
+``ClosedFormError`` says so at once (SymPy's own recursion would fail, or take minutes)."""
+
+MAX_TREE_SIZE = 5_000_000
+"""Largest closed form, counted written out as a tree (a SymPy expression is one: a
+subexpression the graph shares is repeated in it), that ``.sympy()`` builds. A graph such
+as sin(f)*exp(f) nested 40 deep has 121 nodes but 2**41 terms written out; printing or
+substituting into such an expression would not finish, so it is refused at once."""
+
+UNEVALUATED_TREE_SIZE = 2_000
+"""Functions (sin, exp, ...) whose expression, written out as a tree, is larger than this
+are applied without SymPy's automatic simplification, which walks trees and is
+exponential on shared subexpressions."""
 
 
 def to_sympy(node: Node, explicit: bool = False) -> Any:
@@ -46,7 +61,45 @@ def to_sympy(node: Node, explicit: bool = False) -> Any:
     >>> to_sympy(sd.var("x") * 2)
     2*x
     """
-    order = topological([node])
+    try:
+        order = topological([node], limit=MAX_NODES)
+    except GraphLimitExceeded:
+        raise ClosedFormError(
+            f"the graph has more than {MAX_NODES:,} nodes: its closed form would be too large "
+            "for SymPy (symdiff.closed_form.MAX_NODES). Evaluate it numerically (f.eval, "
+            "sd.value_and_grad, sd.check) instead") from None
+    size = tree_size(order)
+    if size > MAX_TREE_SIZE:
+        raise ClosedFormError(
+            f"the closed form would have more than {MAX_TREE_SIZE:,} terms written out (the "
+            f"graph has {len(order):,} nodes, but shares subexpressions that a SymPy "
+            "expression repeats; symdiff.closed_form.MAX_TREE_SIZE). Evaluate it "
+            "numerically (f.eval, sd.value_and_grad, sd.check) instead")
+    try:
+        return _closed_form(order, node, explicit)
+    except RecursionError:
+        raise ClosedFormError(
+            "SymPy ran out of Python's recursion depth on this closed form (the expression "
+            "is nested too deeply for it); evaluate the graph numerically instead") from None
+
+
+def tree_size(order: list[Node]) -> int:
+    """Size of the last node's expression written out as a tree (capped just past
+    ``MAX_TREE_SIZE``, so shared subexpressions do not make huge integers).
+
+    >>> import symdiff as sd
+    >>> x = sd.var("x")
+    >>> f = sd.sin(x) * sd.exp(x)  # x appears twice written out
+    >>> tree_size(f.nodes())
+    5
+    """
+    size: dict[int, int] = {}
+    for n in order:
+        size[id(n)] = min(1 + sum(size[id(a)] for a in n.args), MAX_TREE_SIZE + 1)
+    return size[id(order[-1])]
+
+
+def _closed_form(order: list[Node], node: Node, explicit: bool) -> Any:
     if explicit:
         return _explicit(order, node)
     if all(n.shape == () for n in order):
@@ -158,13 +211,44 @@ def _const(n: Node) -> Any:
 
 def _scalar(order: list[Node], root: Node) -> Any:
     val: dict[int, Any] = {}
+    tree: dict[int, int] = {}  # size of each node's expression written out as a tree
+    # a chain of additions (x1 + x2 + ... + x10000, a left fold) becomes one n-ary Add:
+    # adding one term at a time re-flattens the whole sum each time, quadratic in its length
+    uses: dict[int, int] = {}
+    feeds_sum: dict[int, bool] = {}
     for n in order:
-        if n.op in ("var", "tensor"):
+        for k, a in enumerate(n.args):
+            uses[id(a)] = uses.get(id(a), 0) + 1
+            feeds_sum[id(a)] = n.op == "add" or (n.op == "sub" and k == 0)
+    terms: dict[int, list] = {}
+    for n in order:
+        tree[id(n)] = size = 1 + sum(tree[id(a)] for a in n.args)
+        if n.op in ("add", "sub") and n.shape == ():
+            parts = []
+            for k, a in enumerate(n.args):
+                t = terms.pop(id(a), None) or [val[id(a)]]
+                parts.extend(t if k == 0 or n.op == "add" else [-e for e in t])
+            if n is not root and uses.get(id(n)) == 1 and feeds_sum.get(id(n)):
+                terms[id(n)] = parts  # its consumer continues the sum
+            else:
+                val[id(n)] = sympy.Add(*parts)
+        elif n.op in ("var", "tensor"):
             val[id(n)] = sympy.Symbol(n.name)
         elif n.op == "const":
             val[id(n)] = _const(n)
         elif PRIMITIVES[n.op].kind == "elementwise":
-            val[id(n)] = template(n.op).instantiate([val[id(a)] for a in n.args], n.params)
+            args = [val[id(a)] for a in n.args]
+            if size > UNEVALUATED_TREE_SIZE and isinstance(template(n.op).expr,
+                                                           sympy.Function):
+                # a function's automatic simplification (sin(-x) -> -sin(x), is_zero
+                # queries, exp's logcombine) walks its argument as a tree: on a graph
+                # that shares subexpressions that is exponential (sin(f)*exp(f) nested 20
+                # deep: 15 s). Past this size the function is applied as written (sums
+                # and products are still flattened, or SymPy would nest them too deep).
+                with sympy.evaluate(False):
+                    val[id(n)] = template(n.op).instantiate(args, n.params)
+            else:
+                val[id(n)] = template(n.op).instantiate(args, n.params)
         elif n.op == "scatter":
             # 0-d to 0-d: x added len(pos) times (no position: 0)
             val[id(n)] = len(n.params["pos"]) * val[id(n.args[0])]

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 
 import numpy as np
 import pytest
+import sympy
 
 import symdiff as sd
 
@@ -194,3 +196,60 @@ def test_many_variables_fan_in():
     _, grads = sd.value_and_grad(f, xs)(point)
     want = [2.0 * (k / K) * (k % 7 + 1) for k in range(K)]
     np.testing.assert_allclose(grads, want, rtol=1e-12, atol=0)
+
+
+# ---------------------------------------------------------------------------
+# closed forms and pictures of large graphs: a clear refusal, fast, or a result
+# ---------------------------------------------------------------------------
+
+def test_closed_form_of_a_huge_graph_is_refused_at_once(chain):
+    from symdiff.closed_form import MAX_NODES
+
+    x, f, _ = chain
+    t0 = time.perf_counter()
+    with pytest.raises(sd.ClosedFormError, match=f"more than {MAX_NODES:,} nodes"):
+        f.sympy()
+    assert time.perf_counter() - t0 < 5  # a walk up to the limit, not SymPy's recursion
+    with pytest.raises(sd.ClosedFormError):
+        sd.diff(f, x).sympy()
+
+
+def test_closed_form_of_shared_subexpressions_is_fast_or_refused():
+    """sin(f)*exp(f) nested d deep is 3d + 1 nodes but about 2**(d+1) terms written out.
+    SymPy's automatic simplification walks trees (15 s at depth 20 before), so it is
+    switched off past a size; past MAX_TREE_SIZE terms the closed form is refused."""
+    from symdiff.closed_form import MAX_TREE_SIZE
+
+    x = sd.var("x")
+    f = x
+    for d in range(1, 41):
+        f = sd.sin(f) * sd.exp(f)
+        if d == 12:
+            t0 = time.perf_counter()
+            expr = f.sympy()
+            assert time.perf_counter() - t0 < 10
+            value = sympy.lambdify(sympy.Symbol("x"), expr, modules="math", cse=True)(-0.3)
+            assert value == pytest.approx(f.eval(x=-0.3), rel=1e-12)
+    t0 = time.perf_counter()
+    with pytest.raises(sd.ClosedFormError, match=f"more than {MAX_TREE_SIZE:,} terms"):
+        f.sympy()
+    assert time.perf_counter() - t0 < 1
+
+
+def test_ten_thousand_wide_fan_in_closed_form_and_lowering():
+    xs = [sd.var(f"x{k}") for k in range(K)]
+    f = sd.sum(sd.stack(xs) * 2.0) if hasattr(sd, "stack") else sum(x * 2.0 for x in xs)
+    expr = f.sympy()
+    assert len(expr.free_symbols) == K
+    point = {f"x{k}": float(k) for k in range(K)}
+    assert f.eval(point) == pytest.approx(2.0 * sum(range(K)))
+
+
+def test_picture_of_a_huge_graph_is_refused_with_what_to_do(chain):
+    _, f, _ = chain
+    t0 = time.perf_counter()
+    with pytest.raises(sd.GraphTooLargeError, match="max_nodes="):
+        sd.to_dot(f)
+    with pytest.raises(sd.GraphTooLargeError):
+        sd.explain(f, at={"x": X0})
+    assert time.perf_counter() - t0 < 1
