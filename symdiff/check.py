@@ -279,7 +279,8 @@ def _add_diagnostics(report: CheckReport, F: Node, order: list[Node], wrt: list[
         errs = np.zeros(len(STEPS))
         for idx in sweep:
             with np.errstate(invalid="ignore"):
-                errs = np.fmax(errs, np.abs(step_sweep(forward, args, k, idx) - rev[idx]))
+                # np.maximum, not fmax: a nan difference must show as nan, not vanish
+                errs = np.maximum(errs, np.abs(step_sweep(forward, args, k, idx) - rev[idx]))
         report.step_errors[w.name] = errs
         report.best_step[w.name] = STEPS[int(np.nanargmin(errs))] if np.any(np.isfinite(errs)) \
             else float("nan")
@@ -343,11 +344,24 @@ def _problems(order: list[Node], lowered: Any, args: list) -> list[str]:
         dom = PRIMITIVES[n.op].domain
         xs = [vals[lowered.slots[id(a)]] for a in n.args]
         where = _inputs_text(n, xs)
-        if dom.valid is not None and not np.all(dom.valid(*xs, **n.params)):
-            problems.append(f"{n.op} outside its domain ({dom.note}) at {where}: value not finite")
+        with np.errstate(all="ignore"):
+            ok = None if dom.valid is None else np.asarray(dom.valid(*xs, **n.params))
+        if ok is not None and not np.all(ok):
+            problems.append(f"{n.op} outside its domain ({dom.note}) at {where}"
+                            f"{_bad_entries(ok, n.shape)}: value not finite")
         elif dom.kink is not None and np.any(dom.kink(*xs, **n.params)):
             problems.append(f"{n.op} is not differentiable here ({dom.note}) at {where}")
     return problems
+
+
+def _bad_entries(ok: np.ndarray, shape: tuple, limit: int = 3) -> str:
+    """For an array op, which entries of its result are outside the domain."""
+    if not shape:
+        return ""
+    bad = np.argwhere(~np.broadcast_to(ok, shape))
+    shown = ", ".join(str(list(map(int, i))) for i in bad[:limit])
+    more = f" and {len(bad) - limit} more" if len(bad) > limit else ""
+    return f", entr{'y' if len(bad) == 1 else 'ies'} {shown}{more}"
 
 
 def _inputs_text(n: Node, xs: list) -> str:

@@ -210,11 +210,7 @@ def bind(lowered: Lowered, values: Any, kwargs: Mapping[str, Any]) -> list:
     for leaf in lowered.leaves:
         if leaf.name in given:
             v = given[leaf.name]
-            try:
-                arr = np.asarray(v.data if isinstance(v, Node) else v, dtype=np.float64)
-            except (TypeError, ValueError):
-                raise SymdiffError(f"variable '{leaf.name}': value {v!r} is not a number or "
-                                   "an array of numbers") from None
+            arr = _as_float_array(leaf.name, v.data if isinstance(v, Node) else v)
             if arr.shape != leaf.shape:
                 raise ShapeError(f"variable '{leaf.name}': expected shape {leaf.shape}, "
                                  f"got {arr.shape}")
@@ -230,6 +226,21 @@ def bind(lowered: Lowered, values: Any, kwargs: Mapping[str, Any]) -> list:
             f"no value given for variable{'s' if len(missing) > 1 else ''} "
             f"{', '.join(map(repr, missing))}")
     return args
+
+
+def _as_float_array(name: str, v: Any) -> np.ndarray:
+    """A value as float64: bool, integer and float inputs (float16/32 included, converted
+    exactly) are accepted; None, text, complex and objects are refused, never read as nan
+    or parsed."""
+    try:
+        raw = np.asarray(v)
+    except (TypeError, ValueError):
+        raw = None
+    if raw is None or raw.dtype.kind not in "biuf":
+        kind = "" if raw is None else f" (dtype {raw.dtype})"
+        raise SymdiffError(f"variable '{name}': value {v!r} is not a number or an array of "
+                           f"real numbers{kind}")
+    return raw.astype(np.float64, copy=False)
 
 
 def _out(v: Any) -> Any:
