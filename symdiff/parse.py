@@ -31,6 +31,19 @@ place a list is allowed). Three spellings Python cannot parse are rewritten firs
 positions: ``1.T`` -> ``1 .T``, ``f.(`` -> ``f (``, and the prime of ``relu'`` becomes a
 letter of the name. The rewritten text then goes through the same allow-list.
 
+Hostile text (see docs/reliability.md, "Parsing hostile text"): every refusal is a
+``ParseError`` with a position. Limits: ``MAX_LENGTH`` characters (checked before any
+other work), ``MAX_DEPTH`` levels of nesting (Python's own parser allows 200 levels of
+brackets), ``MAX_NODES`` numbers, names, operators and calls for the graph builders
+(``SympyBuilder`` has tighter ones), numbers within the float range (about 1.8e308) and
+ints used as indices, axes or sizes within int64. Unicode: names may use any letters
+Python accepts, but a name Python would NFKC-normalise into another one (``ｅｘｐ``,
+``𝐱``, ``xⁿ``), a name written with Cyrillic or Greek look-alikes of Latin letters only
+(``ѕin``) and ``x·y`` are refused, suggesting the plain spelling; controls, null bytes,
+lone surrogates and invisible format characters (zero-width joiners, bidirectional
+marks) are refused anywhere, comments included; characters Python refuses (``−``, ``×``,
+``²``, a no-break space) are named with what to write instead.
+
 >>> import sympy
 >>> x = sympy.Symbol("x")
 >>> parse_sympy("2*x**3 - 1", {"x": x}, {})
@@ -39,24 +52,32 @@ letter of the name. The rewritten text then goes through the same allow-list.
 from __future__ import annotations
 
 import ast
+import contextlib
 import difflib
+import gc
+import itertools
 import math
 import operator
 import re
 import sys
 import threading
+import unicodedata
 import warnings
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 import numpy as np
 
 from .errors import ParseError, SymdiffError
 
-__all__ = ["MAX_LENGTH", "MAX_DEPTH", "KEYWORDS", "parse", "parse_with", "parse_sympy",
-           "parse_claim", "NodeBuilder", "SympyBuilder", "MatrixBuilder"]
+__all__ = ["MAX_LENGTH", "MAX_DEPTH", "MAX_NODES", "KEYWORDS", "parse", "parse_with",
+           "parse_sympy", "parse_claim", "NodeBuilder", "SympyBuilder", "MatrixBuilder"]
 
 MAX_LENGTH = 100_000
 """Longest text accepted, in characters."""
+MAX_NODES = 20_000
+"""Most numbers, names, operators and calls in a text ``sd.parse`` and ``parse_claim``
+read: each becomes a graph node or more, at about 10 to 25 µs each, so the largest text
+is read in well under a second.  Other builders set their own ``max_nodes`` (or none)."""
 MAX_DEPTH = 1000
 """Deepest nesting accepted.  Left operands of a chain (``a+b+c``, ``x[0][1]``) do not
 count, as they read flat in the text; every other operand, argument and index does."""
@@ -107,8 +128,98 @@ _REFUSED_NODES = {
 _LAMBDA = "<Lambda application>"     # markers in the info of a call (no name has spaces)
 _LITERAL = "<matrix literal>"
 _EXTRA_RECURSION = 20_000
+_PAUSE_GC_LENGTH = 2_000        # texts longer than this are translated with the GC paused
 _RECURSION_LOCK = threading.Lock()
 _NEWLINE = re.compile(r"\r\n|\r|\n")  # what Python's tokenizer counts as a line break
+
+
+_LOOKALIKES = dict(zip(
+    "аАВеЕКМНоОрРсСТуХхѕЅіІјЈԁһӏԛԝүҮοΟΑΒΕΖΗΙΚΜΝΡΤΥΧϳɡ",
+    "aABeEKMHoOpPcCTyXxsSiIjJdhlqwyYoOABEZHIKMNPTYXjg"))
+"""Cyrillic and Greek letters (and the Latin script g) that look like a Latin letter: a
+name written only with these and ASCII is refused (``ѕin`` with a Cyrillic dze reads as
+``sin`` but is another name)."""
+_MIDDLE_DOTS = "\u00b7\u0387"    # Python reads x·y as one name
+_MAX_SHOWN = 40                  # longest name or number quoted whole in a message
+_BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_CONTROL_ASCII = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+_INT_LITERAL = re.compile(r"(?<![\w.])[0-9][0-9_]*")
+_CHARACTER_HINTS = {
+    "-": "\u2212\u2010\u2011\u2012\u2013\u2014\u2015\ufe63\uff0d",
+    "*": "\u00d7\u2217\u22c5\u2219\u2022\u00b7\u0387\u2715\u2716",
+    "/": "\u00f7\u2215\u2044\u2236",
+    "<=": "\u2264\u2266", ">=": "\u2265\u2267", "!= (not supported)": "\u2260",
+    "sqrt(x)": "\u221a", "sum(...)": "\u2211",
+    "a plain space": "\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+                     "\u2009\u200a\u202f\u205f\u3000\u2028\u2029",
+    "no quotes: formulas have no strings": "\u2018\u2019\u201a\u201b\u201c\u201d\u201e"
+                                           "\u201f\u00ab\u00bb\u2032\u2033",
+}
+_HINT_OF = {ch: what for what, chars in _CHARACTER_HINTS.items() for ch in chars}
+
+
+def _shown(name: str) -> str:
+    """A name or number for a message: whole when short, else its start and its length."""
+    if len(name) <= _MAX_SHOWN:
+        return name
+    return f"{name[:_MAX_SHOWN // 2]}...({len(name)} characters)"
+
+
+def _first_line(e: BaseException) -> str:
+    lines = str(e).splitlines()
+    return lines[0][:200] if lines else ""
+
+
+def _char_name(ch: str) -> str:
+    return f"U+{ord(ch):04X} {unicodedata.name(ch, '')}".rstrip()
+
+
+def _character_hint(ch: str) -> str:
+    """What to write instead of a character Python refuses, for the message."""
+    if ch in _HINT_OF:
+        what = _HINT_OF[ch]
+        return f": write {what}" if " " in what else f": write '{what}'"
+    name = unicodedata.name(ch, "")
+    if "SUPERSCRIPT" in name:
+        return ": superscripts are not powers, write x**2"
+    if "SUBSCRIPT" in name:
+        return ": subscripts are not part of names, write x1 or x_1"
+    plain = unicodedata.normalize("NFKC", ch)
+    if plain != ch and plain.isascii() and plain.isprintable():
+        return f": write '{plain}'"
+    return ""
+
+
+def _spelling_problem(original: str) -> Optional[tuple[int, str]]:
+    """Why the name ``original`` (as written in the text) is refused, and where in it, or
+    None.  Python reads a name through NFKC normalisation, so ``ｅｘｐ``, ``𝐱`` and ``xⁿ``
+    would silently become ``exp``, ``x`` and ``xn``: symdiff refuses them instead, and names
+    made of Latin look-alikes (``ѕin`` with a Cyrillic dze), and ``x·y``, one name."""
+    if original.isascii():
+        return None
+    shown = _shown(original)
+    for i, ch in enumerate(original):
+        if ch in _MIDDLE_DOTS:
+            return i, (f"'{shown}' is one name in Python ({_char_name(ch)} is a letter "
+                       "there): write '*' for a product")
+    plain = unicodedata.normalize("NFKC", original)
+    if plain != original:
+        i = next(i for i, ch in enumerate(original)
+                 if unicodedata.normalize("NFKC", ch) != ch)
+        ch = original[i]
+        if "SUPERSCRIPT" in unicodedata.name(ch, ""):
+            return i, (f"the name '{shown}' contains {_char_name(ch)}: superscripts are "
+                       "not powers, write x**2")
+        return i, (f"the name '{shown}' is written with {_char_name(ch)}, which Python "
+                   f"reads as '{unicodedata.normalize('NFKC', ch)}': write "
+                   f"'{_shown(plain)}'")
+    latin = "".join(_LOOKALIKES.get(ch, ch) for ch in original)
+    if latin.isascii():
+        i = next(i for i, ch in enumerate(original) if ch in _LOOKALIKES)
+        return i, (f"the name '{shown}' is written with {_char_name(original[i])}, a "
+                   f"look-alike of the Latin '{latin[i]}': write '{_shown(latin)}'")
+    return None
 
 
 def parse_with(text: str, builder: Any) -> Any:
@@ -147,9 +258,11 @@ def parse(text: str, shapes: Mapping[str, tuple] | None = None, *,
         from .node import var
         mb = MatrixBuilder({k: var(k, tuple(v)) for k, v in (shapes or {}).items()},
                            strict=False)
-        return mb.finish(_parse_matrix(text, mb), None, text)
+        with _gc_paused(text):
+            return mb.finish(_parse_matrix(text, mb), None, text)
     builder = NodeBuilder(shapes)
-    return builder.finish(parse_with(text, builder))
+    with _gc_paused(text):
+        return builder.finish(parse_with(text, builder))
 
 
 def parse_sympy(text: str, symbols: Mapping[str, Any],
@@ -165,37 +278,51 @@ def parse_sympy(text: str, symbols: Mapping[str, Any],
     return parse_with(text, SympyBuilder(symbols, functions))
 
 
+@contextlib.contextmanager
+def _gc_paused(text: str) -> Iterator[None]:
+    """Pause the cyclic GC while a long text is parsed and translated.  The ast tree, the
+    passes' tuples and the builder's values are up to 100,000 objects each: every automatic
+    collection would walk all of them again (a third of the time of a long formula).
+    Nothing here makes reference cycles, so nothing is left for the GC to find."""
+    if not isinstance(text, str) or len(text) <= _PAUSE_GC_LENGTH or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def _ast_parse(body: str) -> ast.Expression:
     # SyntaxWarnings ("'int' object is not callable") would leak to the caller's console.
-    with warnings.catch_warnings():
+    # CPython converts its parse tree to ast objects recursively, within a budget tied to
+    # sys.getrecursionlimit(), and a flat chain such as x+x+...+x is one level per term.
+    # Real nesting is capped by the parser itself (MemoryError / "too many nested
+    # parentheses"), and MAX_LENGTH bounds a chain to 50,000 levels, so a temporarily
+    # larger budget is safe. It is raised up front: a first try at the normal limit would
+    # do all the parsing work before failing on a long chain (a third of a second at
+    # MAX_LENGTH).
+    with warnings.catch_warnings(), _RECURSION_LOCK:
         warnings.simplefilter("ignore")
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(old + _EXTRA_RECURSION)
         try:
             return ast.parse(body, mode="eval")
-        except RecursionError:
-            pass
-        # CPython converts its parse tree to ast objects recursively, within a budget tied
-        # to sys.getrecursionlimit(), and a flat chain such as x+x+...+x is one level per
-        # term.  Real nesting is capped by the parser itself (MemoryError / "too many
-        # nested parentheses"), and MAX_LENGTH bounds a chain to 50,000 levels, so a
-        # temporarily larger budget is safe.
-        with _RECURSION_LOCK:
-            old = sys.getrecursionlimit()
-            sys.setrecursionlimit(old + _EXTRA_RECURSION)
-            try:
-                return ast.parse(body, mode="eval")
-            finally:
-                sys.setrecursionlimit(old)
+        finally:
+            sys.setrecursionlimit(old)
 
 
 class _Translator:
     """One parse: positions, the allow-list check and the translation."""
 
-    def __init__(self, text: str, builder: Any):
+    def __init__(self, text: str, builder: Any, length_checked: bool = False):
         if not isinstance(text, str):
             raise TypeError(f"expected the formula as a str, got {type(text).__name__}")
-        if len(text) > MAX_LENGTH:  # before any work proportional to the text
+        limit = min(MAX_LENGTH, getattr(builder, "max_length", MAX_LENGTH))
+        if len(text) > limit and not length_checked:  # before any work on the text
             raise ParseError(f"expression is too long ({len(text)} characters; "
-                             f"the limit is {MAX_LENGTH})", text, MAX_LENGTH)
+                             f"the limit is {limit})", text, limit)
         self.text, self.builder = text, builder
         self.functions = getattr(builder, "functions", None)
         self.keywords = getattr(builder, "keywords", KEYWORDS)
@@ -211,24 +338,35 @@ class _Translator:
             self.line_starts.append(m.end())
         self.byte_to_char: dict[int, list[int]] = {}
         self.body = body
+        self.ascii_lines = [line.isascii() for line in self.lines]
+        self.flat = len(self.lines) == 1 and self.ascii_lines[0]  # columns are characters
+
+    def char_col(self, lineno: int, col: int) -> int:
+        """The character offset in line ``lineno`` of the UTF-8 byte offset ``col``."""
+        if self.ascii_lines[lineno - 1]:
+            return col
+        line = self.lines[lineno - 1]
+        table = self.byte_to_char.get(lineno)
+        if table is None:
+            table = [i for i, ch in enumerate(line) for _ in range(len(ch.encode()))]
+            table.append(len(line))
+            self.byte_to_char[lineno] = table
+        return table[min(max(col, 0), len(table) - 1)]
 
     # -- positions: ast columns are UTF-8 byte offsets per line; ParseError wants characters
     def _pos(self, lineno: Optional[int], col: Optional[int], chars: bool = False) -> int:
         if lineno is None or col is None or not 1 <= lineno <= len(self.lines):
             return 0
-        line = self.lines[lineno - 1]
-        if not chars and not line.isascii():
-            table = self.byte_to_char.get(lineno)
-            if table is None:
-                table = [i for i, ch in enumerate(line) for _ in range(len(ch.encode()))]
-                table.append(len(line))
-                self.byte_to_char[lineno] = table
-            col = table[min(col, len(table) - 1)]
+        if not chars:
+            col = self.char_col(lineno, col)
         return min(max(self.shift + self.line_starts[lineno - 1] + col, 0), len(self.text))
 
     def pos(self, node: ast.AST) -> int:
         # An operator or attribute starts where its left operand does; point at the operator.
-        if isinstance(node, (ast.BinOp, ast.Compare, ast.Attribute)):
+        kind = type(node)
+        if kind is ast.Name and self.flat:
+            return self.shift + node.col_offset
+        if kind is ast.BinOp or kind is ast.Compare or kind is ast.Attribute:
             left = node.value if isinstance(node, ast.Attribute) else node.left
             i = self._pos(left.end_lineno, left.end_col_offset)
             end = self._pos(node.end_lineno, node.end_col_offset)
@@ -246,72 +384,169 @@ class _Translator:
     def error(self, message: str, node: Optional[ast.AST] = None) -> ParseError:
         return ParseError(message, self.text, 0 if node is None else self.pos(node))
 
+    def refuse_characters(self) -> None:
+        """Characters refused anywhere, comments included, before Python sees the text:
+        controls and null bytes, lone surrogates (not characters: they cannot be encoded),
+        and invisible format characters (zero-width joiners, byte-order marks, and the
+        bidirectional controls that make text display in another order than it reads)."""
+        body = self.body
+        m = _CONTROL_ASCII.search(body)
+        if m:
+            ch = m.group()
+            what = "a null character" if ch == "\0" else "a control character"
+            raise ParseError(f"{what} (U+{ord(ch):04X}) is not allowed", self.text,
+                             self.shift + m.start())
+        if body.isascii():
+            return
+        for m in _NON_ASCII.finditer(body):
+            ch = m.group()
+            category = unicodedata.category(ch)
+            if category == "Cs":
+                msg = f"a lone surrogate (U+{ord(ch):04X}) is not a character"
+            elif category == "Cc":
+                msg = f"a control character ({_char_name(ch)}) is not allowed"
+            elif category == "Cf":
+                msg = (f"an invisible formatting character ({_char_name(ch)}) is not allowed"
+                       + (": it changes the order in which text is displayed"
+                          if ch in _BIDI else ""))
+            else:
+                continue
+            raise ParseError(msg, self.text, self.shift + m.start())
+
+    def syntax_error(self, e: SyntaxError) -> ParseError:
+        msg = e.msg or "invalid syntax"
+        offset = None if e.offset is None else max(e.offset - 1, 0)
+        where = self._pos(e.lineno, offset, chars=True)
+        if msg.startswith("Exceeds the limit"):   # a decimal literal of over 4300 digits
+            m = next((m for m in _INT_LITERAL.finditer(self.text)
+                      if len(m.group()) > 4000), None)
+            return ParseError("this number has too many digits (numbers must fit in a float: "
+                              "at most about 1.8e308)", self.text,
+                              m.start() if m else where)
+        if msg.startswith(("invalid character", "invalid non-printable character")) \
+                and where < len(self.text):
+            ch = self.text[where]
+            return ParseError(f"invalid character '{ch}' ({_char_name(ch)})"
+                              f"{_character_hint(ch)}", self.text, where)
+        if msg.startswith("too many nested parentheses"):
+            msg = ("too many nested parentheses: Python's parser allows at most 200 levels "
+                   "of brackets")
+        msg = msg if msg.startswith("invalid syntax") else f"invalid syntax ({msg})"
+        return ParseError(msg, self.text, where)
+
     # -- the whole run
     def run(self) -> Any:
         if not self.body.strip():
             raise ParseError("empty expression", self.text, 0)
-        try:
-            tree = _ast_parse(self.body)
-        except SyntaxError as e:
-            msg = e.msg or "invalid syntax"
-            msg = msg if msg.startswith("invalid syntax") else f"invalid syntax ({msg})"
-            offset = None if e.offset is None else max(e.offset - 1, 0)
-            raise ParseError(msg, self.text, self._pos(e.lineno, offset, chars=True)) from None
-        except (RecursionError, MemoryError):
-            raise ParseError("expression is nested too deeply for Python's parser",
-                             self.text, 0) from None
-        except ValueError as e:  # e.g. text Python's compiler refuses outright
-            raise ParseError(f"invalid syntax ({e})", self.text, 0) from None
+        self.refuse_characters()
+        with _gc_paused(self.body):
+            try:
+                tree = _ast_parse(self.body)
+            except SyntaxError as e:
+                raise self.syntax_error(e) from None
+            except (RecursionError, MemoryError):
+                raise ParseError("expression is nested too deeply for Python's parser",
+                                 self.text, 0) from None
+            except ValueError as e:  # e.g. text Python's compiler refuses outright
+                raise ParseError(f"invalid syntax ({e})", self.text, 0) from None
+            return self.translate(tree)
 
+    def translate(self, tree: ast.Expression) -> Any:
         # Pass 1, pre-order and left first, so the outermost, leftmost problem is reported.
+        # Names and binary operators, most of a long formula, are handled inline.
         order: list[tuple[ast.AST, Any, int]] = []
+        append, check, flat = order.append, self.check, self.flat
+        Name, BinOp = ast.Name, ast.BinOp
+        max_depth = min(MAX_DEPTH, getattr(self.builder, "max_depth", MAX_DEPTH))
         stack = [(tree.body, 1)]
+        pop, push = stack.pop, stack.append
         while stack:
-            node, depth = stack.pop()
-            if depth > MAX_DEPTH:
-                raise self.error(f"expression is nested too deeply (more than {MAX_DEPTH} "
+            node, depth = pop()
+            if depth > max_depth:
+                raise self.error(f"expression is nested too deeply (more than {max_depth} "
                                  "levels)", node)
-            info, children = self.check(node)
-            order.append((node, info, len(children)))
-            stack.extend((child, depth + inc) for child, inc in reversed(children))
+            kind = type(node)
+            if kind is Name:
+                if not flat or node.id[0] == "_":
+                    self.check_name(node.id, node)
+                append((node, None, 0))
+            elif kind is BinOp:
+                append((node, _BINOPS.get(type(node.op)) or
+                        self.operator(node.op, _BINOPS, node), 2))
+                push((node.right, depth + 1))
+                push((node.left, depth))
+            else:
+                info, children = check(node)
+                append((node, info, len(children)))
+                for child, inc in reversed(children):
+                    push((child, depth + inc))
+        limit = getattr(self.builder, "max_nodes", None)
+        if limit is not None and len(order) > limit:
+            raise ParseError(f"expression is too large: {len(order)} numbers, names, operators "
+                             f"and calls (the limit here is {limit})", self.text, 0)
 
         # Pass 2: reversed pre-order puts every node after its subtree; the results of its
         # children are then on top of `values`, first child topmost.
         values: list[Any] = []
-        for node, info, n in reversed(order):
-            args = values[len(values) - n:][::-1]
-            del values[len(values) - n:]
-            values.append(self.build(node, info, args))
+        b, build, vpop, vappend = self.builder, self.build, values.pop, values.append
+        shift = self.shift
+        node = tree.body
+        try:
+            for node, info, n in reversed(order):
+                kind = type(node)
+                if kind is Name:
+                    vappend(b.name(node.id, shift + node.col_offset if flat
+                                   else self.pos(node)))
+                elif kind is BinOp:
+                    first = vpop()
+                    vappend(b.binop(info, first, vpop()))
+                elif n == 0:
+                    vappend(build(node, info, ()))
+                elif n == 1:
+                    vappend(build(node, info, (vpop(),)))
+                elif n == 2:
+                    first = vpop()
+                    vappend(build(node, info, (first, vpop())))
+                else:
+                    args = values[len(values) - n:][::-1]
+                    del values[len(values) - n:]
+                    vappend(build(node, info, args))
+        except Exception as e:
+            raise self.build_error(node, e) from (None if isinstance(e, SymdiffError) or
+                                                  isinstance(e, RecursionError) else e)
         return values[0]
 
     # -- pass 1: refuse anything not on the allow-list; say which children to translate
     def check(self, node: ast.AST) -> tuple[Any, list[tuple[ast.AST, int]]]:
-        if isinstance(node, ast.Constant):
-            return self.number(node), []
-        if isinstance(node, ast.Name):
+        kind = type(node)  # ast.parse makes exact node types: `is` is the fast test
+        if kind is ast.Name:
             self.check_name(node.id, node)
             return None, []
-        if isinstance(node, ast.BinOp):
+        if kind is ast.BinOp:
             return self.operator(node.op, _BINOPS, node), [(node.left, 0), (node.right, 1)]
-        if isinstance(node, ast.UnaryOp):
+        if kind is ast.Constant:
+            return self.number(node), []
+        if kind is ast.Call:
+            return self.check_call(node)
+        if kind is ast.UnaryOp:
             return self.operator(node.op, _UNARY, node), [(node.operand, 1)]
-        if isinstance(node, ast.Compare):
+        if kind is ast.Compare:
             if len(node.ops) > 1:
                 raise self.error("chained comparisons like 'a < b < c' are not supported",
                                  node)
             op = self.operator(node.ops[0], _COMPARE, node)
             return op, [(node.left, 0), (node.comparators[0], 1)]
-        if isinstance(node, ast.Call):
-            return self.check_call(node)
-        if isinstance(node, ast.Attribute):
+        if kind is ast.Attribute:
+            if not self.flat:
+                self.check_spelling(node.attr, node)
             if node.attr != "T":
-                raise self.error(f"attribute access '.{node.attr}' is not allowed "
+                raise self.error(f"attribute access '.{_shown(node.attr)}' is not allowed "
                                  "(only '.T', the transpose)", node)
             return None, [(node.value, 0)]
-        if isinstance(node, ast.Subscript):
+        if kind is ast.Subscript:
             items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
             return tuple(self.index(item) for item in items), [(node.value, 0)]
-        raise self.error(_REFUSED_NODES.get(type(node), f"{type(node).__name__} "
+        raise self.error(_REFUSED_NODES.get(kind, f"{kind.__name__} "
                                             "expressions are not allowed"), node)
 
     def operator(self, op: ast.AST, allowed: dict, node: ast.AST) -> str:
@@ -322,7 +557,11 @@ class _Translator:
 
     def number(self, node: ast.Constant) -> Any:
         value = node.value
-        if type(value) in (int, float):
+        if type(value) is int or type(value) is float:
+            if type(value) is float and math.isinf(value) or \
+                    type(value) is int and value.bit_length() > 1023 and not _fits_float(value):
+                raise self.error("this number is too large: numbers must fit in a float "
+                                 "(at most about 1.8e308)", node)
             return value
         if isinstance(value, bool):
             what = "True/False are only allowed as keyword values (e.g. keepdims=True)"
@@ -339,8 +578,37 @@ class _Translator:
         raise self.error(what, node)
 
     def check_name(self, name: str, node: ast.AST) -> None:
+        if not self.flat:
+            self.check_spelling(name, node)
         if name.startswith("_") and (name not in self.lambda_params or name.startswith("__")):
-            raise self.error(f"names starting with '_' are not allowed ('{name}')", node)
+            raise self.error(f"names starting with '_' are not allowed ('{_shown(name)}')",
+                             node)
+
+    def check_spelling(self, name: str, node: ast.AST) -> None:
+        """Refuse a name Python would read as another one (see ``_spelling_problem``).
+        ``node`` is the Name, the Attribute or the keyword whose name it is."""
+        lineno, end_lineno = node.lineno, node.end_lineno
+        if self.flat or not 1 <= lineno <= len(self.lines) or self.ascii_lines[lineno - 1] \
+                and (lineno == end_lineno or type(node) is ast.Name):
+            return
+        line = self.lines[lineno - 1]
+        if type(node) is ast.Name:
+            start = self.char_col(lineno, node.col_offset)
+            original = line[start:self.char_col(lineno, node.end_col_offset)]
+        else:   # .attr or attr=value: the name is the identifier after '.' or before '='
+            start = self.pos(node) - self.shift - self.line_starts[lineno - 1] \
+                if type(node) is ast.Attribute else self.char_col(lineno, node.col_offset)
+            end = self._pos(node.end_lineno, node.end_col_offset) - self.shift
+            segment = self.body[self.line_starts[lineno - 1] + start:end]
+            m = re.search(r"\w+", segment)
+            if m is None:
+                return
+            original, start = m.group(), start + m.start()
+        problem = _spelling_problem(original)
+        if problem is not None:
+            i, message = problem
+            pos = self.shift + self.line_starts[lineno - 1] + start + i
+            raise ParseError(message, self.text, min(pos, len(self.text)))
 
     def check_call(self, node: ast.Call) -> tuple[Any, list[tuple[ast.AST, int]]]:
         func = node.func
@@ -377,12 +645,14 @@ class _Translator:
         for kw in node.keywords:
             if kw.arg is None:
                 raise self.error("'**' argument unpacking is not allowed", kw.value)
+            if not self.flat:
+                self.check_spelling(kw.arg, kw)
             if kw.arg in kwargs:
                 raise self.error(f"keyword argument '{kw.arg}' is repeated", kw.value)
             if kw.arg not in allowed:
                 which = (f"allowed: {', '.join(allowed)}" if allowed
                          else "it takes no keyword arguments")
-                raise self.error(f"keyword argument '{kw.arg}' is not allowed for "
+                raise self.error(f"keyword argument '{_shown(kw.arg)}' is not allowed for "
                                  f"'{name}' ({which})", kw.value)
             kwargs[kw.arg] = self.keyword_value(kw.value, kw.arg)
         return (name, args, kwargs), children
@@ -396,6 +666,8 @@ class _Translator:
             raise self.error("a Lambda is applied to one argument: Lambda(t, sqrt(t)).(X)",
                              node)
         param = inner.args[0].id
+        if not self.flat:
+            self.check_spelling(param, inner.args[0])
         if param.startswith("__"):
             raise self.error(f"names starting with '_' are not allowed ('{param}')",
                              inner.args[0])
@@ -429,7 +701,8 @@ class _Translator:
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         shown = ", ".join(known[:6]) + (", ..." if len(known) > 6 else "")
-        return f"unknown function '{name}'{hint} (known functions: {shown}; {len(known)} in all)"
+        return (f"unknown function '{_shown(name)}'{hint} (known functions: {shown}; "
+                f"{len(known)} in all)")
 
     # -- constants: subscript keys, keyword values, shape tuples (flat, so no recursion)
     def int_const(self, node: ast.AST) -> Optional[int]:
@@ -437,6 +710,9 @@ class _Translator:
         if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
             sign, node = (-1 if isinstance(node.op, ast.USub) else 1), node.operand
         if isinstance(node, ast.Constant) and type(node.value) is int:
+            if node.value >= 2**63:
+                raise self.error("an index, axis or size must be between -2**63 and 2**63",
+                                 node)
             return sign * node.value
         return None
 
@@ -476,41 +752,58 @@ class _Translator:
         return value
 
     # -- pass 2: builder calls
-    def build(self, node: ast.AST, info: Any, args: list) -> Any:
+    def build(self, node: ast.AST, info: Any, args: Any) -> Any:
+        """The builder's call for ``node``, from its ``info`` (pass 1) and its children's
+        values ``args``."""
         b = self.builder
-        try:
-            if isinstance(node, ast.Constant):
-                return b.number(info)
-            if isinstance(node, ast.Name):
-                return b.name(node.id, self.pos(node))
-            if isinstance(node, ast.BinOp):
-                return b.binop(info, args[0], args[1])
-            if isinstance(node, ast.UnaryOp):
-                return b.unary(info, args[0])
-            if isinstance(node, ast.Compare):
-                return b.compare(info, args[0], args[1])
-            if isinstance(node, ast.Call) and info[0] == _LAMBDA:
-                return b.apply_lambda(info[1], args[0], args[1], self.pos(node))
-            if isinstance(node, ast.Call) and info[0] == _LITERAL:
-                return b.literal(info[1], info[2], args)
-            if isinstance(node, ast.Call):
-                name, slots, kwargs = info
-                built = iter(args)
-                values = [const if is_const else next(built) for is_const, const in slots]
-                return b.call(name, values, kwargs, self.pos(node))
-            if isinstance(node, ast.Attribute):
-                return b.attribute(args[0], node.attr)
-            return b.subscript(args[0], info)
-        except ParseError as e:
-            if not e.text:  # raised by a builder, which does not know the text
-                where = self.pos(node) if e.position is None else e.position
-                raise ParseError(e.message, self.text, where) from None
-            raise
-        except SymdiffError:
-            raise
-        except Exception as e:
-            raise ParseError(f"cannot build {_describe(node)}: {type(e).__name__}: {e}",
-                             self.text, self.pos(node)) from e
+        kind = type(node)
+        if kind is ast.Name:
+            return b.name(node.id, self.pos(node))
+        if kind is ast.BinOp:
+            return b.binop(info, args[0], args[1])
+        if kind is ast.Constant:
+            return b.number(info)
+        if kind is ast.UnaryOp:
+            return b.unary(info, args[0])
+        if kind is ast.Compare:
+            return b.compare(info, args[0], args[1])
+        if kind is ast.Call and info[0] == _LAMBDA:
+            return b.apply_lambda(info[1], args[0], args[1], self.pos(node))
+        if kind is ast.Call and info[0] == _LITERAL:
+            return b.literal(info[1], info[2], list(args))
+        if kind is ast.Call:
+            name, slots, kwargs = info
+            built = iter(args)
+            values = [const if is_const else next(built) for is_const, const in slots]
+            return b.call(name, values, kwargs, self.pos(node))
+        if kind is ast.Attribute:
+            return b.attribute(args[0], node.attr)
+        return b.subscript(args[0], info)
+
+    def build_error(self, node: ast.AST, e: Exception) -> Exception:
+        """What a builder's exception becomes: a ``ParseError`` without the text gets the
+        text and the node's position; other ``SymdiffError``s pass unchanged; anything
+        else becomes a ``ParseError`` at the node's position."""
+        if isinstance(e, ParseError):
+            if e.text:
+                return e
+            where = self.pos(node) if e.position is None else e.position
+            return ParseError(e.message, self.text, where)
+        if isinstance(e, SymdiffError):
+            return e
+        if isinstance(e, RecursionError):
+            return ParseError(f"cannot build {_describe(node)}: the expression is nested too "
+                              "deeply", self.text, self.pos(node))
+        return ParseError(f"cannot build {_describe(node)}: {type(e).__name__}: "
+                          f"{_first_line(e)}", self.text, self.pos(node))
+
+
+def _fits_float(value: int) -> bool:
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
 
 
 def _describe(node: ast.AST) -> str:
@@ -550,6 +843,8 @@ class _OperatorBuilder:
 
 class NodeBuilder(_OperatorBuilder):
     """Builds symdiff graph ``Node``s; one instance per parse (it caches the variables)."""
+
+    max_nodes = MAX_NODES
 
     def __init__(self, shapes: Mapping[str, tuple] | None = None):
         # Imported here so this module (and SympyBuilder) load without the graph modules.
@@ -597,39 +892,107 @@ class NodeBuilder(_OperatorBuilder):
 
 
 class SympyBuilder(_OperatorBuilder):
-    """Builds SymPy expressions from the given ``symbols`` and ``functions`` only."""
+    """Builds SymPy expressions from the given ``symbols`` and ``functions`` only.
 
-    MAX_EXACT_BITS = 100_000
-    """An exact power of numbers larger than this stays unevaluated (9**9**9 stays small)."""
+    It reads short formulas (the rows of symdiff's primitive table), and SymPy's own
+    arithmetic is slow: each operation costs up to a millisecond, a sum of n distinct
+    symbols built term by term is quadratic, and ``sqrt`` of a 4000-bit integer factors
+    it for most of a second. So the text is limited to ``max_length`` characters and
+    ``max_nodes`` numbers, names, operators and calls, ``max_depth`` levels of nesting,
+    and exact numbers to
+    ``MAX_EXACT_BITS`` bits: a power of numbers beyond that stays unevaluated
+    (``9**9**9`` is read, but is refused as an operand), a product beyond it is refused.
+    """
+
+    MAX_EXACT_BITS = 1_100
+    """Largest exact number computed, in bits (a float-range integer has 1024)."""
+    max_length = 1_000
+    """Longest text read, in characters."""
+    max_nodes = 1_000
+    """Most numbers, names, operators and calls in one text."""
+    max_depth = 20
+    """Deepest nesting (counted as ``MAX_DEPTH`` is): SymPy's time on a tower of powers
+    grows faster than its depth (0.2 s at 20 levels, 3 s at 80)."""
 
     def __init__(self, symbols: Mapping[str, Any], functions: Mapping[str, Callable]):
         import sympy
         self._sympy = sympy
         self.symbols, self.functions = dict(symbols), dict(functions)
+        # id -> (value, bound on the bits of the exact numbers in it), for values whose
+        # bound is not 0; an unevaluated huge power has the bound None
+        self._bits: dict[int, tuple[Any, Optional[int]]] = {}
+
+    def _huge(self, value: Any) -> bool:
+        entry = self._bits.get(id(value))
+        return entry is not None and entry[0] is value and entry[1] is None
+
+    def _bound(self, value: Any) -> int:
+        entry = self._bits.get(id(value))
+        if entry is None or entry[0] is not value:
+            return 0
+        if entry[1] is None:
+            raise ParseError(f"the number {value} is too large to compute with exactly (more "
+                             f"than {self.MAX_EXACT_BITS} bits)")
+        return entry[1]
+
+    def _keep(self, value: Any, bits: Optional[int]) -> Any:
+        if bits is None or bits:
+            self._bits[id(value)] = (value, bits)
+        return value
 
     def number(self, value: int | float) -> Any:
-        return self._sympy.Integer(value) if isinstance(value, int) else self._sympy.Float(value)
+        if isinstance(value, int):
+            return self._keep(self._sympy.Integer(value), value.bit_length())
+        return self._sympy.Float(value)
 
     def name(self, identifier: str, position: int) -> Any:
         if identifier in self.symbols:
             return self.symbols[identifier]
         if identifier in self.functions:
-            raise ParseError(f"function '{identifier}' must be called, e.g. {identifier}(x)")
-        raise ParseError(f"unknown name '{identifier}'")
+            raise ParseError(f"function '{_shown(identifier)}' must be called, e.g. "
+                             f"{_shown(identifier)}(x)")
+        raise ParseError(f"unknown name '{_shown(identifier)}'")
 
     def binop(self, op: str, a: Any, b: Any) -> Any:
-        Rational = self._sympy.Rational
-        if op == "**" and isinstance(a, Rational) and isinstance(b, Rational):
-            bits = max(int(a.p).bit_length(), int(a.q).bit_length())
-            if bits * (abs(int(b.p)) // int(b.q) + 1) > self.MAX_EXACT_BITS:
-                return self._sympy.Pow(a, b, evaluate=False)
-        return _OPERATORS[op](a, b)
+        sympy = self._sympy
+        if op == "**" and (self._huge(a) or self._huge(b)):  # 9**9**9**9: a tower, unevaluated
+            return self._keep(sympy.Pow(a, b, evaluate=False), None)
+        bits_a, bits_b = self._bound(a), self._bound(b)
+        if op == "**" and isinstance(a, sympy.Number) and isinstance(b, sympy.Number):
+            if isinstance(a, sympy.Rational) and isinstance(b, sympy.Rational):
+                bits = max(int(a.p).bit_length(), int(a.q).bit_length(), 1)
+                k = abs(int(b.p)) // int(b.q) + 1
+                if bits * k > self.MAX_EXACT_BITS:
+                    return self._keep(sympy.Pow(a, b, evaluate=False), None)
+                return self._keep(a ** b, bits * k)
+            try:   # a float power: mpmath's exponents would grow without bound
+                size = abs(float(b) * math.log2(abs(float(a)))) if a != 0 else 0.0
+            except (OverflowError, ValueError):
+                size = math.inf
+            if not size <= 2**20:
+                return self._keep(sympy.Pow(a, b, evaluate=False), None)
+        if op in ("*", "/", "@", "**"):
+            bits = bits_a + bits_b
+            if bits > self.MAX_EXACT_BITS:
+                raise ParseError(f"'{op}': the exact numbers in the result could have more "
+                                 f"than {self.MAX_EXACT_BITS} bits")
+        else:
+            bits = max(bits_a, bits_b) + (1 if bits_a or bits_b else 0)
+            bits = min(bits, self.MAX_EXACT_BITS)
+        return self._keep(_OPERATORS[op](a, b), bits)
+
+    def unary(self, op: str, a: Any) -> Any:
+        return self._keep(super().unary(op, a), self._bound(a))
+
+    def call(self, fname: str, args: list, kwargs: dict, position: int) -> Any:
+        bits = max((self._bound(a) for a in args), default=0)
+        return self._keep(super().call(fname, args, kwargs, position), bits)
 
     def attribute(self, a: Any, attr: str) -> Any:
-        return a.T
+        return self._keep(a.T, self._bound(a))
 
     def subscript(self, a: Any, key: tuple) -> Any:
-        return a[key[0] if len(key) == 1 else key]
+        return self._keep(a[key[0] if len(key) == 1 else key], self._bound(a))
 
 
 # ---------------------------------------------------------------------------
@@ -644,6 +1007,8 @@ _MATRIX_REWRITES = re.compile(
     r"|(?P<dot>(?<=[\w)'\u02b9])\.(?=\s*\())"  # tanh.(X): elementwise application
 )
 _MAX_MATRIX_POWER = 64
+_MAX_MATRIX_LITERALS = 200    # Matrix([...]) in one text: their sizes are solved together
+_MAX_MATRIX_ENTRIES = 5_000   # entries of those, in all
 
 
 def _matrix_text(text: str) -> tuple[str, list[int]]:
@@ -675,8 +1040,8 @@ def _parse_matrix(text: str, builder: "MatrixBuilder") -> Any:
         raise ParseError(f"expression is too long ({len(text)} characters; "
                          f"the limit is {MAX_LENGTH})", text, MAX_LENGTH)
     body, where = _matrix_text(text)
-    try:
-        return parse_with(body, builder)
+    try:   # the rewrite may lengthen the text (1.T -> 1 .T): its length was checked above
+        return _Translator(body, builder, length_checked=True).run()
     except ParseError as e:
         pos = None if e.position is None else where[min(e.position, len(where) - 1)]
         raise ParseError(e.message.replace(_PRIME, "'"), text, pos) from None
@@ -708,7 +1073,8 @@ def parse_claim(text: str, variables: Any, wrt: Any = None) -> "Node":  # noqa: 
     if wrt is not None and wrt.name not in variables:
         variables[wrt.name] = wrt
     builder = MatrixBuilder(variables, strict=True)
-    return builder.finish(_parse_matrix(text, builder), wrt, text)
+    with _gc_paused(text if isinstance(text, str) else ""):
+        return builder.finish(_parse_matrix(text, builder), wrt, text)
 
 
 class _Dim:
@@ -724,6 +1090,9 @@ class _Dim:
         d = self
         while d.up is not None:
             d = d.up
+        n = self   # path compression: later lookups are one step
+        while n.up is not None and n.up is not d:
+            n.up, n = d, n.up
         return d
 
     def get(self) -> Optional[int]:
@@ -795,6 +1164,7 @@ class MatrixBuilder(_OperatorBuilder):
     """
 
     lambdas = True
+    max_nodes = MAX_NODES
     literals = ("Matrix", "ImmutableMatrix")
     keywords: dict = {}
     hints = {
@@ -815,6 +1185,8 @@ class MatrixBuilder(_OperatorBuilder):
         self.ones: list[_Term] = []      # literal 1s read as matrices of ones
         self.ones_in_products = 0        # ... of them next to a matrix in a product
         self._literal_terms: list[_Term] = []   # Matrix([...]) terms: their block sizes
+        self._open_literals: list[_Term] = []   # ... those whose sizes are not all known
+        self._literal_entries = 0
         self._count = 0
         self._leaves: dict[str, _Term] = {}
         fns: dict[str, Callable[..., _Term]] = {}
@@ -923,7 +1295,7 @@ class MatrixBuilder(_OperatorBuilder):
             return self._num(math.pi if identifier == "pi" else math.e)
         if self.strict:
             known = ", ".join(sorted(self.variables)) or "none"
-            shown = identifier.replace(_PRIME, "'")
+            shown = _shown(identifier.replace(_PRIME, "'"))
             what = "a derivative mark ' follows a function name, as in relu'.(X)" \
                 if _PRIME in identifier else f"the variables are: {known}"
             raise ParseError(f"unknown name '{shown}' ({what})")
@@ -1074,23 +1446,39 @@ class MatrixBuilder(_OperatorBuilder):
                 if not (_unify(block.rows, row[0].rows) and _unify(block.cols, grid[0][j].cols)):
                     raise ParseError(f"Matrix: block ({i}, {j}) is {block.shape_text()}, which "
                                      "does not fit its block row and column")
+        if len(self._literal_terms) >= _MAX_MATRIX_LITERALS:
+            raise ParseError(f"Matrix: at most {_MAX_MATRIX_LITERALS} explicit matrices in one "
+                             "text")
+        self._literal_entries += len(entries)
+        if self._literal_entries > _MAX_MATRIX_ENTRIES:
+            raise ParseError(f"Matrix: at most {_MAX_MATRIX_ENTRIES} entries in the explicit "
+                             "matrices of one text (each entry is three graph nodes)")
         t = self._new("m", "literal", tuple(b for row in grid for b in row), (nrows, ncols),
                       _Dim(), _Dim())
         self._literal_terms.append(t)
+        self._open_literals.append(t)
         self._resolve_literals()
         return t
 
     def _resolve_literals(self) -> None:
         """Block sizes add up to the matrix's size: fill in what that decides (zero blocks
-        are at least 1×1), until nothing changes."""
+        are at least 1×1), until nothing changes.  A literal whose sizes are all known
+        has nothing left to decide and leaves the open list (else every Matrix([...]) of
+        a text would be visited again for each later one)."""
         changed = True
         while changed:
             changed = False
-            for t in self._literal_terms:
+            still_open = []
+            for t in self._open_literals:
                 nrows, ncols = t.params
                 heights = [t.args[i * ncols].rows for i in range(nrows)]
                 widths = [t.args[j].cols for j in range(ncols)]
                 changed |= _sum_rule(heights, t.rows) | _sum_rule(widths, t.cols)
+                if t.rows.get() is None or t.cols.get() is None or \
+                        any(d.get() is None for d in heights) or \
+                        any(d.get() is None for d in widths):
+                    still_open.append(t)
+            self._open_literals = still_open
 
     def _as_block(self, t: _Term, rows: _Dim, cols: _Dim) -> _Term:
         """0 as a zero block of any size, another number as a 1×1 block."""
@@ -1284,11 +1672,16 @@ class MatrixBuilder(_OperatorBuilder):
             k, x = t.params, xs[0]
             if k == 0:
                 return self._const(np.eye(x.shape[0]))
-            base = x if k > 0 else ap("inv", x)
-            out = base
-            for _ in range(abs(k) - 1):
-                out = ap("matmul", out, base)
-            return out
+            # by repeated squaring: about 2*log2(k) products, not k - 1 (S**64*S**64*...
+            # would otherwise make 63 nodes per 5 characters of text)
+            power, n, out = x if k > 0 else ap("inv", x), abs(k), None
+            while True:
+                if n & 1:
+                    out = power if out is None else ap("matmul", out, power)
+                n >>= 1
+                if not n:
+                    return out
+                power = ap("matmul", power, power)
         if op == "reduce":
             if t.params in ("sum", "mean", "logsumexp"):
                 return ap(t.params, xs[0], axis=None, keepdims=False)
@@ -1310,23 +1703,36 @@ class MatrixBuilder(_OperatorBuilder):
         if op == "zeros":
             return self._const(np.zeros((t.rows.get() or 1, t.cols.get() or 1)))
         if op == "block":
+            if xs[0].op == "const":   # a number: a 1×1 constant, which a literal folds
+                return self._const(np.reshape(xs[0]._value, (1, 1)))
             return ap("reshape", xs[0], shape=(1, 1))
         if op == "literal":
             nrows, ncols = t.params
             heights = [xs[i * ncols].shape[0] for i in range(nrows)]
             widths = [xs[j].shape[1] for j in range(ncols)]
-            shape = (sum(heights), sum(widths))
-            out = None
+            starts_r = list(itertools.accumulate(heights, initial=0))
+            starts_c = list(itertools.accumulate(widths, initial=0))
+            shape = (starts_r[-1], starts_c[-1])
+            # The constant blocks go into one constant (block by block, each an add of two
+            # full-size constants, n entries would cost n² time); the others are placed
+            # with unindex and added to it.
+            dense, pieces = None, []
             for i in range(nrows):
+                r0, r1 = starts_r[i], starts_r[i + 1]
                 for j in range(ncols):
                     block = xs[i * ncols + j]
-                    if block.op == "const" and not np.any(block._value):
+                    c0, c1 = starts_c[j], starts_c[j + 1]
+                    if block.op == "const":
+                        if np.any(block._value):
+                            if dense is None:
+                                dense = np.zeros(shape)
+                            dense[r0:r1, c0:c1] = block._value
                         continue
-                    r0, c0 = sum(heights[:i]), sum(widths[:j])
-                    key = (("slice", r0, r0 + heights[i], None),
-                           ("slice", c0, c0 + widths[j], None))
-                    piece = ap("unindex", block, key=key, shape=shape)
-                    out = piece if out is None else ap("add", out, piece)
+                    key = (("slice", r0, r1, None), ("slice", c0, c1, None))
+                    pieces.append(ap("unindex", block, key=key, shape=shape))
+            out = None if dense is None else self._const(dense)
+            for piece in pieces:
+                out = piece if out is None else ap("add", out, piece)
             return out if out is not None else self._const(np.zeros(shape))
         raise ParseError(f"internal error: cannot build the term {op!r}")
 

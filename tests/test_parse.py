@@ -693,3 +693,179 @@ def test_random_claim_text_parses_or_raises_parse_error(text):
     except ParseError as e:
         assert e.position is None or 0 <= e.position <= len(text)
     assert time.perf_counter() - start < 1.0
+
+
+# ---------------------------------------------------------------------------
+# regressions found by tests/test_fuzz_parse.py (hostile text), each fixed in parse.py
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, fragment, position", [
+    # integer literals beyond the float range: OverflowError from const()/float() before
+    ("0x" + "f" * 300, "too large", 0),
+    ("x + " + "9" * 400, "too large", 4),
+    ("-" + "9" * 4300, "too large", 1),
+    ("1e999999", "too large", 0),
+    ("x**1e400", "too large", 3),
+    # decimal literals over Python's 4300-digit limit: was position 0
+    ("x + " + "1" * 5000, "too many digits", 4),
+])
+def test_huge_numbers_are_parse_errors_at_the_number(text, fragment, position):
+    for run in (lambda: parse(text), lambda: parse_claim(text, MVARS),
+                lambda: sp(text)):
+        with pytest.raises(ParseError) as info:
+            run()
+        assert fragment in info.value.message or "too long" in info.value.message, \
+            info.value
+        if "too long" not in info.value.message:
+            assert info.value.position == position, info.value
+
+
+@pytest.mark.parametrize("text, position", [
+    # ints as indices, axes and sizes: OverflowError / ShapeError from numpy before
+    ("x[1:" + "9" * 30 + "]", 4),
+    ("sum(x, axis=" + "9" * 25 + ")", 12),
+    ("reshape(x, (" + "9" * 4000 + ",))", 12),
+    ("x[-" + "9" * 20 + "]", 3),
+])
+def test_huge_indices_axes_and_sizes_are_parse_errors(text, position):
+    with pytest.raises(ParseError, match=r"between -2\*\*63 and 2\*\*63") as info:
+        parse(text, {"x": (3,)})
+    assert info.value.position == position
+
+
+@pytest.mark.parametrize("text, fragment, position", [
+    ("x\x00+1", "null character (U+0000)", 1),          # was position 0, a ValueError text
+    ("x + \ud800", "lone surrogate (U+D800)", 4),       # was position 0, a codec message
+    ("x\x07 + 1", "control character (U+0007)", 1),
+    ("x\u200d+1", "ZERO WIDTH JOINER", 1),
+    ("x + 1  # \u202e comment", "RIGHT-TO-LEFT OVERRIDE", 9),   # even in a comment
+    ("\ufeffx", "ZERO WIDTH NO-BREAK SPACE", 0),
+    ("x\u22121", "MINUS SIGN): write '-'", 1),
+    ("2\u00d7x", "MULTIPLICATION SIGN): write '*'", 1),
+    ("x\u00b2", "superscripts are not powers", 1),
+    ("x\u00a0+ 1", "NO-BREAK SPACE): write a plain space", 1),
+    ("\uff11 + x", "FULLWIDTH DIGIT ONE): write '1'", 0),
+])
+def test_unicode_characters_are_refused_where_they_are(text, fragment, position):
+    with pytest.raises(ParseError) as info:
+        parse(text)
+    assert fragment in info.value.message, info.value
+    assert info.value.position == position
+
+
+@pytest.mark.parametrize("text, fragment, position", [
+    # Python NFKC-normalises names: these were silently read as exp(x), x, xn and fi
+    ("\uff45\uff58\uff50(x)", "write 'exp'", 0),
+    ("1 + \U0001d431", "write 'x'", 4),
+    ("x\u207f + 1", "superscripts are not powers", 1),
+    ("\ufb01 + 1", "write 'fi'", 0),
+    ("x.\uff34", "write 'T'", 2),
+    ("sum(x, \uff41xis=0)", "write 'axis'", 7),
+    # look-alikes of Latin letters: another name than the one it looks like
+    ("\u0455in(x)", "CYRILLIC SMALL LETTER DZE, a look-alike of the Latin 's': write 'sin'", 0),
+    ("x + \u0445", "write 'x'", 4),
+    ("\u03bf + 1", "GREEK SMALL LETTER OMICRON", 0),
+    ("x\u00b7y", "one name in Python", 1),
+])
+def test_names_python_would_read_as_other_names_are_refused(text, fragment, position):
+    with pytest.raises(ParseError) as info:
+        parse(text)
+    assert fragment in info.value.message, info.value
+    assert info.value.position == position
+
+
+def test_greek_and_accented_names_are_still_names():
+    assert parse("\u03b1*x + \u03b8 + \u00e9 + \u03bd").op == "add"   # α θ é ν
+    assert {n.name for n in parse("(\u03b1 +\n \u03b2)").nodes() if n.op == "var"} == \
+        {"\u03b1", "\u03b2"}
+
+
+def test_long_names_are_shortened_in_messages():
+    with pytest.raises(ParseError) as info:
+        parse("q" * 5000 + "(x)")
+    assert len(info.value.message) < 400 and "5000 characters" in info.value.message
+
+
+def test_graph_builders_limit_the_number_of_nodes():
+    from symdiff.parse import MAX_NODES
+    text = "+".join(["x"] * (MAX_NODES // 2 + 1))
+    for run in (lambda: parse(text), lambda: parse(text, matrix=True),
+                lambda: parse_claim(text, MVARS)):
+        start = time.perf_counter()
+        with pytest.raises(ParseError, match="too large") as info:
+            run()
+        assert time.perf_counter() - start < 1.0
+    assert str(MAX_NODES) in info.value.message
+    assert parse_with(text, Counter()) == MAX_NODES + 1   # the limit is the builder's
+
+
+def test_largest_sums_and_products_parse_in_well_under_a_second():
+    # 50,000-term sums took 1.9 s (sd.parse) to 2.4 s (claims): a first ast.parse at
+    # the normal recursion limit thrown away, a full GC walk every few thousand nodes,
+    # and a str.isascii() of the whole line for every name's position (quadratic)
+    from symdiff.parse import MAX_NODES
+    n = MAX_NODES // 2
+    for text in ["+".join(["x"] * n), "*".join(["1"] * n), "+".join(["\u03b1"] * n)]:
+        for run in (lambda: parse(text), lambda: parse(text, matrix=True)):
+            start = time.perf_counter()
+            run()
+            assert time.perf_counter() - start < 1.0, text[:20]
+
+
+def test_sympy_reader_refuses_numbers_it_would_hang_on():
+    # 9**9**9 was kept unevaluated, but 9**9**9*2 then evaluated it (minutes), and
+    # sqrt of a 20,000-bit integer factored it (minutes)
+    for text in ["9**9**9*2", "-9**9**9", "9**9**9 + x", "x*9**3000", "9**300*9**300*9**300",
+                 "(" + "9" * 300 + ")*" + "9" * 300 + "*" + "9" * 300]:
+        start = time.perf_counter()
+        with pytest.raises(ParseError, match="exact"):
+            sp(text)
+        assert time.perf_counter() - start < 1.0
+    assert isinstance(sp("x**9**9**9"), sympy.Pow)          # a tower alone stays readable
+
+
+def test_sympy_reader_limits_length_nodes_and_depth():
+    # SymPy itself is slow on big formulas: a 50,000-term sum of distinct symbols was
+    # quadratic (17 min), a tower of 80 powers 3 s; the reader is for short formulas
+    assert SympyBuilder.max_length <= 1000 and SympyBuilder.max_depth <= 20
+    with pytest.raises(ParseError, match="too long"):
+        sp("+".join(["x"] * 600))
+    with pytest.raises(ParseError, match="nested too deeply"):
+        sp("**".join(["(x+1)"] * 40))
+    start = time.perf_counter()
+    sp("**".join(["(x+%d)" % i for i in range(19)]))
+    assert time.perf_counter() - start < 1.0
+
+
+def test_matrix_powers_are_built_by_squaring():
+    # S**64 was 63 products: S**64*S**64*... made 12 nodes per character of text
+    node = parse_claim("S**64", MVARS)
+    assert len(node.nodes()) <= 8
+    np.testing.assert_allclose(node.eval(S=S_), np.linalg.matrix_power(S_, 64), rtol=1e-9)
+    np.testing.assert_allclose(mval("S**(-5)"), np.linalg.matrix_power(np.linalg.inv(S_), 5),
+                               rtol=1e-9)
+
+
+def test_matrix_literals_are_linear_in_their_entries():
+    # Matrix([[1, 1, ...]]) added one full-size constant per entry (quadratic: minutes at
+    # 25,000 entries), and every Matrix(...) re-solved the sizes of all the earlier ones
+    for text in ["Matrix([" + ",".join(["[1]"] * 4000) + "])",
+                 "Matrix([[" + ",".join(["s"] * 2000) + "]])",
+                 "+".join(["Matrix([[s, 1]])"] * 150)]:
+        start = time.perf_counter()
+        parse_claim(text, MVARS)
+        assert time.perf_counter() - start < 1.0
+    assert mval("Matrix([[1, s], [0, 2]])").tolist() == [[1, s_], [0, 2]]
+    with pytest.raises(ParseError, match="at most 5000 entries"):
+        parse_claim("Matrix([" + ",".join(["[1]"] * 5001) + "])", MVARS)
+
+
+def test_matrix_rewrites_may_lengthen_a_text_of_the_largest_size():
+    # 1.T -> 1 .T made a text of MAX_LENGTH characters too long, refused with the
+    # rewritten length and a position past the end of the text
+    text = ("1.T*b+" * (MAX_LENGTH // 6))[:MAX_LENGTH - 5] + "1.T*b"
+    text = text[:MAX_LENGTH]
+    with pytest.raises(ParseError) as info:
+        parse_claim(text, MVARS)
+    assert "too long" not in info.value.message
+    assert 0 <= info.value.position <= len(text)
