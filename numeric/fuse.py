@@ -85,6 +85,9 @@ def uniform(g: Any) -> Optional[float]:
 
 
 def _polyval_vjp(g: Any, out: Any, x: Any, c: tuple, into: Any = None) -> Any:
+    if into is not None and isinstance(g, np.ndarray) and np.shares_memory(into, g):
+        # writing over the cotangent itself: Horner needs a buffer of its own first
+        return np.multiply(polyval(x, derivative(c)), g, out=into)
     d = polyval(x, derivative(c), out=into)
     u = uniform(g)
     if u is None:

@@ -492,3 +492,17 @@ def test_a_buffer_seen_through_a_view_is_not_reused():
     (v1, (g1,)), (v2, (g2,)) = fast(xs), ref(xs)
     assert v1 == v2
     np.testing.assert_array_equal(g1, g2)
+
+
+def test_fused_polynomial_vjp_written_over_its_own_cotangent():
+    """exp(v**3) : exp's cotangent dies at the fused polynomial's VJP, which is handed it as
+    ``into``; Horner must not overwrite it before multiplying (a regression found by the
+    property tests: the gradient came out as p'(x) * p'(x))."""
+    v = sd.var("v", (2,))
+    at = np.array([0.7, -1.3])
+    for f, df in [(sd.exp(v ** 3 * 1.0), lambda x: 3 * x**2 * np.exp(x**3)),
+                  (sd.tanh(v ** 3 * 1.0), lambda x: 3 * x**2 * (1 - np.tanh(x**3) ** 2))]:
+        prog = lower(sd.sum(f), [v]).program
+        assert prog.fused == 1 and "into=g" in prog.source("call")
+        _, (g,) = prog(at)
+        np.testing.assert_allclose(g, df(at), rtol=1e-12)
