@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import argparse
 import ast
+import math
 import os
+import re
 import sys
 from typing import Optional, Sequence
 
@@ -64,6 +66,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except sd.SymdiffError as e:
         print(f"symdiff: error: {_one_line(e)}", file=sys.stderr)
         return 2
+    except MemoryError:  # shapes and values are bounded, but a formula can still be huge
+        print("symdiff: error: out of memory (the expression, its shapes or its values are "
+              "too large)", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # piped into head & co.: stop quietly, with the status of SIGPIPE
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + 13
@@ -77,8 +83,23 @@ def _one_line(e: sd.SymdiffError) -> str:
     return message
 
 
+_OPTION_LIKE = re.compile(r"--?[A-Za-z][A-Za-z0-9_-]*(=.*)?", re.DOTALL)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that an argument starting with '-' that cannot be an option, such
+    as the expression "-x**2" or "-2*x", is positional (argparse took it for an unknown
+    option and printed usage; "-h*x" was even read as -h)."""
+
+    def _parse_optional(self, arg_string: str):  # type: ignore[override]
+        if arg_string[:1] == "-" and arg_string != "--" and len(arg_string) > 1 \
+                and not _OPTION_LIKE.fullmatch(arg_string):
+            return None
+        return super()._parse_optional(arg_string)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="symdiff", description="Symbolic plus numeric differentiation on one graph.")
     parser.add_argument("--version", action="version", version=f"symdiff {sd.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="command", required=True)
@@ -172,7 +193,14 @@ def run_graph(args: argparse.Namespace) -> int:
     if not args.output:
         print(sd.to_dot(f, at=at).rstrip("\n"))
         return 0
-    path = sd.render(f, args.output, at=at)
+    try:
+        path = sd.render(f, args.output, at=at)
+    except sd.SymdiffError:
+        raise
+    except (OSError, ValueError) as e:   # a directory that does not exist, a null byte
+        raise UsageError(f"-o {_quoted(args.output)}: cannot write the file "
+                         f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") \
+            from None
     print(f"wrote {path}")
     return 0
 
@@ -257,50 +285,122 @@ def _formula_text(f: sd.Node, wrt: list, args: argparse.Namespace) -> Optional[s
     return formula(f, wrt, lang="latex") if args.latex else None
 
 
+MAX_DIMENSIONS = 32
+"""Most dimensions a ``--shape`` or an ``--at`` array may have (numpy's limit is 64)."""
+MAX_SIZE = 10**6
+"""Most elements a ``--shape`` or an ``--at`` array may have: the commands compute values,
+gradients, constants and numeric checks of that size (``sum(W@W)`` with W 3000×3000 took
+over 30 s)."""
+_INF_OR_NAN = re.compile(r"[+-]?(inf|infinity|nan)", re.IGNORECASE)
+
+
 def parse_at(items: Sequence[str]) -> dict[str, object]:
-    """``["x=7,y=2", "W=[[1,2],[3,4]]"]`` -> ``{"x": 7.0, "y": 2.0, "W": array}``."""
+    """``["x=7,y=2", "W=[[1,2],[3,4]]"]`` -> ``{"x": 7.0, "y": 2.0, "W": array}``.
+
+    A value is a number (``inf`` and ``nan`` too, as ``float()`` reads them) or a nested
+    list of numbers (read with ``ast.literal_eval``, never ``eval``), ASCII only; True,
+    False, None, strings, and numbers beyond the float range are refused.
+    """
     point: dict[str, object] = {}
     for item in items:
         for pair in _split_top_level(item):
             name, sep, text = (s.strip() for s in pair.partition("="))
             if not sep or not name.isidentifier() or not text:
-                raise UsageError(f"--at: expected name=value, got {pair.strip()!r}")
-            try:  # float() reads inf and nan too; literal_eval reads nested lists
-                value = np.asarray(_float_or_literal(text), dtype=np.float64)
-            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                raise UsageError(f"--at {name}: {text!r} is not a number or a nested list "
-                                 "of numbers") from None
+                raise UsageError(f"--at: expected name=value, got {_quoted(pair.strip())}")
+            value = _value(name, text)
             if name in point:
                 raise UsageError(f"--at: '{name}' is given twice")
             point[name] = float(value) if value.ndim == 0 else value
     return point
 
 
-def _float_or_literal(text: str) -> object:
+def _value(name: str, text: str) -> np.ndarray:
+    """The value of ``--at name=text`` as a float64 array."""
+    bad = UsageError(f"--at {name}: {_quoted(text)} is not a number or a nested list of "
+                     "numbers")
+    if not text.isascii():   # float() would read fullwidth and other digits
+        raise bad
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
-        value = ast.literal_eval(text)
-    if isinstance(value, (str, bytes, complex, dict, set)):
-        raise TypeError(type(value).__name__)
+        pass
+    else:
+        if math.isinf(number) and not _INF_OR_NAN.fullmatch(text.strip()):
+            raise _too_large(name, text)
+        return np.asarray(number)
+    try:
+        literal = ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise bad from None
+    size = 0   # the numbers in it, checked without recursion (nesting is bounded below)
+    stack = [literal]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (list, tuple)):
+            stack.extend(v)
+        elif type(v) is int or type(v) is float:
+            if type(v) is int and v.bit_length() > 1023 and not _fits_float(v) \
+                    or type(v) is float and math.isinf(v):
+                raise _too_large(name, text)
+            size += 1
+        else:   # True, None, strings, complex numbers, dicts, sets, Ellipsis
+            raise bad
+    if size > MAX_SIZE:
+        raise UsageError(f"--at {name}: {size} numbers; at most {MAX_SIZE} are accepted")
+    try:
+        value = np.asarray(literal, dtype=np.float64)
+    except (ValueError, TypeError, MemoryError):   # ragged, or too deep for numpy
+        raise bad from None
+    if value.ndim > MAX_DIMENSIONS:
+        raise UsageError(f"--at {name}: {value.ndim} dimensions; at most {MAX_DIMENSIONS} "
+                         "are accepted")
     return value
 
 
+def _fits_float(v: int) -> bool:
+    try:
+        float(v)
+    except OverflowError:
+        return False
+    return True
+
+
+def _too_large(name: str, text: str) -> UsageError:
+    return UsageError(f"--at {name}: {_quoted(text)} is beyond the float range (at most about "
+                      "1.8e308; write inf for infinity)")
+
+
+def _quoted(text: str, limit: int = 60) -> str:
+    """``repr`` of a piece of the command line, shortened if long."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"
+
+
+_DIMENSION = re.compile(r"\s*[+-]?[0-9]+\s*")
+
+
 def parse_shapes(items: Sequence[str]) -> dict[str, tuple]:
-    """``["W=2,3", "v=(3,)"]`` -> ``{"W": (2, 3), "v": (3,)}``."""
+    """``["W=2,3", "v=(3,)"]`` -> ``{"W": (2, 3), "v": (3,)}``; ASCII digits, at most
+    ``MAX_DIMENSIONS`` dimensions and ``MAX_SIZE`` elements."""
     shapes: dict[str, tuple] = {}
     for item in items:
         name, sep, dims = (s.strip() for s in item.partition("="))
         dims = dims.strip("()[] ")
-        try:
-            if not sep or not name.isidentifier():
-                raise ValueError
-            shapes[name] = tuple(int(d) for d in dims.split(",") if d.strip()) if dims else ()
-        except ValueError:
+        parts = [d for d in dims.split(",") if d.strip()] if dims else []
+        if not sep or not name.isidentifier() or \
+                not all(_DIMENSION.fullmatch(d) and len(d.strip()) <= 20 for d in parts):
             raise UsageError(f"--shape: expected name=d1,d2,... (e.g. W=2,3), "
-                             f"got {item!r}") from None
+                             f"got {_quoted(item)}")
+        shapes[name] = tuple(int(d) for d in parts)
         if any(d < 0 for d in shapes[name]):
             raise UsageError(f"--shape {name}: dimensions must not be negative")
+        if len(shapes[name]) > MAX_DIMENSIONS:
+            raise UsageError(f"--shape {name}: {len(shapes[name])} dimensions; at most "
+                             f"{MAX_DIMENSIONS} are accepted")
+        if math.prod(shapes[name]) > MAX_SIZE:
+            raise UsageError(f"--shape {name}: {math.prod(shapes[name])} elements; at most "
+                             f"{MAX_SIZE} are accepted")
     return shapes
 
 
