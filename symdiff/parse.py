@@ -770,7 +770,7 @@ class _Translator:
         if kind is ast.Call and info[0] == _LAMBDA:
             return b.apply_lambda(info[1], args[0], args[1], self.pos(node))
         if kind is ast.Call and info[0] == _LITERAL:
-            return b.literal(info[1], info[2], list(args))
+            return b.literal(info[1], info[2], list(args), self.pos(node))
         if kind is ast.Call:
             name, slots, kwargs = info
             built = iter(args)
@@ -796,6 +796,35 @@ class _Translator:
                               "deeply", self.text, self.pos(node))
         return ParseError(f"cannot build {_describe(node)}: {type(e).__name__}: "
                           f"{_first_line(e)}", self.text, self.pos(node))
+
+
+_FLOAT_MAX = float(np.finfo(np.float64).max)
+_MAX_CONSTANT_EXPONENT = 1024
+"""A power of two numbers with a larger |exponent| (base other than 0, 1, -1) is computed
+in floats at parse time and kept as that constant: as a pow node its closed form is the
+exact power (9**9**9 would have 370 million digits: SymPy never returns), while its float
+value, the only one evaluation ever sees, is inf, 0, or a float like any other."""
+
+
+def _number_of(value: Any) -> Optional[float]:
+    """A plain number, or the value of a scalar node computed from numbers (a parse makes
+    variables, which have no value), as a float; else None."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    v = getattr(value, "_value", None)
+    if v is not None and getattr(value, "shape", None) == ():
+        return float(v)
+    return None
+
+
+def _constant_power(base: Optional[float], exponent: Optional[float]) -> Optional[float]:
+    """``base**exponent`` in float64 if both are numbers and the exponent is beyond
+    ``_MAX_CONSTANT_EXPONENT`` (see there), else None."""
+    if base is None or exponent is None or abs(base) in (0.0, 1.0) \
+            or not abs(exponent) > _MAX_CONSTANT_EXPONENT:
+        return None
+    with np.errstate(all="ignore"):
+        return float(np.float64(base) ** np.float64(exponent))
 
 
 def _fits_float(value: int) -> bool:
@@ -880,6 +909,10 @@ class NodeBuilder(_OperatorBuilder):
         return self._names[identifier]
 
     def binop(self, op: str, a: Any, b: Any) -> Any:
+        if op == "**":
+            folded = _constant_power(_number_of(a), _number_of(b))
+            if folded is not None:
+                return self._const(folded)
         if isinstance(a, (int, float)) and isinstance(b, (int, float)):
             a = self._const(a)
         return _OPERATORS[op](a, b)
@@ -931,11 +964,17 @@ class SympyBuilder(_OperatorBuilder):
         if entry is None or entry[0] is not value:
             return 0
         if entry[1] is None:
-            raise ParseError(f"the number {value} is too large to compute with exactly (more "
+            shown = _shown(str(value))
+            if isinstance(value, self._sympy.Float) or value.has(self._sympy.Float):
+                raise ParseError(f"the number {shown} is beyond the float range (about "
+                                 "1.8e308)")
+            raise ParseError(f"the number {shown} is too large to compute with exactly (more "
                              f"than {self.MAX_EXACT_BITS} bits)")
         return entry[1]
 
     def _keep(self, value: Any, bits: Optional[int]) -> Any:
+        if isinstance(value, self._sympy.Float) and not abs(float(value)) <= _FLOAT_MAX:
+            bits = None   # beyond float64 (mpmath goes on): exp(9.0**59049) takes seconds
         if bits is None or bits:
             self._bits[id(value)] = (value, bits)
         return value
@@ -969,7 +1008,7 @@ class SympyBuilder(_OperatorBuilder):
                 size = abs(float(b) * math.log2(abs(float(a)))) if a != 0 else 0.0
             except (OverflowError, ValueError):
                 size = math.inf
-            if not size <= 2**20:
+            if not size <= 1100:   # beyond the float range
                 return self._keep(sympy.Pow(a, b, evaluate=False), None)
         if op in ("*", "/", "@", "**"):
             bits = bits_a + bits_b
@@ -1040,6 +1079,7 @@ def _parse_matrix(text: str, builder: "MatrixBuilder") -> Any:
         raise ParseError(f"expression is too long ({len(text)} characters; "
                          f"the limit is {MAX_LENGTH})", text, MAX_LENGTH)
     body, where = _matrix_text(text)
+    builder._back = where
     try:   # the rewrite may lengthen the text (1.T -> 1 .T): its length was checked above
         return _Translator(body, builder, length_checked=True).run()
     except ParseError as e:
@@ -1187,6 +1227,8 @@ class MatrixBuilder(_OperatorBuilder):
         self._literal_terms: list[_Term] = []   # Matrix([...]) terms: their block sizes
         self._open_literals: list[_Term] = []   # ... those whose sizes are not all known
         self._literal_entries = 0
+        self._literal_positions: dict[int, Optional[int]] = {}  # in the text read
+        self._back: Optional[list[int]] = None   # that text's positions in the user's text
         self._count = 0
         self._leaves: dict[str, _Term] = {}
         fns: dict[str, Callable[..., _Term]] = {}
@@ -1369,6 +1411,9 @@ class MatrixBuilder(_OperatorBuilder):
             return self._new("m", "matpow", (a,), int(k), a.rows, a.cols)
         if k is None:
             return self._ew("pow_tensor", a, b)
+        folded = _constant_power(self._constant(a), k)
+        if folded is not None:
+            return self._num(folded)
         return self._ew("pow", a, p=int(k) if float(k).is_integer() and abs(k) < 2**53 else k)
 
     def unary(self, op: str, a: _Term) -> _Term:
@@ -1397,6 +1442,8 @@ class MatrixBuilder(_OperatorBuilder):
         if len(key) == 1:
             if isinstance(key[0], slice):
                 raise ParseError("index a matrix with two indices: A[i0:i1, j0:j1]")
+            r, c = a.rows.get(), a.cols.get()
+            _check_index(key[0], None if r is None or c is None else r * c, "entry")
             return self._new("s", "linear", (a,), key[0])
         if len(key) != 2:
             raise ParseError(f"a matrix takes two indices, A[i, j], not {len(key)}")
@@ -1432,7 +1479,8 @@ class MatrixBuilder(_OperatorBuilder):
         return self._new(arg.kind, "lambda", (arg,), (param, self._scalar(body)),
                          arg.rows, arg.cols)
 
-    def literal(self, nrows: int, ncols: int, entries: list) -> _Term:
+    def literal(self, nrows: int, ncols: int, entries: list,
+                position: Optional[int] = None) -> _Term:
         """``Matrix([[...], ...])``: numbers, or blocks (SymPy prints a block matrix so,
         with ``0`` for a zero block of the size its row and column give it)."""
         grid = [entries[i * ncols:(i + 1) * ncols] for i in range(nrows)]
@@ -1457,6 +1505,7 @@ class MatrixBuilder(_OperatorBuilder):
                       _Dim(), _Dim())
         self._literal_terms.append(t)
         self._open_literals.append(t)
+        self._literal_positions[id(t)] = position
         self._resolve_literals()
         return t
 
@@ -1613,11 +1662,20 @@ class MatrixBuilder(_OperatorBuilder):
         self._resolve_literals()
         for lit in self._literal_terms:
             if any(d.get() is None for b in lit.args for d in (b.rows, b.cols)):
+                pos = self._literal_positions.get(id(lit))
+                if pos is not None and self._back:
+                    pos = self._back[min(pos, len(self._back) - 1)]
                 raise ParseError("Matrix: the sizes of its zero blocks cannot be told from "
                                  "the blocks around them (SymPy prints every zero block as "
                                  "0, so a block matrix with two zero blocks in one column or "
-                                 f"row can be ambiguous): {_NOT_READ}", text, None)
-        node = self._materialize(t, {})
+                                 f"row can be ambiguous): {_NOT_READ}", text,
+                                 0 if pos is None else min(pos, len(text)))
+        try:
+            node = self._materialize(t, {})
+        except ParseError as e:   # an index checked once the sizes are inferred
+            if e.text:
+                raise
+            raise ParseError(e.message, text, 0) from None
         if self.ones_in_products and not node.is_leaf:
             node._cache["ones_read"] = True
         if like is None:
