@@ -697,6 +697,8 @@ def test_random_claim_text_parses_or_raises_parse_error(text):
 
 # ---------------------------------------------------------------------------
 # regressions found by tests/test_fuzz_parse.py (hostile text), each fixed in parse.py
+# (times are CPU times, time.process_time(): the bound is on the work done, and other
+# processes on a loaded machine must not make these tests fail)
 # ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, fragment, position", [
@@ -791,10 +793,10 @@ def test_graph_builders_limit_the_number_of_nodes():
     text = "+".join(["x"] * (MAX_NODES // 2 + 1))
     for run in (lambda: parse(text), lambda: parse(text, matrix=True),
                 lambda: parse_claim(text, MVARS)):
-        start = time.perf_counter()
+        start = time.process_time()
         with pytest.raises(ParseError, match="too large") as info:
             run()
-        assert time.perf_counter() - start < 1.0
+        assert time.process_time() - start < 1.0
     assert str(MAX_NODES) in info.value.message
     assert parse_with(text, Counter()) == MAX_NODES + 1   # the limit is the builder's
 
@@ -807,9 +809,9 @@ def test_largest_sums_and_products_parse_in_well_under_a_second():
     n = MAX_NODES // 2
     for text in ["+".join(["x"] * n), "*".join(["1"] * n), "+".join(["\u03b1"] * n)]:
         for run in (lambda: parse(text), lambda: parse(text, matrix=True)):
-            start = time.perf_counter()
+            start = time.process_time()
             run()
-            assert time.perf_counter() - start < 1.0, text[:20]
+            assert time.process_time() - start < 1.0, text[:20]
 
 
 def test_sympy_reader_refuses_numbers_it_would_hang_on():
@@ -817,10 +819,10 @@ def test_sympy_reader_refuses_numbers_it_would_hang_on():
     # sqrt of a 20,000-bit integer factored it (minutes)
     for text in ["9**9**9*2", "-9**9**9", "9**9**9 + x", "x*9**3000", "9**300*9**300*9**300",
                  "(" + "9" * 300 + ")*" + "9" * 300 + "*" + "9" * 300]:
-        start = time.perf_counter()
+        start = time.process_time()
         with pytest.raises(ParseError, match="exact"):
             sp(text)
-        assert time.perf_counter() - start < 1.0
+        assert time.process_time() - start < 1.0
     assert isinstance(sp("x**9**9**9"), sympy.Pow)          # a tower alone stays readable
 
 
@@ -832,9 +834,9 @@ def test_sympy_reader_limits_length_nodes_and_depth():
         sp("+".join(["x"] * 600))
     with pytest.raises(ParseError, match="nested too deeply"):
         sp("**".join(["(x+1)"] * 40))
-    start = time.perf_counter()
+    start = time.process_time()
     sp("**".join(["(x+%d)" % i for i in range(19)]))
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
 
 
 def test_matrix_powers_are_built_by_squaring():
@@ -852,9 +854,9 @@ def test_matrix_literals_are_linear_in_their_entries():
     for text in ["Matrix([" + ",".join(["[1]"] * 4000) + "])",
                  "Matrix([[" + ",".join(["s"] * 2000) + "]])",
                  "+".join(["Matrix([[s, 1]])"] * 150)]:
-        start = time.perf_counter()
+        start = time.process_time()
         parse_claim(text, MVARS)
-        assert time.perf_counter() - start < 1.0
+        assert time.process_time() - start < 1.0
     assert mval("Matrix([[1, s], [0, 2]])").tolist() == [[1, s_], [0, 2]]
     with pytest.raises(ParseError, match="at most 5000 entries"):
         parse_claim("Matrix([" + ",".join(["[1]"] * 5001) + "])", MVARS)
@@ -869,3 +871,39 @@ def test_matrix_rewrites_may_lengthen_a_text_of_the_largest_size():
         parse_claim(text, MVARS)
     assert "too long" not in info.value.message
     assert 0 <= info.value.position <= len(text)
+
+
+def test_powers_of_numbers_with_huge_exponents_are_float_constants():
+    # 9**9**9 became pow(const 9, p=387420489): its closed form computed the exact power
+    # (370 million digits: symdiff verify --claim x=9**9**9 and diff never returned)
+    for text, value in [("9**9**9", math.inf), ("(-9)**(9**9)", -math.inf),
+                        ("(1/2)**(9**9)", 0.0), ("1.0001**2000", 1.0001**2000)]:
+        for node in (parse(text), parse_claim(text, MVARS)):
+            start = time.process_time()
+            node.sympy()
+            assert time.process_time() - start < 1.0
+            assert float(node.eval()) == pytest.approx(value)
+    assert parse("2**10").sympy() == 1024            # small powers stay exact
+    assert str(parse("x**(9**9)").sympy()) == "x**387420489"
+
+
+def test_claim_errors_found_after_translation_have_positions():
+    # an index out of range of a variable's known size, and an ambiguous block matrix,
+    # were ParseErrors with position None (found by test_fuzz_parse's huge numbers)
+    with pytest.raises(ParseError, match="entry index 1711194 is out of range") as info:
+        parse_claim("x + x[1711194]", MVARS)
+    assert info.value.position == 4
+    text = "1.T*v + Matrix([[0], [Matrix([[v[1, 0]]])], [0]])"
+    with pytest.raises(ParseError, match="cannot be told") as info:
+        parse_claim(text, MVARS)
+    assert info.value.position == text.index("Matrix")
+
+
+def test_sympy_reader_refuses_floats_beyond_the_float_range_as_operands():
+    # exp(9**9**5.) evaluated exp of 9.0**59049 with mpmath: 1.5 s (the fuzzer's find)
+    for text in ["exp(9**9**5.)", "exp(1e308*10)", "sin(2.0**2000)"]:
+        start = time.process_time()
+        with pytest.raises(ParseError, match="beyond the float range"):
+            sp(text)
+        assert time.process_time() - start < 1.0
+    assert str(sp("1e308*10")) == "1.00000000000000e+309"   # alone it is read
