@@ -139,6 +139,9 @@ _LOOKALIKES = dict(zip(
 """Cyrillic and Greek letters (and the Latin script g) that look like a Latin letter: a
 name written only with these and ASCII is refused (``ѕin`` with a Cyrillic dze reads as
 ``sin`` but is another name)."""
+_WEAK_LOOKALIKES = dict(zip("ρνχικυϲ", "pvxikuc"))
+"""Greek letters that are names of their own in mathematics (ρ, ν, χ) but look like a
+Latin letter: refused only in a name that also has Latin letters (``ρi`` reads as ``pi``)."""
 _MIDDLE_DOTS = "\u00b7\u0387"    # Python reads x·y as one name
 _MAX_SHOWN = 40                  # longest name or number quoted whole in a message
 _BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -214,9 +217,12 @@ def _spelling_problem(original: str) -> Optional[tuple[int, str]]:
         return i, (f"the name '{shown}' is written with {_char_name(ch)}, which Python "
                    f"reads as '{unicodedata.normalize('NFKC', ch)}': write "
                    f"'{_shown(plain)}'")
-    latin = "".join(_LOOKALIKES.get(ch, ch) for ch in original)
+    table = _LOOKALIKES
+    if any("a" <= ch.lower() <= "z" for ch in original):   # mixed with Latin letters
+        table = {**_WEAK_LOOKALIKES, **_LOOKALIKES}
+    latin = "".join(table.get(ch, ch) for ch in original)
     if latin.isascii():
-        i = next(i for i, ch in enumerate(original) if ch in _LOOKALIKES)
+        i = next(i for i, ch in enumerate(original) if ch in table)
         return i, (f"the name '{shown}' is written with {_char_name(original[i])}, a "
                    f"look-alike of the Latin '{latin[i]}': write '{_shown(latin)}'")
     return None

@@ -768,6 +768,8 @@ def test_unicode_characters_are_refused_where_they_are(text, fragment, position)
     ("x + \u0445", "write 'x'", 4),
     ("\u03bf + 1", "GREEK SMALL LETTER OMICRON", 0),
     ("x\u00b7y", "one name in Python", 1),
+    # a Greek letter that looks Latin, in a name with Latin letters (found by the fuzzer)
+    ("sigmoid(x)*\u03c1i", "RHO, a look-alike of the Latin 'p': write 'pi'", 11),
 ])
 def test_names_python_would_read_as_other_names_are_refused(text, fragment, position):
     with pytest.raises(ParseError) as info:
