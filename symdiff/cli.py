@@ -97,6 +97,15 @@ class _Parser(argparse.ArgumentParser):
             return None
         return super()._parse_optional(arg_string)
 
+    def _get_values(self, action, arg_strings):  # type: ignore[override]
+        # Python < 3.12 drops a "--" given as an option's own value (--wrt=--), handing the
+        # action an empty list instead of the text; keep it as text so it is judged as one
+        if action.option_strings and action.nargs is None and arg_strings == ["--"]:
+            value = self._get_value(action, "--")
+            self._check_value(action, value)
+            return value
+        return super()._get_values(action, arg_strings)
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(

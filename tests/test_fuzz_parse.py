@@ -633,6 +633,16 @@ def test_worst_case_of_the_largest_allowed_texts():
 
 def test_zz_report():
     """Print the figures of this run (run with ``-s`` to see them)."""
+    _report()
+
+
+@pytest.mark.slow
+def test_zz_report_slow():
+    """The same after the long run (``-m slow`` deselects the unmarked one)."""
+    _report()
+
+
+def _report() -> None:
     strategies = sorted({k for k in STATS if " | " not in k})
     lines = ["", "inputs fuzzed per strategy (each through the 4 readers or the CLI):"]
     for name in strategies:
@@ -670,6 +680,12 @@ def test_zz_report():
     # graph -o: ValueError / FileNotFoundError tracebacks
     (["graph", "x", "-o", "g\x00.dot"], "cannot write"),
     (["graph", "x", "-o", "/nonexistent-dir/g.dot"], "cannot write"),
+    # an option's own value "--": Python < 3.12 argparse handed a list on (an
+    # AttributeError traceback from --wrt; a misleading message from the others)
+    (["diff", "x*y", "--wrt=--"], "unknown variable '--'"),
+    (["diff", "x*y", "--at=--"], "got '--'"),
+    (["verify", "x**2", "--claim=--"], "got '--'"),
+    (["diff", "sum(W)", "--shape=--"], "got '--'"),
 ])
 def test_cli_bad_text_is_one_line(capsys, argv, fragment):
     code, out, err = run(capsys, *argv)
