@@ -387,7 +387,7 @@ def _forward_scalar(f: Node, w: Node, order: list[Node]) -> Optional[Node]:
         return None
     out = _gc_paused(len(order), lambda: _tangent(f, w.name, order))
     if out is not None:
-        _remember_context([out], f, order, {w.name})
+        out = _remember_context([out], f, order, {w.name})[0]
     return out
 
 
@@ -479,8 +479,7 @@ def reverse(f: Node, wrt: Sequence[Node], seed: Node,
         if g is None:
             g = const(np.zeros(batch + w.shape)) if batch + w.shape else const(0.0)
         out.append(g)
-    _remember_context(out, f, order, names)
-    return out
+    return _remember_context(out, f, order, names)
 
 
 def _cotangents(f: Node, names: set, seed: Node, order: list[Node]) -> dict[str, Node]:
@@ -515,15 +514,24 @@ def _cotangents(f: Node, names: set, seed: Node, order: list[Node]) -> dict[str,
     return found
 
 
-def _remember_context(out: list[Node], f: Node, order: list[Node], names: set) -> None:
+def _remember_context(out: list[Node], f: Node, order: list[Node], names: set) -> list[Node]:
     """Record on derivative graphs the variables of the function they came from (``eval``
-    accepts values for them)."""
+    accepts values for them); returns ``out``, a bare variable replaced by its twin.
+
+    d(x*y + y)/dx is the leaf ``y`` itself: its cache is the user's variable's, so the
+    context goes on a fresh ``var`` of the same name and shape (the same variable, as
+    ``sd.var`` says). A tensor leaf stays itself: it holds a value, and ``.backward()``
+    through a derivative must reach its ``.grad``."""
     context = frozenset(n.name for n in order if n.op in ("var", "tensor")) | names | \
         f._cache.get("context", frozenset())
+    result = []
     for g in out:
-        if g.is_leaf and g.op != "const":
-            continue  # d(x)/dx-like results are the leaf itself: leave its cache alone
-        g._cache["context"] = context
+        if g.op == "var":
+            g = Node("var", name=g.name, shape=g.shape, requires_grad=True)
+        if not g.is_leaf or g.op in ("const", "var"):
+            g._cache["context"] = context
+        result.append(g)
+    return result
 
 
 def diff(f: Node, x: Node) -> Node:

@@ -131,3 +131,20 @@ def test_diff_errors():
     # independent of the variable: a zero of its shape
     assert sd.diff(x * 2, sd.var("y")).eval() == 0.0
     assert sd.grad(x * 2, [v])[0].shape == (3,)
+
+
+def test_a_derivative_that_is_a_bare_variable_takes_the_functions_point():
+    """d(x*y + y)/dx is y: it was the user's own leaf, with no record of f's variables, so
+    eval(x=2, y=3) (the point f is evaluated at) raised ExtraVariableError."""
+    x, y = sd.var("x"), sd.var("y")
+    d = sd.diff(x * y + y, x)
+    assert d.sympy() == sympy.Symbol("y")
+    assert d.eval(x=2, y=3) == 3.0
+    assert sd.grad(x * y, [x, y])[0].eval({"x": 1.0, "y": 5.0}) == 5.0
+    W = sd.var("W", (2,))
+    np.testing.assert_array_equal(sd.diff(sd.sum(W * x), x).eval(W=[1.0, 2.0], x=7.0), 3.0)
+    # the user's variable itself is untouched: y alone still refuses x
+    with pytest.raises(sd.ExtraVariableError):
+        y.eval(x=2, y=3)
+    with pytest.raises(sd.ExtraVariableError, match="'z'"):
+        d.eval(x=2, y=3, z=1)
