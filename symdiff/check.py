@@ -49,10 +49,12 @@ from .errors import ClosedFormError, SymdiffError
 from .lower import bind, graph_leaves, lower
 from .node import Node, apply, const, topological
 from .sympy_functions import NUMPY_FUNCTIONS
+from .time_budget import OutOfTime, run_within
 
 CLOSED_RTOL = 1e-10
 MAX_ENTRIES = 1000            # entries per variable checked one by one; above, a sample
 MAX_SYMBOLIC_NODES = 400      # graphs (nodes x elements) above this use sd.grad's graph
+SYMPY_SECONDS = 10.0          # SymPy's closed form past this uses sd.grad's graph
 MAX_SWEEP_ENTRIES = 20        # entries per variable in the step-size sweep
 MAX_ONE_SIDED_ENTRIES = 100   # entries per variable given one-sided slopes at a kink
 
@@ -180,12 +182,16 @@ def _fmt_value(v: Any) -> str:
 
 def check(f: Node, at: Optional[Mapping[Any, Any]] = None, wrt: Optional[Sequence[Node]] = None,
           *, eps: float = EPS, atol: float = ATOL, rtol: float = RTOL,
-          seed: int = 0) -> CheckReport:
+          seed: int = 0, sympy_seconds: float = SYMPY_SECONDS) -> CheckReport:
     """Cross-check ``f``'s gradient at a point three ways; see the module docstring.
 
     ``at`` maps variables (names or nodes) to values; bound tensors default to their value.
     ``wrt`` defaults to every variable and every tensor with ``requires_grad``.
     A non-scalar ``f`` is checked through ``sum(f * r)`` for a fixed random ``r``.
+    The closed-form column comes from SymPy (``sympy.diff`` of ``f``'s explicit closed
+    form) when that takes under ``sympy_seconds``; otherwise, and for graphs over
+    ``MAX_SYMBOLIC_NODES`` element operations, from ``sd.grad``'s derivative graph, and a
+    note says which and why.
 
     >>> import symdiff as sd
     >>> r = sd.check(sd.relu(sd.var("x")), at={"x": 0.0})
@@ -214,7 +220,7 @@ def check(f: Node, at: Optional[Mapping[Any, Any]] = None, wrt: Optional[Sequenc
     value = float(np.asarray(value).reshape(()))
     problems = _problems(order, lowered, args)
 
-    closed, how = _closed_form(F, order, wrt, lowered, args)
+    closed, how = _closed_form(F, order, wrt, lowered, args, sympy_seconds)
     if how:
         notes.append(how)
     rng = np.random.default_rng(seed)
@@ -373,14 +379,17 @@ def _inputs_text(n: Node, xs: list) -> str:
 
 
 def _closed_form(F: Node, order: list[Node], wrt: list[Node], lowered: Any,
-                 args: list) -> tuple[list, str]:
+                 args: list, seconds: float) -> tuple[list, str]:
     """Closed-form gradients at the point, and a note on how they were obtained."""
     work = sum(max(n.size, 1) for n in order)
     if work <= MAX_SYMBOLIC_NODES:
         try:
-            return _sympy_gradients(F, wrt, lowered, args), ""
+            return run_within(seconds, _sympy_gradients, F, wrt, lowered, args), ""
+        except OutOfTime:
+            reason = (f"SymPy did not finish within {seconds:g} s (its simplification of "
+                      "nested functions can be exponential; sympy_seconds= sets the budget)")
         except (ClosedFormError, TypeError, ValueError, NotImplementedError, AttributeError,
-                ArithmeticError) as e:
+                ArithmeticError, RecursionError) as e:
             reason = f"SymPy could not evaluate it ({type(e).__name__})"
     else:
         reason = f"the graph is too large to expand ({work} element operations)"
