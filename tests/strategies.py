@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 import numeric
 import symdiff as sd
 from numeric import PRIMITIVES
+from symdiff.node import free_names
 
 # ---------------------------------------------------------------------------
 # table rows: points and VJP checks
@@ -141,21 +142,27 @@ def near_kink(f: sd.Node, point: dict, margin: float = 1e-4) -> list:
     vals = lowered.program.values(*bind(lowered, point, {}))
     hits = []
     for n in f.nodes():
-        if n.is_leaf:
-            continue
-        dom = PRIMITIVES[n.op].domain
-        if dom.kink is None:
-            continue
-        xs = [vals[lowered.slots[id(a)]] for a in n.args]
-        for offset in (0.0, margin / 2):
-            def rnd(v: Any) -> Any:
-                v = np.asarray(v)
-                return v if v.dtype == np.bool_ else np.round((v + offset) / margin) * margin
-            with np.errstate(all="ignore"):
-                if np.any(dom.kink(*[rnd(v) for v in xs], **n.params)):
-                    hits.append(n.op)
-                    break
+        if not n.is_leaf and node_near_kink(n, [vals[lowered.slots[id(a)]] for a in n.args],
+                                            margin):
+            hits.append(n.op)
     return hits
+
+
+def node_near_kink(n: sd.Node, xs: Sequence[Any], margin: float = 1e-4) -> bool:
+    """Whether the op of node ``n``, at inputs ``xs``, is within about ``margin`` of one
+    of its kinks (its row's ``domain.kink`` on the inputs rounded to a grid of that step,
+    two grids offset by half a step)."""
+    dom = PRIMITIVES[n.op].domain
+    if dom.kink is None:
+        return False
+    for offset in (0.0, margin / 2):
+        def rnd(v: Any) -> Any:
+            v = np.asarray(v)
+            return v if v.dtype == np.bool_ else np.round((v + offset) / margin) * margin
+        with np.errstate(all="ignore"):
+            if np.any(dom.kink(*[rnd(v) for v in xs], **n.params)):
+                return True
+    return False
 
 
 # ---------------------------------------------------------------------------
@@ -191,6 +198,7 @@ class Graph:
     f: sd.Node
     variables: dict
     ops: list = field(default_factory=list)
+    depth: int = 0          # table_graphs: the longest chain of generated ops
 
     def __repr__(self) -> str:  # hypothesis prints this for a failing example
         try:
@@ -448,3 +456,379 @@ def points(draw: Any, variables: dict) -> dict:
         out[name] = np.array(vals, dtype=np.float64).reshape(node.shape) if node.shape \
             else float(vals[0])
     return out
+
+
+# ---------------------------------------------------------------------------
+# graphs over every row a user can build, up to depth 12 (the cross-checks)
+# ---------------------------------------------------------------------------
+
+INTERNAL_ROWS = {
+    "unindex": "the adjoint of index: sd.diff / sd.grad make it (and the parser's block "
+               "matrices); no function or operator builds it",
+    "scatter": "decompresses sparse Hessians inside sd.hessian; symdiff.ops.scatter is not "
+               "in the sd namespace",
+}
+"""Rows of the table with no public builder. ``table_graphs`` generates every other row
+(a test fails when a new row is neither generated nor listed here); these two reach the
+oracles through derivative graphs (``sd.grad``) and sparse Hessians (``sd.hessian``)."""
+
+USER_ROWS = tuple(sorted(set(PRIMITIVES) - set(INTERNAL_ROWS)))
+
+MAX_DEPTH = 12
+"""Longest chain of generated ops from a variable to f (guards not counted)."""
+
+WIDE = 6.0
+"""Inputs of ops whose ``domain.sample`` is the default (-3, 3) are kept in (-6, 6)."""
+
+
+@dataclass
+class Ranged:
+    """A pool entry of ``table_graphs``: a node, an interval holding every one of its
+    entries' values at any point of [-2, 2]^n, and its depth in generated ops."""
+
+    node: sd.Node
+    lo: float
+    hi: float
+    depth: int = 0
+    used: bool = False
+
+    @property
+    def mag(self) -> float:
+        return max(abs(self.lo), abs(self.hi))
+
+
+def _margin(lo: float, hi: float) -> tuple:
+    pad = 1e-9 + 1e-3 * (hi - lo)
+    return float(lo) - pad, float(hi) + pad
+
+
+def _ew_range(name: str, ins: Sequence[Ranged], params: dict) -> tuple:
+    """The range of an elementwise row over the inputs' boxes, from its numpy forward on a
+    grid (ends and 0 included) widened by a margin: conservative enough, as every guard
+    keeps its interval a margin inside the row's ``valid`` set."""
+    axes = []
+    for e in ins:
+        pts = np.linspace(e.lo, e.hi, 401 if len(ins) == 1 else 41)
+        if e.lo < 0 < e.hi:
+            pts = np.append(pts, 0.0)
+        axes.append(pts)
+    grids = np.meshgrid(*axes, indexing="ij")
+    with np.errstate(all="ignore"):
+        out = np.asarray(PRIMITIVES[name].forward(*grids, **params), dtype=np.float64)
+    assert np.all(np.isfinite(out)), f"{name} on {[(e.lo, e.hi) for e in ins]}: not finite"
+    return _margin(out.min(), out.max())
+
+
+def _interval(name: str, i: int, params: dict) -> tuple:
+    """Where input i of a row is kept: its ``domain.sample``, widened to (-WIDE, WIDE)
+    when that is the default (-3, 3) (the op is defined on all reals)."""
+    from numeric.primitives import R
+
+    if name == "pow" and float(params["p"]).is_integer() and params["p"] > 0:
+        return (-WIDE, WIDE)       # x**2, x**3: any real base
+    lo, hi = PRIMITIVES[name].domain.sample[i]
+    return (-WIDE, WIDE) if (lo, hi) == R else (lo, hi)
+
+
+def _fit(e: Ranged, lo: float, hi: float, how: str) -> Ranged:
+    """``e`` as is when its range lies in [lo, hi]; else mapped into it, by an affine map
+    (keeps the values' spread) or a tanh squash."""
+    if lo <= e.lo and e.hi <= hi:
+        return e
+    mid, half = (lo + hi) / 2, (hi - lo) / 2
+    if how == "tanh" or e.hi - e.lo < 1e-12:
+        c, w = (e.lo + e.hi) / 2, max((e.hi - e.lo) / 2, 1e-12)
+        x = e.node if c == 0 else e.node - c
+        t = float(np.tanh(1.0))
+        return Ranged(sd.tanh(x * (1.0 / w)) * half + mid, mid - half * t, mid + half * t,
+                      e.depth)
+    k = (hi - lo) / (e.hi - e.lo)
+    return Ranged((e.node - e.lo) * k + lo, lo, hi, e.depth)
+
+
+def _pick_ranged(draw: Any, pool: list, ok: Callable[[Ranged], bool] = lambda e: True
+                 ) -> Optional[Ranged]:
+    """An entry below MAX_DEPTH satisfying ``ok``; the most recent ones are favoured, so
+    graphs grow deep as well as wide."""
+    idx = [k for k, e in enumerate(pool) if e.depth < MAX_DEPTH and ok(pool[k])]
+    if not idx:
+        return None
+    how = draw(st.integers(0, 3))
+    if how <= 1:                         # half the time the deepest entry (ties: the latest)
+        k = max(idx, key=lambda j: (pool[j].depth, j))
+    elif how == 2:                       # or one of the latest three
+        k = draw(st.sampled_from(idx[-3:]))
+    else:
+        k = draw(st.sampled_from(idx))
+    pool[k].used = True
+    return pool[k]
+
+
+def _guarded(draw: Any, name: str, i: int, e: Ranged, params: dict) -> Ranged:
+    lo, hi = _interval(name, i, params)
+    return _fit(e, lo, hi, draw(st.sampled_from(["affine", "tanh"])))
+
+
+_UNARY_BUILD = {"neg": lambda a, **_: -a, "abs": lambda a, **_: abs(a),
+                "pow": lambda a, p: a ** p, "step": lambda a, h0: sd.step(a, h0)}
+_BINARY_BUILD = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b,
+                 "mul": lambda a, b: a * b, "div": lambda a, b: a / b,
+                 "pow_tensor": lambda a, b: a ** b,
+                 "maximum": sd.maximum, "minimum": sd.minimum}
+_COMPARE_BUILD = {"greater": lambda a, b: a > b, "greater_equal": lambda a, b: a >= b,
+                  "less": lambda a, b: a < b, "less_equal": lambda a, b: a <= b}
+_PARAMS = {"pow": lambda draw: {"p": draw(st.sampled_from(POWERS + [1, 0]))},
+           "step": lambda draw: {"h0": draw(st.sampled_from([0.0, 0.5, 1.0]))}}
+
+
+def _depth(*es: Ranged) -> int:
+    return 1 + max(e.depth for e in es)
+
+
+def _build_unary(name: str, draw: Any, pool: list) -> Optional[Ranged]:
+    e = _pick_ranged(draw, pool)
+    params = _PARAMS.get(name, lambda d: {})(draw)
+    x = _guarded(draw, name, 0, e, params)
+    node = _UNARY_BUILD.get(name, lambda a, **_: getattr(sd, name)(a))(x.node, **params)
+    return Ranged(node, *_ew_range(name, [x], params), _depth(e))
+
+
+def _partner(draw: Any, pool: list, e: Ranged) -> Optional[Ranged]:
+    """A second input broadcastable with ``e``; ``e`` itself one time in eight (x > x and
+    maximum(x, x) sit on their kink at every point)."""
+    same = draw(st.integers(0, 7)) == 0
+    return _pick_ranged(draw, pool, lambda p: _broadcastable(p.node.shape, e.node.shape)
+                        and (same or p is not e))
+
+
+def _build_binary(name: str, draw: Any, pool: list) -> Optional[Ranged]:
+    e1 = _pick_ranged(draw, pool)
+    e2 = _partner(draw, pool, e1)
+    x, y = _guarded(draw, name, 0, e1, {}), _guarded(draw, name, 1, e2, {})
+    return Ranged(_BINARY_BUILD[name](x.node, y.node), *_ew_range(name, [x, y], {}),
+                  _depth(e1, e2))
+
+
+def _build_compare(name: str, draw: Any, pool: list) -> Optional[Ranged]:
+    """A comparison as ``where``'s condition, or as 0.0 / 1.0 in arithmetic."""
+    e1 = _pick_ranged(draw, pool)
+    e2 = _partner(draw, pool, e1)
+    cond = _COMPARE_BUILD[name](e1.node, e2.node)
+    shape = cond.shape
+    if draw(st.booleans()):
+        return _build_where(draw, pool, cond, _depth(e1, e2), shape)
+    e3 = _pick_ranged(draw, pool, lambda p: _broadcastable(p.node.shape, shape))
+    x = _fit(e3, -WIDE, WIDE, "affine")
+    lo, hi = min(0.0, x.lo), max(0.0, x.hi)
+    e4 = _pick_ranged(draw, pool, lambda p: _broadcastable(
+        p.node.shape, numeric.broadcast_shape(shape, x.node.shape)))
+    y = _fit(e4, -WIDE, WIDE, "affine")
+    return Ranged(cond * x.node + y.node, lo + y.lo, hi + y.hi, _depth(e1, e2, e3, e4))
+
+
+def _build_where(draw: Any, pool: list, cond: Optional[sd.Node] = None, depth: int = 0,
+                 shape: tuple = ()) -> Optional[Ranged]:
+    if cond is None:
+        e1 = _pick_ranged(draw, pool)
+        e2 = _partner(draw, pool, e1)
+        cond = _COMPARE_BUILD[draw(st.sampled_from(sorted(_COMPARE_BUILD)))](e1.node, e2.node)
+        depth, shape = _depth(e1, e2), cond.shape
+    e3 = _pick_ranged(draw, pool, lambda p: _broadcastable(p.node.shape, shape))
+    s3 = numeric.broadcast_shape(shape, e3.node.shape)
+    e4 = _pick_ranged(draw, pool, lambda p: _broadcastable(p.node.shape, s3))
+    a, b = _fit(e3, -WIDE, WIDE, "affine"), _fit(e4, -WIDE, WIDE, "affine")
+    return Ranged(sd.where(cond, a.node, b.node), min(a.lo, b.lo), max(a.hi, b.hi),
+                  max(depth, _depth(e3, e4)))
+
+
+def _axis_choices(a: sd.Node) -> list:
+    return [None] + list(range(-a.ndim, a.ndim)) + ([(0, 1)] if a.ndim == 2 else [])
+
+
+def _build_reduction(name: str, draw: Any, pool: list) -> Optional[Ranged]:
+    e = _pick_ranged(draw, pool)
+    x = _fit(e, -WIDE, WIDE, draw(st.sampled_from(["affine", "tanh"])))
+    a = x.node
+    axis, keep = draw(st.sampled_from(_axis_choices(a))), draw(st.booleans())
+    node = {"sum": sd.sum, "mean": sd.mean, "logsumexp": sd.logsumexp}[name](
+        a, axis=axis, keepdims=keep)
+    k = max(a.size, 1) // max(node.size, 1)
+    if name == "sum":
+        return Ranged(node, k * x.lo, k * x.hi, _depth(e))
+    if name == "mean":
+        return Ranged(node, x.lo, x.hi, _depth(e))
+    return Ranged(node, x.lo, x.hi + float(np.log(k)) + 1e-9, _depth(e))
+
+
+def _build_norm(draw: Any, pool: list) -> Optional[Ranged]:
+    e = _pick_ranged(draw, pool, lambda p: p.node.ndim > 0)
+    if e is None:
+        return None
+    x = _fit(e, -WIDE, WIDE, "affine")
+    return Ranged(sd.norm(x.node), 0.0, float(np.sqrt(x.node.size)) * x.mag + 1e-9, _depth(e))
+
+
+def _build_softmax(draw: Any, pool: list) -> Optional[Ranged]:
+    e = _pick_ranged(draw, pool, lambda p: p.node.ndim > 0)
+    if e is None:
+        return None
+    x = _fit(e, -WIDE, WIDE, "affine")
+    axis = draw(st.sampled_from(list(range(-x.node.ndim, x.node.ndim))))
+    return Ranged(sd.softmax(x.node, axis=axis), 0.0, 1.0, _depth(e))
+
+
+def _square(p: Ranged) -> bool:
+    return p.node.ndim == 2 and p.node.shape[0] == p.node.shape[1]
+
+
+def _build_trace(draw: Any, pool: list) -> Optional[Ranged]:
+    e = _pick_ranged(draw, pool, _square)
+    x = _fit(e, -WIDE, WIDE, "affine")
+    n = x.node.shape[0]
+    return Ranged(sd.trace(x.node), n * x.lo, n * x.hi, _depth(e))
+
+
+def _build_matrix(name: str, draw: Any, pool: list) -> Optional[Ranged]:
+    """det, logdet, inv of 1.5 I + U with |U| <= 0.4 entrywise (as these rows'
+    ``domain.draw``): det in [1.05, 3.77], inverse entries in [-1.81, 1.81]."""
+    e = _pick_ranged(draw, pool, lambda p: _square(p) and p.node.shape[0] == 2)
+    u = _fit(e, -0.4, 0.4, draw(st.sampled_from(["affine", "tanh"])))
+    m = u.node + sd.const(1.5 * np.eye(2))
+    if name == "det":
+        return Ranged(sd.det(m), 1.05, 3.77, _depth(e))
+    if name == "logdet":
+        return Ranged(sd.logdet(m), float(np.log(1.05)), float(np.log(3.77)), _depth(e))
+    return Ranged(sd.inv(m), -1.82, 1.82, _depth(e))
+
+
+def _build_matmul(draw: Any, pool: list) -> Optional[Ranged]:
+    e1 = _pick_ranged(draw, pool, lambda p: p.node.ndim > 0)
+    e2 = _pick_ranged(draw, pool, lambda p: p.node.ndim > 0)
+    x = _fit(e1, -WIDE, WIDE, "affine")
+    y = _fit(e2, -WIDE, WIDE, "affine")
+    a, b = x.node, y.node
+    options = []
+    for lhs, rhs in [(a, b), (a.T, b), (a, b.T), (b, a), (a.T, a), (a, a.T)]:
+        try:
+            PRIMITIVES["matmul"].shape(lhs.shape, rhs.shape)
+        except numeric.NumericShapeError:
+            continue
+        options.append((lhs, rhs))
+    if not options:
+        return None
+    lhs, rhs = draw(st.sampled_from(options))
+    k = lhs.shape[-1]
+    corners = [p * q for p in (x.lo, x.hi) for q in (y.lo, y.hi)] if rhs is not a else \
+        [p * q for p in (x.lo, x.hi) for q in (x.lo, x.hi)]
+    return Ranged(lhs @ rhs, *_margin(k * min(corners), k * max(corners)), _depth(e1, e2))
+
+
+_BROADCAST_TARGETS = [(2,), (3,), (2, 2), (3, 2), (2, 3), (3, 1, 2)]
+
+
+def _build_structural(name: str, draw: Any, pool: list) -> Optional[Ranged]:
+    e = _pick_ranged(draw, pool)
+    a = e.node
+    if name == "transpose":
+        if a.ndim == 2 and draw(st.booleans()):
+            node = sd.transpose(a, draw(st.sampled_from([(1, 0), (0, 1), (-1, 0)])))
+        elif a.ndim == 3:
+            node = sd.transpose(a, draw(st.sampled_from([(2, 0, 1), (0, 2, 1), None])))
+        else:
+            node = a.T
+    elif name == "reshape":
+        node = sd.reshape(a, draw(st.sampled_from(_reshapes(a.shape))))
+    elif name == "index":
+        keys = _index_keys(a.shape)
+        node = a[numeric.primitives.index_key(draw(st.sampled_from(keys)))]
+    elif name == "broadcast_to":
+        targets = [t for t in _BROADCAST_TARGETS if _broadcastable(a.shape, t)
+                   and numeric.broadcast_shape(a.shape, t) == t]
+        if not targets:
+            return None
+        node = sd.broadcast_to(a, draw(st.sampled_from(targets)))
+    else:
+        raise AssertionError(name)
+    return Ranged(node, e.lo, e.hi, _depth(e))
+
+
+def _builders() -> dict:
+    out: dict = {}
+    for name, row in PRIMITIVES.items():
+        if row.kind == "elementwise" and row.arity == 1:
+            out[name] = lambda d, p, n=name: _build_unary(n, d, p)
+    for name in _BINARY_BUILD:
+        out[name] = lambda d, p, n=name: _build_binary(n, d, p)
+    for name in _COMPARE_BUILD:
+        out[name] = lambda d, p, n=name: _build_compare(n, d, p)
+    out["where"] = lambda d, p: _build_where(d, p)
+    for name in ("sum", "mean", "logsumexp"):
+        out[name] = lambda d, p, n=name: _build_reduction(n, d, p)
+    for name in ("det", "logdet", "inv"):
+        out[name] = lambda d, p, n=name: _build_matrix(n, d, p)
+    for name in ("transpose", "reshape", "index", "broadcast_to"):
+        out[name] = lambda d, p, n=name: _build_structural(n, d, p)
+    out.update(norm=_build_norm, trace=_build_trace, matmul=_build_matmul,
+               softmax=_build_softmax)
+    return out
+
+
+TABLE_BUILDERS = _builders()
+"""op -> ``(draw, pool) -> Ranged or None``: one per user-facing row, plus ``softmax``
+(a composite of exp and logsumexp). A row without a builder is never generated."""
+
+
+@st.composite
+def table_graphs(draw: Any, max_ops: int = 24) -> Graph:
+    """A random graph over ``s`` (scalar), ``v`` (2,), ``A`` (3, 2) and ``M`` (2, 2) using
+    every user-facing row of the table, with numpy broadcasting, up to MAX_DEPTH generated
+    ops deep. Each op's inputs are kept inside the row's ``domain.sample`` (widened to
+    (-6, 6) where that is the default (-3, 3)) at every point of [-2, 2]^n, by interval
+    bounds and an affine or tanh guard where needed; det, logdet and inv take
+    ``1.5 I + U``, |U| <= 0.4, as their ``domain.draw``. f is the sum of every unused
+    result (reduced with ``sd.sum``), so every op drawn is part of f."""
+    s, v, A, M = sd.var("s"), sd.var("v", (2,)), sd.var("A", (3, 2)), sd.var("M", (2, 2))
+    pool = [Ranged(s, -2.0, 2.0), Ranged(v, -2.0, 2.0), Ranged(A, -2.0, 2.0),
+            Ranged(M, -2.0, 2.0), Ranged(sd.const(np.array([0.5, -1.5])), -1.5, 0.5)]
+    leaves = len(pool)
+    names = sorted(TABLE_BUILDERS)
+    ops: list = []
+    for _ in range(draw(st.integers(min(6, max_ops), max_ops))):
+        op = draw(st.sampled_from(names))
+        made = TABLE_BUILDERS[op](draw, pool)
+        if made is None:
+            continue
+        pool.append(made)
+        ops.append(op)
+    f, depth = None, 0
+    for k, e in enumerate(pool):
+        if k >= leaves and (not e.used or k == len(pool) - 1):
+            term = e.node if e.node.shape == () else sd.sum(e.node)
+            f, depth = (term if f is None else f + term), max(depth, e.depth)
+    if f is None or not free_names(f):          # every op drew only the constant
+        f = sd.sum(v * v) if f is None else f + sd.sum(v * v)
+    return Graph(f, {"s": s, "v": v, "A": A, "M": M}, ops, depth)
+
+
+MIXED_POINT = st.one_of(POINT, st.floats(-2.0, 2.0, allow_nan=False, allow_infinity=False))
+"""Grid points (ties and kinks hit exactly) or any float in [-2, 2]."""
+
+
+@st.composite
+def mixed_points(draw: Any, variables: dict) -> dict:
+    """A point for the variables, each coordinate in [-2, 2] (on the 1/8 grid or not)."""
+    out = {}
+    for name, node in variables.items():
+        n = int(np.prod(node.shape, dtype=np.int64))
+        vals = draw(st.lists(MIXED_POINT, min_size=n, max_size=n))
+        out[name] = np.array(vals, dtype=np.float64).reshape(node.shape) if node.shape \
+            else float(vals[0])
+    return out
+
+
+def graph_depth(f: sd.Node) -> int:
+    """The longest path from a leaf to ``f``, in nodes (guards included)."""
+    depth: dict = {}
+    for n in f.nodes():
+        depth[id(n)] = 0 if n.is_leaf else 1 + max(depth[id(a)] for a in n.args)
+    return depth[id(f)]

@@ -28,10 +28,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import symdiff as sd
+from numeric import PRIMITIVES
 from symdiff.node import free_names
 from symdiff.sympy_functions import NUMPY_FUNCTIONS
 
-from strategies import array_graphs, domain_violations, near_kink, points, scalar_graphs
+from strategies import (INTERNAL_ROWS, TABLE_BUILDERS, USER_ROWS, array_graphs,
+                        domain_violations, graph_depth, mixed_points, near_kink, points,
+                        scalar_graphs, table_graphs)
+
+SYMPY_SECONDS = 2.0
+"""Budget of sd.check's SymPy step per random graph: past it the closed-form column comes
+from sd.grad's graph (counted in STATS), so one exponential simplification cannot stall
+the run."""
 
 STATS: Counter = Counter()
 """How many graphs each property tried, and how sd.check judged them."""
@@ -61,9 +69,17 @@ def _eval_at(node: sd.Node, point: dict):
 # ---------------------------------------------------------------------------
 
 def check_agrees(graph, point: dict, kind: str) -> None:
-    """Property 1: sd.check is ok, or reports the problem that made it fail."""
+    """Property 1: sd.check is ok, or reports the problem that made it fail.
+
+    Counted per oracle: the closed form (SymPy, or sd.grad's graph for large graphs, as
+    the report's notes say) against reverse mode, and finite differences against reverse
+    mode away from kinks."""
     STATS[f"{kind}: tried"] += 1
-    r = sd.check(graph.f, at=point)
+    r = sd.check(graph.f, at=point, sympy_seconds=SYMPY_SECONDS)
+    graph_column = any("symbolic derivative graph" in n for n in r.notes)
+    out_of_time = any("did not finish" in n for n in r.notes)
+    STATS[f"{kind}: closed form from " + ("sd.grad's graph" if graph_column else "SymPy")
+          + (f" (SymPy over {SYMPY_SECONDS:g} s)" if out_of_time else "")] += 1
     if r.problems:
         STATS[f"{kind}: problem reported"] += 1
         assert not r.ok, f"check reported {r.problems} yet says ok\n{r}"
@@ -71,13 +87,17 @@ def check_agrees(graph, point: dict, kind: str) -> None:
     if r.ok:
         STATS[f"{kind}: ok"] += 1
         return
+    bad = [e for e in r.entries if e.verdict not in ("ok", "finite diff != reverse mode")]
+    if bad:
+        STATS[f"{kind}: closed form != reverse mode: DISAGREED"] += 1
     # not ok and no problem named: only acceptable when finite differences straddle a
     # kink closer than check's own test (equality) sees; closed form and reverse mode
     # must still agree there
     close = near_kink(graph.f, point)
+    if not close:
+        STATS[f"{kind}: finite diff != reverse mode away from kinks: DISAGREED"] += 1
     assert close, f"sd.check failed with no problem reported, away from any kink:\n{r}"
     STATS[f"{kind}: near a kink"] += 1
-    bad = [e for e in r.entries if e.verdict not in ("ok", "finite diff != reverse mode")]
     assert not bad, f"closed form and reverse mode disagree near a kink ({close}):\n{r}"
 
 
@@ -87,10 +107,13 @@ def reverse_mode_equals_grad_graphs(graph, point: dict) -> None:
     wrt = [graph.variables[n] for n in sorted(free_names(f))]
     value, grads = sd.value_and_grad(f, wrt)(point)
     assert value == pytest.approx(_eval_at(f, point), rel=1e-12, abs=1e-12)
-    for w, g, gnode in zip(wrt, grads, sd.grad(f, wrt)):
-        assert gnode.shape == w.shape
-        np.testing.assert_allclose(np.asarray(_eval_at(gnode, point)), g, rtol=1e-9,
-                                   atol=1e-11, equal_nan=False,
+    gnodes = sd.grad(f, wrt)
+    assert [g.shape for g in gnodes] == [w.shape for w in wrt]
+    expected = [np.asarray(_eval_at(gnode, point)) for gnode in gnodes]
+    if not all(np.allclose(e, g, rtol=1e-9, atol=1e-11) for e, g in zip(expected, grads)):
+        STATS["reverse mode != sd.grad's graphs: DISAGREED"] += 1
+    for w, g, e in zip(wrt, grads, expected):
+        np.testing.assert_allclose(e, g, rtol=1e-9, atol=1e-11, equal_nan=False,
                                    err_msg=f"d f/d {w.name} at {point}")
 
 
@@ -175,6 +198,26 @@ def make_array_property(config: dict):
     return prop
 
 
+FAST_TABLE = dict(FAST, max_examples=30)
+SLOW_TABLE = dict(SLOW, max_examples=2000)
+
+
+def make_table_property(config: dict, max_ops: int):
+    """Graphs over every user-facing row, up to ``max_ops`` ops, at points in [-2, 2]."""
+    @settings(**config)
+    @given(graph=table_graphs(max_ops=max_ops), data=st.data())
+    def prop(graph, data):
+        used = {k: v for k, v in graph.variables.items() if k in free_names(graph.f)}
+        point = data.draw(mixed_points(used), label="point")
+        STATS[f"table: depth {graph.depth:2d} (generated ops)"] += 1
+        STATS["table: nodes (total)"] += len(graph.f.nodes())
+        STATS["table: longest path in nodes (max)"] = max(
+            STATS["table: longest path in nodes (max)"], graph_depth(graph.f))
+        check_agrees(graph, point, "table")
+        reverse_mode_equals_grad_graphs(graph, point)
+    return prop
+
+
 def _run(prop, kind: str, at_least: int) -> None:
     before = STATS[f"{kind}: tried"]
     prop()
@@ -188,6 +231,15 @@ def test_scalar_graphs():
 
 def test_array_graphs():
     _run(make_array_property(FAST), "array", at_least=FAST["max_examples"] // 2)
+
+
+def test_table_graphs():
+    _run(make_table_property(FAST_TABLE, max_ops=12), "table", at_least=FAST_TABLE["max_examples"] // 2)
+
+
+@pytest.mark.slow
+def test_table_graphs_many():
+    _run(make_table_property(SLOW_TABLE, max_ops=24), "table", at_least=SLOW_TABLE["max_examples"] // 2)
 
 
 @pytest.mark.slow
@@ -206,7 +258,7 @@ def test_array_graphs_many():
 
 @settings(max_examples=100, deadline=None, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(graph=st.one_of(scalar_graphs(), array_graphs()), data=st.data())
+@given(graph=st.one_of(scalar_graphs(), array_graphs(), table_graphs()), data=st.data())
 def test_generated_graphs_are_scalar_finite_and_in_domain(graph, data):
     """The strategies keep their promises: a scalar f, finite values, every op inside its
     domain (what sd.check's "outside its domain" problem tests)."""
@@ -236,6 +288,29 @@ def test_strategies_cover_the_table():
     assert wanted - seen == set(), f"never generated: {sorted(wanted - seen)}"
 
 
+def test_table_graphs_cover_every_user_row():
+    """Every row of the table has a builder in ``table_graphs`` (or is listed as internal,
+    with no public builder), and a fixed set of draws generates every one of them: a new
+    row fails here until the strategy generates it."""
+    from symdiff.node import topological
+
+    missing = sorted(set(PRIMITIVES) - set(TABLE_BUILDERS) - set(INTERNAL_ROWS))
+    assert missing == [], f"rows with no builder in strategies.TABLE_BUILDERS: {missing}"
+    seen: set = set()
+    depths: list = []
+
+    @settings(max_examples=150, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(graph=table_graphs())
+    def collect(graph):
+        seen.update(n.op for n in topological([graph.f]))
+        depths.append(graph.depth)
+
+    collect()
+    assert set(USER_ROWS) - seen == set(), f"never generated: {sorted(set(USER_ROWS) - seen)}"
+    assert max(depths) == 12 and sum(d >= 10 for d in depths) >= len(depths) // 4, depths
+
+
 # ---------------------------------------------------------------------------
 # examples found by the properties, kept as plain regression tests
 # ---------------------------------------------------------------------------
@@ -254,3 +329,20 @@ def test_check_of_relu_of_where_is_ok():
     g = 5 * sd.sin(x) + f           # the example as hypothesis found it
     r = sd.check(g, at={"x": -0.125})
     assert r.ok, str(r)
+
+
+# ---------------------------------------------------------------------------
+# the figures, at the end of the run
+# ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module", autouse=True)
+def _summary(request):
+    yield
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if not STATS or reporter is None:
+        return
+    reporter.write_line("")
+    reporter.write_line("random graphs: sd.check (closed form, reverse mode, finite differences) "
+                        "and value_and_grad vs sd.grad's graphs:")
+    for k, v in sorted(STATS.items()):
+        reporter.write_line(f"  {k}: {v}")

@@ -1,0 +1,439 @@
+"""PyTorch as an outside oracle: the same graph, run by ``torch.autograd`` in float64.
+
+``to_torch`` translates a symdiff graph into torch ops, one entry of ``TORCH_OPS`` per row
+of the table (walking ``f.nodes()``, inputs first: no recursion, so deep graphs are fine),
+and the tests compare symdiff with torch on:
+
+* every row, at the table sweep's cases (``test_primitives.cases_for``): forward and
+  vector-Jacobian products, as JAX's and PyTorch's OpInfo sweeps do;
+* random graphs from ``strategies.table_graphs`` (every user-facing row, scalars and
+  small arrays with broadcasting, up to 12 generated ops deep) at random points: the value
+  and the reverse-mode gradient (``sd.value_and_grad``) against ``torch.autograd.grad``;
+  the symbolic derivative graphs (``sd.grad``, which contain ``unindex``, ``sign``,
+  ``step``...) evaluated by torch against the same; and the Hessian of one variable
+  (``sd.hessian(..., sparse=True)``, whose decompression is a ``scatter``) against torch's
+  second backward pass.
+
+Conventions at kinks are the same on both sides (relu'(0) = 0, abs'(0) = 0, a tie of
+maximum/minimum splits 0.5/0.5, norm'(0) = 0; torch's heaviside has no derivative, so
+``step`` is translated on a detached input: derivative 0 as symdiff's), so points on a
+kink are compared exactly. One case is excused and counted: a graph within 1e-4 of a kink
+where torch's and numpy's inputs of that op differ by rounding (their last bits): the two
+may then be on different sides of the kink. Hessians are compared away from kinks only.
+
+Tolerances: values and first derivatives rtol 1e-9 (atol 1e-12 times the largest entry
+compared, at least 1); Hessians rtol 1e-8. ``TORCH_STATS`` counts graphs tried, compared
+and disagreeing per check; the counts are printed at the end of the run.
+
+torch is an optional extra (``pip install -e ".[torch]"``); without it, the tests that need
+it are skipped from inside their bodies (``pytest.importorskip``) and the coverage test of
+the translator still runs.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import symdiff as sd
+from numeric import PRIMITIVES, sum_to
+from numeric.primitives import index_key, normalize_axis
+from symdiff.lower import bind, lower
+from symdiff.node import free_names
+
+from strategies import (INTERNAL_ROWS, draw_inputs, mixed_points, near_kink, node_near_kink,
+                        table_graphs)
+
+RTOL = 1e-9
+HESSIAN_RTOL = 1e-8
+KINK_MARGIN = 1e-4
+
+TORCH_STATS: Counter = Counter()
+"""Graphs tried, compared and disagreeing, per check against torch."""
+
+# ---------------------------------------------------------------------------
+# the translator: one entry per row of the table
+# ---------------------------------------------------------------------------
+
+
+def _dims(x: Any, axis: Any, op: str) -> tuple:
+    return normalize_axis(axis, x.dim(), op)
+
+
+def _reduce(fn: Callable, op: str) -> Callable:
+    def run(t: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        dims = _dims(x, axis, op)
+        if not dims:                       # a 0-d input: its one element
+            return fn(x.unsqueeze(0), 0, False)
+        return fn(x, dims, keepdims)
+    return run
+
+
+def _flat_positions(shape: tuple, key: tuple) -> np.ndarray:
+    """The flat positions numpy's basic indexing ``key`` selects from an array of
+    ``shape``, in the result's shape (torch slices only with positive steps)."""
+    return np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)[index_key(key)]
+
+
+def _index(t: Any, x: Any, key: tuple) -> Any:
+    k = index_key(key)
+    if any(isinstance(p, slice) and p.step is not None and p.step < 0 for p in k):
+        pos = _flat_positions(tuple(x.shape), key)
+        return x.reshape(-1)[t.as_tensor(pos.reshape(-1))].reshape(pos.shape)
+    return x[k]
+
+
+def _unindex(t: Any, x: Any, key: tuple, shape: tuple) -> Any:
+    pos = t.as_tensor(_flat_positions(tuple(shape), key).reshape(-1))
+    z = t.zeros(int(np.prod(shape, dtype=np.int64)), dtype=t.float64)
+    return z.index_add(0, pos, x.reshape(-1)).reshape(tuple(shape))
+
+
+def _scatter(t: Any, x: Any, src: Any, pos: Any, shape: tuple) -> Any:
+    z = t.zeros(int(np.prod(shape, dtype=np.int64)), dtype=t.float64)
+    src_t = t.as_tensor(np.asarray(src, dtype=np.int64))
+    pos_t = t.as_tensor(np.asarray(pos, dtype=np.int64))
+    return z.index_add(0, pos_t, x.reshape(-1)[src_t]).reshape(tuple(shape))
+
+
+def _transpose(t: Any, x: Any, axes: Any = None) -> Any:
+    if axes is None:
+        return x.permute(tuple(reversed(range(x.dim()))))
+    return x.permute(tuple(a % x.dim() for a in axes))
+
+
+def _where(t: Any, c: Any, x: Any, y: Any) -> Any:
+    return t.where(c if c.dtype == t.bool else c != 0, x, y)
+
+
+def _step(t: Any, x: Any, h0: float) -> Any:
+    # torch.heaviside has no derivative: a detached input, derivative 0 as symdiff's
+    return t.heaviside(x.detach(), t.tensor(h0, dtype=t.float64))
+
+
+TORCH_OPS: dict[str, Callable[..., Any]] = {
+    "add": lambda t, x, y: x + y,
+    "sub": lambda t, x, y: x - y,
+    "mul": lambda t, x, y: x * y,
+    "div": lambda t, x, y: x / y,
+    "neg": lambda t, x: -x,
+    "pow": lambda t, x, p: t.pow(x, p),
+    "pow_tensor": lambda t, x, y: t.pow(x, y),
+    "exp": lambda t, x: t.exp(x),
+    "log": lambda t, x: t.log(x),
+    "sin": lambda t, x: t.sin(x),
+    "cos": lambda t, x: t.cos(x),
+    "tan": lambda t, x: t.tan(x),
+    "tanh": lambda t, x: t.tanh(x),
+    "sigmoid": lambda t, x: t.sigmoid(x),
+    "relu": lambda t, x: t.relu(x),
+    "sqrt": lambda t, x: t.sqrt(x),
+    "abs": lambda t, x: t.abs(x),
+    "sign": lambda t, x: t.sign(x),
+    "step": _step,
+    "maximum": lambda t, x, y: t.maximum(x, y),
+    "minimum": lambda t, x, y: t.minimum(x, y),
+    "greater": lambda t, x, y: t.gt(x, y),
+    "greater_equal": lambda t, x, y: t.ge(x, y),
+    "less": lambda t, x, y: t.lt(x, y),
+    "less_equal": lambda t, x, y: t.le(x, y),
+    "where": _where,
+    "sum": _reduce(lambda x, d, k: x.sum(dim=d, keepdim=k), "sum"),
+    "mean": _reduce(lambda x, d, k: x.mean(dim=d, keepdim=k), "mean"),
+    "logsumexp": _reduce(lambda x, d, k: x.logsumexp(dim=d, keepdim=k), "logsumexp"),
+    "norm": lambda t, x: t.linalg.vector_norm(x),
+    "trace": lambda t, x: t.trace(x),
+    "det": lambda t, x: t.linalg.det(x),
+    "logdet": lambda t, x: t.logdet(x),
+    "inv": lambda t, x: t.linalg.inv(x),
+    "matmul": lambda t, x, y: t.matmul(x, y),
+    "transpose": _transpose,
+    "reshape": lambda t, x, shape: x.reshape(tuple(shape)),
+    "index": _index,
+    "unindex": _unindex,
+    "broadcast_to": lambda t, x, shape: t.broadcast_to(x, tuple(shape)),
+    "scatter": _scatter,
+}
+"""row name -> ``(torch, *inputs, **params) -> tensor``: every row of the table, the
+internal ones (unindex, scatter) included, since derivative graphs contain them."""
+
+
+def _leaf(t: Any, n: sd.Node, point: dict) -> Any:
+    if n.op == "var":
+        v = t.tensor(np.asarray(point[n.name], dtype=np.float64), dtype=t.float64)
+        return v.requires_grad_(True)
+    value = np.asarray(n._value)
+    if value.dtype == np.bool_:
+        return t.as_tensor(value.copy())
+    v = t.tensor(value.astype(np.float64), dtype=t.float64)
+    return v.requires_grad_(True) if n.op == "tensor" and n.requires_grad else v
+
+
+def to_torch(t: Any, f: sd.Node, point: dict) -> tuple[Any, dict, dict]:
+    """``f`` at ``point`` as torch float64 tensors: (output, {variable name: leaf tensor},
+    {id(node): tensor} for every node). An iterative walk over ``f.nodes()``."""
+    values: dict = {}
+    leaves: dict = {}
+    for n in f.nodes():
+        if n.is_leaf:
+            values[id(n)] = _leaf(t, n, point)
+            if n.op == "var":
+                leaves[n.name] = values[id(n)]
+            continue
+        fn = TORCH_OPS.get(n.op)
+        if fn is None:
+            raise KeyError(f"no torch translation for the row {n.op!r}: add one to TORCH_OPS")
+        values[id(n)] = fn(t, *[values[id(a)] for a in n.args], **n.params)
+    return values[id(f)], leaves, values
+
+
+# ---------------------------------------------------------------------------
+# comparing
+# ---------------------------------------------------------------------------
+
+def _np(x: Any) -> np.ndarray:
+    return x.detach().numpy() if hasattr(x, "detach") else np.asarray(x, dtype=np.float64)
+
+
+def agree(a: Any, b: Any, rtol: float = RTOL) -> bool:
+    """Entrywise |a - b| <= rtol * max(|a|, |b|) + 1e-12 * max(1, largest |entry|)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return False
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return bool(np.array_equal(a, b, equal_nan=True))
+    scale = max(1.0, float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)))
+    return bool(np.all(np.abs(a - b) <= rtol * np.maximum(np.abs(a), np.abs(b)) + 1e-12 * scale))
+
+
+def torch_grads(t: Any, out: Any, inputs: list) -> list:
+    if not out.requires_grad:
+        return [np.zeros(tuple(x.shape)) for x in inputs]
+    gs = t.autograd.grad(out, inputs, allow_unused=True)
+    return [np.zeros(tuple(x.shape)) if g is None else _np(g) for x, g in zip(inputs, gs)]
+
+
+def torch_hessian(t: Any, f: sd.Node, point: dict, name: str) -> np.ndarray:
+    out, leaves, _ = to_torch(t, f, point)
+    x = leaves[name]
+    shape = tuple(x.shape)
+    n = int(np.prod(shape, dtype=np.int64))
+    H = np.zeros((n, n))
+    if out.requires_grad:
+        (g,) = t.autograd.grad(out, [x], create_graph=True, allow_unused=True)
+        flat = None if g is None else g.reshape(-1)
+        for i in range(n):
+            if flat is not None and flat.requires_grad:
+                (row,) = t.autograd.grad(flat[i], [x], retain_graph=True, allow_unused=True)
+                H[i] = 0.0 if row is None else _np(row).reshape(-1)
+    return H.reshape(shape + shape)
+
+
+def rounding_at_kinks(f: sd.Node, point: dict, tvals: dict) -> list:
+    """Ops of ``f`` within KINK_MARGIN of a kink whose inputs differ between numpy (the
+    lowered program) and torch: there, the two may take different sides of the kink."""
+    lowered = lower(f)
+    vals = lowered.program.values(*bind(lowered, point, {}))
+    out = []
+    for n in f.nodes():
+        if n.is_leaf or PRIMITIVES[n.op].domain.kink is None:
+            continue
+        xs = [np.asarray(vals[lowered.slots[id(a)]]) for a in n.args]
+        if not node_near_kink(n, xs, KINK_MARGIN):
+            continue
+        ts = [_np(tvals[id(a)]) for a in n.args]
+        if any(x.shape != tt.shape or not np.array_equal(x, tt) for x, tt in zip(xs, ts)):
+            out.append(n.op)
+    return out
+
+
+def compare_with_torch(t: Any, graph: Any, point: dict, hessian: bool = True) -> None:
+    """Value, gradient, derivative graphs and (away from kinks) one Hessian against torch."""
+    f = graph.f
+    names = sorted(free_names(f))
+    wrt = [graph.variables[n] for n in names]
+    TORCH_STATS["graphs tried"] += 1
+    value, grads = sd.value_and_grad(f, wrt)(point)
+    out, leaves, tvals = to_torch(t, f, point)
+    tgrads = torch_grads(t, out, [leaves[n] for n in names])
+    kinks = near_kink(f, point, KINK_MARGIN)
+    if kinks:
+        TORCH_STATS["graphs within 1e-4 of a kink (compared exactly)"] += 1
+
+    def verdict(check: str, ok: bool, detail: Callable[[], str]) -> None:
+        TORCH_STATS[f"{check}: compared"] += 1
+        if ok:
+            return
+        differ = rounding_at_kinks(f, point, tvals)
+        if differ:
+            TORCH_STATS[f"{check}: excused (inputs of {differ[0]} at its kink differ in "
+                        "the last bits)"] += 1
+            return
+        TORCH_STATS[f"{check}: DISAGREED"] += 1
+        raise AssertionError(f"{check}: symdiff and torch disagree on {graph!r} at {point}\n"
+                             + detail())
+
+    verdict("value", agree(value, _np(out)), lambda: f"symdiff {value!r}, torch {_np(out)!r}")
+    verdict("reverse mode (value_and_grad)", all(agree(g, tg) for g, tg in zip(grads, tgrads)),
+            lambda: "\n".join(f"d/d{n}: symdiff {g!r}, torch {tg!r}"
+                              for n, g, tg in zip(names, grads, tgrads)))
+    gouts = [_np(to_torch(t, gnode, point)[0]) for gnode in sd.grad(f, wrt)]
+    verdict("derivative graphs (sd.grad, run by torch)",
+            all(agree(go, tg) for go, tg in zip(gouts, tgrads)),
+            lambda: "\n".join(f"d/d{n}: sd.grad's graph {go!r}, torch autograd {tg!r}"
+                              for n, go, tg in zip(names, gouts, tgrads)))
+    if not hessian:
+        return
+    name = max(names, key=lambda n: (graph.variables[n].size, n))
+    try:
+        H = sd.hessian(f, graph.variables[name], sparse=True)
+        TORCH_STATS["hessian: compressed (scatter)"] += 1
+    except sd.SymdiffError:
+        H = sd.hessian(f, graph.variables[name])
+    mine = _np(to_torch(t, H, point)[0])
+    theirs = torch_hessian(t, f, point, name)
+    verdict("hessian (sd.hessian, run by torch)", agree(mine, theirs, HESSIAN_RTOL),
+            lambda: f"d2/d{name}2: sd.hessian {mine!r}, torch {theirs!r}")
+
+
+# ---------------------------------------------------------------------------
+# the translator covers the table (runs without torch)
+# ---------------------------------------------------------------------------
+
+def test_every_row_has_a_torch_entry():
+    """A new row of the table fails here until TORCH_OPS translates it."""
+    assert sorted(set(PRIMITIVES) - set(TORCH_OPS)) == [], "rows with no torch translation"
+    assert sorted(set(TORCH_OPS) - set(PRIMITIVES)) == [], "translations of no row"
+    assert set(INTERNAL_ROWS) <= set(TORCH_OPS)
+
+
+# ---------------------------------------------------------------------------
+# per row: forward and VJPs at the table sweep's cases (OpInfo style)
+# ---------------------------------------------------------------------------
+
+def test_every_row_matches_torch():
+    """Every row at every case of the table sweep: numpy forward == torch forward, each
+    VJP == torch.autograd.grad with the same cotangent, at points away from kinks."""
+    t = pytest.importorskip("torch", reason="optional oracle: pip install -e '.[torch]'")
+    from test_primitives import cases_for
+
+    failures = []
+    for name, row in PRIMITIVES.items():
+        for k, (shapes, params) in enumerate(cases_for(name)):
+            TORCH_STATS["rows: cases tried"] += 1
+            rng = np.random.default_rng(1000 * k + len(name))
+            xs = draw_inputs(row, shapes, params, rng)
+            out = row.forward(*xs, **params)
+            txs = [t.as_tensor(np.array(x)) if np.asarray(x).dtype == np.bool_ else
+                   t.tensor(np.asarray(x, dtype=np.float64), dtype=t.float64,
+                            requires_grad=row.vjp[i] is not None)
+                   for i, x in enumerate(xs)]
+            tout = TORCH_OPS[name](t, *txs, **params)
+            if not agree(out, _np(tout)):
+                failures.append(f"{name} {shapes} {params}: forward {out!r} != torch {_np(tout)!r}")
+                continue
+            if row.dtype == "bool":
+                continue
+            g = rng.standard_normal(np.shape(out))
+            diff_in = [i for i, r in enumerate(row.vjp) if r is not None]
+            if not diff_in or not tout.requires_grad:
+                continue
+            tg = t.autograd.grad(tout, [txs[i] for i in diff_in], t.tensor(g), allow_unused=True)
+            for i, gi in zip(diff_in, tg):
+                mine = sum_to(row.vjp[i](g, out, *xs, **params), np.shape(xs[i]))
+                theirs = np.zeros(np.shape(xs[i])) if gi is None else _np(gi)
+                if not agree(mine, theirs):
+                    failures.append(f"{name} {shapes} {params}: VJP {i} {mine!r} != "
+                                    f"torch {theirs!r}")
+    TORCH_STATS["rows: cases disagreeing"] += len(failures)
+    assert not failures, "\n".join(failures)
+
+
+def test_conventions_at_kinks_match_torch():
+    """relu'(0) = abs'(0) = 0, ties of maximum/minimum 0.5/0.5, norm'(0) = 0: symdiff's
+    conventions are torch's, so kinks are compared exactly."""
+    t = pytest.importorskip("torch", reason="optional oracle: pip install -e '.[torch]'")
+    x, y, v = sd.var("x"), sd.var("y"), sd.var("v", (3,))
+    cases = [(sd.relu(x), {"x": 0.0}), (sd.abs(x), {"x": 0.0}),
+             (sd.maximum(x, y), {"x": 1.0, "y": 1.0}), (sd.minimum(x, y), {"x": 1.0, "y": 1.0}),
+             (sd.norm(v), {"v": np.zeros(3)}), (sd.sign(x) + sd.step(x, 0.5), {"x": 0.0}),
+             (sd.where(x > y, x, y), {"x": 1.0, "y": 1.0})]
+    for f, point in cases:
+        names = sorted(free_names(f))
+        variables = {"x": x, "y": y, "v": v}
+        _, grads = sd.value_and_grad(f, [variables[n] for n in names])(point)
+        out, leaves, _ = to_torch(t, f, point)
+        tgrads = torch_grads(t, out, [leaves[n] for n in names])
+        for n, g, tg in zip(names, grads, tgrads):
+            assert agree(g, tg), f"{f.op} at {point}: d/d{n} symdiff {g!r}, torch {tg!r}"
+
+
+def test_deep_graph_translates_without_recursion():
+    """A 20000-op chain: the translator walks it iteratively; torch's gradient agrees."""
+    t = pytest.importorskip("torch", reason="optional oracle: pip install -e '.[torch]'")
+    x = sd.var("x")
+    f = x
+    for k in range(10000):
+        f = sd.sin(f) * 0.9 + x * 0.01 if k % 2 else sd.tanh(f) + 0.001 * k / 10000
+    value, (g,) = sd.value_and_grad(f, [x])(x=0.3)
+    out, leaves, _ = to_torch(t, f, {"x": 0.3})
+    (tg,) = torch_grads(t, out, [leaves["x"]])
+    assert agree(value, _np(out)) and agree(g, tg), (value, _np(out), g, tg)
+
+
+# ---------------------------------------------------------------------------
+# random graphs over every user-facing row
+# ---------------------------------------------------------------------------
+
+FAST = dict(max_examples=60, deadline=None, database=None, derandomize=True,
+            suppress_health_check=list(HealthCheck))
+SLOW = dict(max_examples=2000, deadline=None, database=None, print_blob=True,
+            suppress_health_check=list(HealthCheck))
+
+
+def make_torch_property(config: dict, t: Any):
+    @settings(**config)
+    @given(graph=table_graphs(), data=st.data())
+    def prop(graph, data):
+        used = {k: v for k, v in graph.variables.items() if k in free_names(graph.f)}
+        point = data.draw(mixed_points(used), label="point")
+        compare_with_torch(t, graph, point)
+    return prop
+
+
+def _run(config: dict) -> None:
+    t = pytest.importorskip("torch", reason="optional oracle: pip install -e '.[torch]'")
+    before = TORCH_STATS["graphs tried"]
+    make_torch_property(config, t)()
+    tried = TORCH_STATS["graphs tried"] - before
+    assert tried >= config["max_examples"] // 2, f"only {tried} graphs were tried"
+
+
+def test_random_graphs_match_torch():
+    _run(FAST)
+
+
+@pytest.mark.slow
+def test_random_graphs_match_torch_many():
+    _run(SLOW)
+
+
+# ---------------------------------------------------------------------------
+# the figures, at the end of the run
+# ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module", autouse=True)
+def _summary(request):
+    yield
+    if not TORCH_STATS:
+        return
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    lines = ["symdiff vs torch.autograd:"] + [f"  {k}: {v}" for k, v in sorted(TORCH_STATS.items())]
+    if reporter is not None:
+        reporter.write_line("")
+        for line in lines:
+            reporter.write_line(line)
