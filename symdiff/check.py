@@ -49,12 +49,11 @@ from .errors import ClosedFormError, SymdiffError
 from .lower import bind, graph_leaves, lower
 from .node import Node, apply, const, topological
 from .sympy_functions import NUMPY_FUNCTIONS
-from .time_budget import OutOfTime, run_within
+from .time_budget import SYMPY_SECONDS, OutOfTime, run_within
 
 CLOSED_RTOL = 1e-10
 MAX_ENTRIES = 1000            # entries per variable checked one by one; above, a sample
 MAX_SYMBOLIC_NODES = 400      # graphs (nodes x elements) above this use sd.grad's graph
-SYMPY_SECONDS = 10.0          # SymPy's closed form past this uses sd.grad's graph
 MAX_SWEEP_ENTRIES = 20        # entries per variable in the step-size sweep
 MAX_ONE_SIDED_ENTRIES = 100   # entries per variable given one-sided slopes at a kink
 

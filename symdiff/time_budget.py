@@ -25,6 +25,9 @@ from typing import Any, Callable, TypeVar
 
 T = TypeVar("T")
 
+SYMPY_SECONDS = 10.0
+"""Default budget of the SymPy steps of ``sd.check`` and ``sd.verify`` (``sympy_seconds=``)."""
+
 RETRY_SECONDS = 0.05
 """Interval at which a spent budget raises again until the work has stopped."""
 
@@ -51,7 +54,7 @@ def run_within(seconds: float, work: Callable[..., T], *args: Any) -> T:
     The work runs in a worker thread while the caller waits; its result is returned and
     its exceptions are raised in the caller. Long calls into C (one huge numpy operation)
     are only stopped when they return. An interrupt (Ctrl-C) while waiting stops the work
-    too.
+    too. A budget of 0 or less raises ``OutOfTime`` without starting the work.
 
     >>> def spin():
     ...     while True:
@@ -64,6 +67,8 @@ def run_within(seconds: float, work: Callable[..., T], *args: Any) -> T:
     >>> run_within(5.0, sum, [1, 2, 3])
     6
     """
+    if seconds <= 0:
+        raise OutOfTime("no time given")
     if _SET_ASYNC_EXC is None:
         return work(*args)
     box: dict[str, Any] = {}

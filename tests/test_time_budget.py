@@ -100,3 +100,16 @@ def test_check_falls_back_to_the_derivative_graph_when_sympy_is_out_of_time():
     assert any("SymPy did not finish within 0 s" in n and "sd.grad" in n for n in cut.notes)
     for a, b in zip(full.entries, cut.entries):
         assert a.closed == pytest.approx(b.closed, rel=1e-12, abs=1e-14)
+
+
+def test_verify_notes_when_sympy_is_out_of_time_and_judges_by_the_numbers():
+    x = sd.var("x")
+    f = sd.tanh(sd.log(1 + sd.exp(sd.sin(x))))
+    claim = "(1 - tanh(log(1 + exp(sin(x))))**2) * exp(sin(x)) * cos(x) / (1 + exp(sin(x)))"
+    full = sd.verify(f, {"x": claim})
+    assert full.ok and full.proven["x"] is not None
+    cut = sd.verify(f, {"x": claim}, sympy_seconds=0.0)
+    assert cut.ok and cut.proven["x"] is None
+    assert any("SymPy did not finish" in n for n in cut.notes), cut.notes
+    wrong = sd.verify(f, {"x": claim.replace("cos", "sin", 1)}, sympy_seconds=0.0)
+    assert not wrong.ok and wrong.wrong == ["x"]
