@@ -385,18 +385,10 @@ def _array_op(op: str, draw: Any, pool: list) -> Optional[Entry]:
     if op == "matmul":
         e2 = _pick(draw, pool)
         b = e2.node
-        options = []
-        for lhs, rhs in [(a, b), (a.T, b), (a, b.T), (b, a), (a.T, a), (a, a.T)]:
-            if lhs.ndim == 0 or rhs.ndim == 0:
-                continue
-            try:
-                PRIMITIVES["matmul"].shape(lhs.shape, rhs.shape)
-            except numeric.NumericShapeError:
-                continue
-            options.append((lhs, rhs))
-        if not options:
+        pair = _matmul_pair(draw, a, b)
+        if pair is None:
             return None
-        lhs, rhs = draw(st.sampled_from(options))
+        lhs, rhs = pair
         inner = lhs.shape[-1]
         bound = max(e.bound, e2.bound) ** 2 * inner
         return Entry(lhs @ rhs, bound)
@@ -447,12 +439,13 @@ def array_graphs(draw: Any, max_ops: int = 7) -> Graph:
 
 
 @st.composite
-def points(draw: Any, variables: dict) -> dict:
-    """A point for the variables: every coordinate a multiple of 1/8 in [-2, 2]."""
+def points(draw: Any, variables: dict, coordinate: Any = POINT) -> dict:
+    """A point for the variables: every coordinate drawn from ``coordinate`` (by default
+    a multiple of 1/8 in [-2, 2])."""
     out = {}
     for name, node in variables.items():
         n = int(np.prod(node.shape, dtype=np.int64))
-        vals = draw(st.lists(POINT, min_size=n, max_size=n))
+        vals = draw(st.lists(coordinate, min_size=n, max_size=n))
         out[name] = np.array(vals, dtype=np.float64).reshape(node.shape) if node.shape \
             else float(vals[0])
     return out
@@ -701,22 +694,30 @@ def _build_matrix(name: str, draw: Any, pool: list) -> Optional[Ranged]:
     return Ranged(sd.inv(m), -1.82, 1.82, _depth(e))
 
 
+def _matmul_pair(draw: Any, a: sd.Node, b: sd.Node) -> Optional[tuple]:
+    """Operands ``lhs @ rhs`` made of a, b and their transposes whose shapes fit, or None."""
+    options = []
+    for lhs, rhs in [(a, b), (a.T, b), (a, b.T), (b, a), (a.T, a), (a, a.T)]:
+        if lhs.ndim == 0 or rhs.ndim == 0:
+            continue
+        try:
+            PRIMITIVES["matmul"].shape(lhs.shape, rhs.shape)
+        except numeric.NumericShapeError:
+            continue
+        options.append((lhs, rhs))
+    return draw(st.sampled_from(options)) if options else None
+
+
 def _build_matmul(draw: Any, pool: list) -> Optional[Ranged]:
     e1 = _pick_ranged(draw, pool, lambda p: p.node.ndim > 0)
     e2 = _pick_ranged(draw, pool, lambda p: p.node.ndim > 0)
     x = _fit(e1, -WIDE, WIDE, "affine")
     y = _fit(e2, -WIDE, WIDE, "affine")
     a, b = x.node, y.node
-    options = []
-    for lhs, rhs in [(a, b), (a.T, b), (a, b.T), (b, a), (a.T, a), (a, a.T)]:
-        try:
-            PRIMITIVES["matmul"].shape(lhs.shape, rhs.shape)
-        except numeric.NumericShapeError:
-            continue
-        options.append((lhs, rhs))
-    if not options:
+    pair = _matmul_pair(draw, a, b)
+    if pair is None:
         return None
-    lhs, rhs = draw(st.sampled_from(options))
+    lhs, rhs = pair
     k = lhs.shape[-1]
     corners = [p * q for p in (x.lo, x.hi) for q in (y.lo, y.hi)] if rhs is not a else \
         [p * q for p in (x.lo, x.hi) for q in (x.lo, x.hi)]
@@ -814,16 +815,9 @@ MIXED_POINT = st.one_of(POINT, st.floats(-2.0, 2.0, allow_nan=False, allow_infin
 """Grid points (ties and kinks hit exactly) or any float in [-2, 2]."""
 
 
-@st.composite
-def mixed_points(draw: Any, variables: dict) -> dict:
+def mixed_points(variables: dict) -> st.SearchStrategy:
     """A point for the variables, each coordinate in [-2, 2] (on the 1/8 grid or not)."""
-    out = {}
-    for name, node in variables.items():
-        n = int(np.prod(node.shape, dtype=np.int64))
-        vals = draw(st.lists(MIXED_POINT, min_size=n, max_size=n))
-        out[name] = np.array(vals, dtype=np.float64).reshape(node.shape) if node.shape \
-            else float(vals[0])
-    return out
+    return points(variables, coordinate=MIXED_POINT)
 
 
 def graph_depth(f: sd.Node) -> int:
