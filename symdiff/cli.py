@@ -42,6 +42,7 @@ import numpy as np
 
 import symdiff as sd
 from symdiff.formula import formula
+from symdiff.time_budget import SYMPY_SECONDS, OutOfTime, run_within
 
 
 class UsageError(sd.SymdiffError):
@@ -290,8 +291,20 @@ def _formula_text(f: sd.Node, wrt: list, args: argparse.Namespace) -> Optional[s
         if lang not in CODE_LANGUAGES:
             raise UsageError(f"--code: expected one of {', '.join(CODE_LANGUAGES)}, "
                              f"got {args.code!r}")
-        return formula(f, wrt, lang=lang)
-    return formula(f, wrt, lang="latex") if args.latex else None
+        return _budgeted_formula(f, wrt, lang)
+    return _budgeted_formula(f, wrt, "latex") if args.latex else None
+
+
+def _budgeted_formula(f: sd.Node, wrt: list, lang: str) -> str:
+    # SymPy's simplification can be exponential on nested functions: a command must not
+    # hang on any text, so it gets the budget sd.check gives SymPy
+    try:
+        return run_within(SYMPY_SECONDS, lambda: formula(f, wrt, lang=lang))
+    except OutOfTime:
+        raise sd.ClosedFormError(f"SymPy did not finish the formula within {SYMPY_SECONDS:g} "
+                                 "s (its simplification of nested functions can be "
+                                 "exponential); run without --latex/--code for the numbers"
+                                 ) from None
 
 
 MAX_DIMENSIONS = 32
@@ -438,9 +451,12 @@ def _split_top_level(text: str) -> list[str]:
 
 def _closed_form(node: sd.Node) -> str:
     try:
-        return str(node.sympy())
+        return run_within(SYMPY_SECONDS, lambda: str(node.sympy()))
     except sd.ClosedFormError as e:
         return f"(no closed form: {str(e).splitlines()[0]})"
+    except OutOfTime:
+        return (f"(no closed form: SymPy did not finish within {SYMPY_SECONDS:g} s; its "
+                "simplification of nested functions can be exponential)")
 
 
 def _show(label: str, v: object, indent: str = "") -> None:

@@ -31,6 +31,22 @@ def test_diff_without_at_prints_only_closed_forms(capsys):
     assert out.splitlines() == ["f = x*y + y**2", "df/dx = y", "df/dy = x + 2*y"]
 
 
+def test_closed_forms_out_of_sympy_time_are_said_and_the_numbers_still_come(capsys,
+                                                                             monkeypatch):
+    # SymPy's simplification can be exponential (found by the CLI fuzzer): the command
+    # gives it a budget; 0 here, so that nothing reaches SymPy
+    monkeypatch.setattr("symdiff.cli.SYMPY_SECONDS", 0)
+    code, out, err = run(capsys, "diff", "tanh(log(1 + exp(sin(x))))", "--at", "x=0.5")
+    assert code == 0, err
+    assert "f = (no closed form: SymPy did not finish within 0 s" in out
+    assert "df/dx = (no closed form: SymPy did not finish within 0 s" in out
+    assert "check at x = 0.5: OK" in out
+    code, out, err = run(capsys, "diff", "tanh(log(1 + exp(sin(x))))", "--latex")
+    assert code == 2 and out == ""
+    assert_one_line_error(err)
+    assert "SymPy did not finish the formula within 0 s" in err
+
+
 @pytest.mark.parametrize("wrt", [["--wrt", "x,y"], ["--wrt", "x", "--wrt", "y"], []])
 def test_wrt_repeated_comma_separated_or_default(capsys, wrt):
     code, out, _ = run(capsys, "diff", "x*y + y**2", *wrt, "--at", "x=2,y=3")
