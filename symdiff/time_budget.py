@@ -20,6 +20,7 @@ interpreter has no ``ctypes.pythonapi`` (PyPy), the budget is not enforced.
 from __future__ import annotations
 
 import ctypes
+import sys
 import threading
 from typing import Any, Callable, TypeVar
 
@@ -100,7 +101,19 @@ def run_within(seconds: float, work: Callable[..., T], *args: Any) -> T:
 
 def _stop(worker: threading.Thread, box: dict) -> None:
     """Raise OutOfTime in the worker until it has ended."""
-    while worker.is_alive():
-        if not box.get("done") and worker.ident is not None:
-            _SET_ASYNC_EXC(worker.ident, OutOfTime)
-        worker.join(RETRY_SECONDS)
+    previous = sys.unraisablehook
+
+    def quiet(unraisable: Any) -> None:
+        # a shot swallowed in a __del__ or weakref callback would print "Exception
+        # ignored in ..." with a traceback; it is expected, and the next shot follows
+        if not isinstance(unraisable.exc_value, OutOfTime):
+            previous(unraisable)
+
+    sys.unraisablehook = quiet
+    try:
+        while worker.is_alive():
+            if not box.get("done") and worker.ident is not None:
+                _SET_ASYNC_EXC(worker.ident, OutOfTime)
+            worker.join(RETRY_SECONDS)
+    finally:
+        sys.unraisablehook = previous

@@ -148,6 +148,20 @@ def near_kink(f: sd.Node, point: dict, margin: float = 1e-4) -> list:
     return hits
 
 
+def norm_of_zero(f: sd.Node, point: dict) -> bool:
+    """Whether a ``norm`` in ``f`` is taken of exactly 0 at ``point``. There its derivative
+    graph's x / |x| is 0/0 (nan, the closed form's value) while reverse mode takes
+    PyTorch's subgradient 0; docs/reliability.md states the difference."""
+    from symdiff.lower import bind, lower
+
+    if not any(n.op == "norm" for n in f.nodes()):
+        return False
+    lowered = lower(f)
+    vals = lowered.program.values(*bind(lowered, point, {}))
+    return any(n.op == "norm" and not np.any(vals[lowered.slots[id(n.args[0])]])
+               for n in f.nodes())
+
+
 def node_near_kink(n: sd.Node, xs: Sequence[Any], margin: float = 1e-4) -> bool:
     """Whether the op of node ``n``, at inputs ``xs``, is within about ``margin`` of one
     of its kinks (its row's ``domain.kink`` on the inputs rounded to a grid of that step,

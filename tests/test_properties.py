@@ -33,8 +33,8 @@ from symdiff.node import free_names
 from symdiff.sympy_functions import NUMPY_FUNCTIONS
 
 from strategies import (INTERNAL_ROWS, TABLE_BUILDERS, USER_ROWS, array_graphs,
-                        domain_violations, graph_depth, mixed_points, near_kink, points,
-                        scalar_graphs, table_graphs)
+                        domain_violations, graph_depth, mixed_points, near_kink, norm_of_zero,
+                        points, scalar_graphs, table_graphs)
 
 SYMPY_SECONDS = 2.0
 """Budget of sd.check's SymPy step per random graph: past it the closed-form column comes
@@ -111,6 +111,12 @@ def reverse_mode_equals_grad_graphs(graph, point: dict) -> None:
     assert [g.shape for g in gnodes] == [w.shape for w in wrt]
     expected = [np.asarray(_eval_at(gnode, point)) for gnode in gnodes]
     if not all(np.allclose(e, g, rtol=1e-9, atol=1e-11) for e, g in zip(expected, grads)):
+        if norm_of_zero(f, point) and all(
+                np.all(np.isnan(e) | np.isclose(e, g, rtol=1e-9, atol=1e-11))
+                for e, g in zip(expected, grads)):
+            STATS["reverse mode vs sd.grad's graphs: norm of 0 (x/|x| nan vs subgradient 0, "
+                  "documented)"] += 1
+            return
         STATS["reverse mode != sd.grad's graphs: DISAGREED"] += 1
     for w, g, e in zip(wrt, grads, expected):
         np.testing.assert_allclose(e, g, rtol=1e-9, atol=1e-11, equal_nan=False,
