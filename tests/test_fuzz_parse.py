@@ -47,6 +47,7 @@ import sys
 import tempfile
 import time
 import unicodedata
+import warnings
 import zlib
 from collections import Counter, defaultdict
 
@@ -189,7 +190,9 @@ def probe(text: str, strategy: str, readers=READERS) -> None:
     """Run every reader on ``text`` and check properties 1-4."""
     STATS[strategy] += 1
     try:
-        ast.parse(text, mode="eval")
+        with warnings.catch_warnings():       # "invalid escape sequence" in a literal
+            warnings.simplefilter("ignore")
+            ast.parse(text, mode="eval")
         STATS[f"{strategy} | valid Python"] += 1
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         pass
