@@ -41,6 +41,10 @@ SYMPY_SECONDS = 2.0
 from sd.grad's graph (counted in STATS), so one exponential simplification cannot stall
 the run."""
 
+ROUNDING_MARGIN = 1e-9
+"""An op input this close to a kink may land on either side, depending on how a program
+rounds it (fusion and constant folding reorder float operations)."""
+
 STATS: Counter = Counter()
 """How many graphs each property tried, and how sd.check judged them."""
 
@@ -116,6 +120,13 @@ def reverse_mode_equals_grad_graphs(graph, point: dict) -> None:
                 for e, g in zip(expected, grads)):
             STATS["reverse mode vs sd.grad's graphs: norm of 0 (x/|x| nan vs subgradient 0, "
                   "documented)"] += 1
+            return
+        at = near_kink(f, point, ROUNDING_MARGIN)
+        if at:
+            # an op's input within rounding of its kink: the derivative graph's program
+            # (fused, constants folded) may round it to the other side than f's program
+            STATS[f"reverse mode vs sd.grad's graphs: excused ({at[0]} within rounding of "
+                  "its kink)"] += 1
             return
         STATS["reverse mode != sd.grad's graphs: DISAGREED"] += 1
     for w, g, e in zip(wrt, grads, expected):

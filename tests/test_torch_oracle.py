@@ -304,7 +304,11 @@ def compare_with_torch(t: Any, graph: Any, point: dict, hessian: bool = True) ->
         H = sd.hessian(f, graph.variables[name])
     mine = _np(to_torch(t, H, point)[0])
     theirs = torch_hessian(t, f, point, name)
-    verdict("hessian (sd.hessian, run by torch)", agree(mine, theirs, HESSIAN_RTOL),
+    same = agree(mine, theirs, HESSIAN_RTOL)
+    if not same and norm_of_zero(f, point) and np.isnan(mine).any():
+        TORCH_STATS["hessian: norm of 0 (nan vs subgradient 0, documented)"] += 1
+        return
+    verdict("hessian (sd.hessian, run by torch)", same,
             lambda: f"d2/d{name}2: sd.hessian {mine!r}, torch {theirs!r}")
 
 
