@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import numeric
 import symdiff as sd
+from symdiff.time_budget import OutOfTime, run_within
 from numeric import PRIMITIVES
 from symdiff.node import free_names
 
@@ -215,9 +216,9 @@ class Graph:
     depth: int = 0          # table_graphs: the longest chain of generated ops
 
     def __repr__(self) -> str:  # hypothesis prints this for a failing example
-        try:
-            text = str(self.f.sympy())
-        except Exception:  # noqa: BLE001 - only for display
+        try:       # SymPy's printing of a nested graph can take minutes: 2 s at most
+            text = run_within(2.0, lambda: str(self.f.sympy()))
+        except (Exception, OutOfTime):  # noqa: BLE001 - only for display
             text = f"<{len(self.f.nodes())} nodes>"
         return f"Graph({text}, ops={self.ops})"
 
