@@ -150,17 +150,18 @@ def near_kink(f: sd.Node, point: dict, margin: float = 1e-4) -> list:
 
 
 def norm_of_zero(f: sd.Node, point: dict) -> bool:
-    """Whether a ``norm`` in ``f`` is taken of exactly 0 at ``point``. There its derivative
-    graph's x / |x| is 0/0 (nan, the closed form's value) while reverse mode takes
-    PyTorch's subgradient 0; docs/reliability.md states the difference."""
+    """Whether a ``norm`` in ``f`` is exactly 0 at ``point`` (its input 0, or so small that
+    its square underflows). There its derivative graph's x / |x| is 0/0 (nan, the closed
+    form's value) while reverse mode takes PyTorch's subgradient 0; docs/reliability.md
+    states the difference."""
     from symdiff.lower import bind, lower
 
     if not any(n.op == "norm" for n in f.nodes()):
         return False
     lowered = lower(f)
     vals = lowered.program.values(*bind(lowered, point, {}))
-    return any(n.op == "norm" and not np.any(vals[lowered.slots[id(n.args[0])]])
-               for n in f.nodes())
+    # the norm's value, not its input: [0, 1e-210] squares to 0 and is a norm of 0 too
+    return any(n.op == "norm" and not np.any(vals[lowered.slots[id(n)]]) for n in f.nodes())
 
 
 def node_near_kink(n: sd.Node, xs: Sequence[Any], margin: float = 1e-4) -> bool:
