@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 import numeric
 import symdiff as sd
-from symdiff.time_budget import OutOfTime, run_within
 from numeric import PRIMITIVES
 from symdiff.node import free_names
+from symdiff.time_budget import OutOfTime, run_within
 
 # ---------------------------------------------------------------------------
 # table rows: points and VJP checks
@@ -116,17 +116,23 @@ def compare_vjp(row: numeric.Primitive, xs: Sequence[Any], params: dict, i: int,
 # graphs: kinks at a point
 # ---------------------------------------------------------------------------
 
-def domain_violations(f: sd.Node, point: dict) -> list:
-    """Ops of ``f`` evaluated outside their ``domain.valid`` at ``point``."""
+def values_at(f: sd.Node, point: dict) -> Callable[[sd.Node], np.ndarray]:
+    """Every node's value in ``f``'s lowered program at ``point``, looked up by node."""
     from symdiff.lower import bind, lower
 
     lowered = lower(f)
     vals = lowered.program.values(*bind(lowered, point, {}))
+    return lambda n: np.asarray(vals[lowered.slots[id(n)]])
+
+
+def domain_violations(f: sd.Node, point: dict) -> list:
+    """Ops of ``f`` evaluated outside their ``domain.valid`` at ``point``."""
+    value = values_at(f, point)
     bad = []
     for n in f.nodes():
         valid = None if n.is_leaf else PRIMITIVES[n.op].domain.valid
         if valid is not None:
-            xs = [vals[lowered.slots[id(a)]] for a in n.args]
+            xs = [value(a) for a in n.args]
             with np.errstate(all="ignore"):
                 if not np.all(valid(*xs, **n.params)):
                     bad.append(n.op)
@@ -137,14 +143,10 @@ def near_kink(f: sd.Node, point: dict, margin: float = 1e-4) -> list:
     """Ops of ``f`` whose inputs, at ``point``, lie within about ``margin`` of a kink of
     the op (a tie of maximum or of a comparison, relu/abs at 0, ...): there, central
     differences straddle the kink and disagree with any derivative."""
-    from symdiff.lower import bind, lower
-
-    lowered = lower(f)
-    vals = lowered.program.values(*bind(lowered, point, {}))
+    value = values_at(f, point)
     hits = []
     for n in f.nodes():
-        if not n.is_leaf and node_near_kink(n, [vals[lowered.slots[id(a)]] for a in n.args],
-                                            margin):
+        if not n.is_leaf and node_near_kink(n, [value(a) for a in n.args], margin):
             hits.append(n.op)
     return hits
 
@@ -154,14 +156,11 @@ def norm_of_zero(f: sd.Node, point: dict) -> bool:
     its square underflows). There its derivative graph's x / |x| is 0/0 (nan, the closed
     form's value) while reverse mode takes PyTorch's subgradient 0; docs/reliability.md
     states the difference."""
-    from symdiff.lower import bind, lower
-
     if not any(n.op == "norm" for n in f.nodes()):
         return False
-    lowered = lower(f)
-    vals = lowered.program.values(*bind(lowered, point, {}))
+    value = values_at(f, point)
     # the norm's value, not its input: [0, 1e-210] squares to 0 and is a norm of 0 too
-    return any(n.op == "norm" and not np.any(vals[lowered.slots[id(n)]]) for n in f.nodes())
+    return any(n.op == "norm" and not np.any(value(n)) for n in f.nodes())
 
 
 def node_near_kink(n: sd.Node, xs: Sequence[Any], margin: float = 1e-4) -> bool:

@@ -42,11 +42,10 @@ from hypothesis import strategies as st
 import symdiff as sd
 from numeric import PRIMITIVES, sum_to
 from numeric.primitives import index_key, normalize_axis
-from symdiff.lower import bind, lower
 from symdiff.node import free_names
 
 from strategies import (INTERNAL_ROWS, Graph, draw_inputs, mixed_points, near_kink,
-                        node_near_kink, norm_of_zero, table_graphs)
+                        node_near_kink, norm_of_zero, table_graphs, values_at)
 
 RTOL = 1e-9
 HESSIAN_RTOL = 1e-8
@@ -238,13 +237,12 @@ def torch_hessian(t: Any, f: sd.Node, point: dict, name: str) -> np.ndarray:
 def rounding_at_kinks(f: sd.Node, point: dict, tvals: dict) -> list:
     """Ops of ``f`` within KINK_MARGIN of a kink whose inputs differ between numpy (the
     lowered program) and torch: there, the two may take different sides of the kink."""
-    lowered = lower(f)
-    vals = lowered.program.values(*bind(lowered, point, {}))
+    value = values_at(f, point)
     out = []
     for n in f.nodes():
         if n.is_leaf or PRIMITIVES[n.op].domain.kink is None:
             continue
-        xs = [np.asarray(vals[lowered.slots[id(a)]]) for a in n.args]
+        xs = [value(a) for a in n.args]
         if not node_near_kink(n, xs, KINK_MARGIN):
             continue
         ts = [_np(tvals[id(a)]) for a in n.args]
@@ -269,10 +267,8 @@ def pow_exponent_zero(f: sd.Node, point: dict) -> bool:
     """Whether some ``pow_tensor`` in ``f`` has an exponent of exactly 0 at ``point``."""
     if not any(n.op == "pow_tensor" for n in f.nodes()):
         return False
-    lowered = lower(f)
-    vals = lowered.program.values(*bind(lowered, point, {}))
-    return any(n.op == "pow_tensor" and np.any(vals[lowered.slots[id(n.args[1])]] == 0)
-               for n in f.nodes())
+    value = values_at(f, point)
+    return any(n.op == "pow_tensor" and np.any(value(n.args[1]) == 0) for n in f.nodes())
 
 
 def hessian_by_differences(f: sd.Node, w: sd.Node, point: dict, h: float = 1e-5) -> Any:
