@@ -480,7 +480,7 @@ def w5(cfg: Config, peers: dict) -> list[Row]:
     t0 = time.perf_counter()
     H = sd.hessian(f, x)
     build = time.perf_counter() - t0
-    from symdiff.lower import lower
+    from symdiff.lowering.lower import lower
     prog = lower(H).program
     ref = H.eval(x=p)
     base = measure(lambda: H.eval(x=p), cfg).median
@@ -488,7 +488,7 @@ def w5(cfg: Config, peers: dict) -> list[Row]:
     rows = [Row(wl, "symdiff H.eval(x=p)", base, ratio=1.0,
                 note=f"sd.hessian built once in {build * 1e3:.1f} ms"),
             Row(wl, "symdiff lower(H).program.forward(p)", tp, ratio=tp / base,
-                match=same(prog.forward(p), ref), note="symdiff.lower.lower, no binding")]
+                match=same(prog.forward(p), ref), note="symdiff.lowering.lower.lower, no binding")]
     rows.append(_peer_row(wl, "numpy hand-written tridiagonal (dense)",
                           lambda: _rosen_hess_np(p), lambda: _rosen_hess_np(p), ref, base, cfg,
                           "symdiff faster (JAX absent: vs numpy)" if "jax" not in peers else "",

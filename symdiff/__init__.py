@@ -8,22 +8,22 @@
 >>> f.eval(x=7.0), sd.value_and_grad(f, [x])(x=7.0)
 (52.0, (52.0, [14.0]))
 """
-from .errors import (BackwardError, ClosedFormError, ExtraVariableError, MissingVariableError,
+from symdiff.errors import (BackwardError, ClosedFormError, ExtraVariableError, MissingVariableError,
                      ParseError, ShapeError, SymdiffError, VariableError)
-from .node import Node, const, manual_seed, randn, tensor, var
-from .ops import (abs, broadcast_to, cos, det, exp, inv, log, logdet, logsumexp, matmul,
+from symdiff.graph.node import Node, const, manual_seed, randn, tensor, var
+from symdiff.graph.ops import (abs, broadcast_to, cos, det, exp, inv, log, logdet, logsumexp, matmul,
                   maximum, mean, minimum, norm, relu, reshape, sigmoid, sign, sin, softmax, sqrt,
                   step, sum, tan, tanh, trace, transpose, where)
-from .lower import evaluate, value_and_grad
-from .derivative import diff, grad
-from .jacobian import hessian, hessian_info, jacobian
-from .formula import formula
-from .dot import GraphTooLargeError, GraphvizNotFoundError, RenderError, render, to_dot
-from .explain import explain
-from .show import Show, show
-from .verify import VerifyReport, verify
-from .parse import parse
-from .check import check
+from symdiff.lowering.lower import evaluate, value_and_grad
+from symdiff.derivatives.reverse import diff, grad
+from symdiff.derivatives.jacobian import hessian, hessian_info, jacobian
+from symdiff.derivatives.formula import formula
+from symdiff.teaching.dot import GraphTooLargeError, GraphvizNotFoundError, RenderError, render, to_dot
+from symdiff.teaching.explain import explain
+from symdiff.teaching.show import Show, show
+from symdiff.checking.verify import VerifyReport, verify
+from symdiff.graph.parse import parse
+from symdiff.checking.check import check
 
 __version__ = "0.1.0"
 

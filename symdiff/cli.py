@@ -41,8 +41,9 @@ from typing import Optional, Sequence
 import numpy as np
 
 import symdiff as sd
-from symdiff.formula import formula
-from symdiff.time_budget import SYMPY_SECONDS, OutOfTime, run_within
+from symdiff.derivatives.formula import formula
+from symdiff.text.numbers import fits_float
+from symdiff.budget import SYMPY_SECONDS, OutOfTime, run_within
 
 
 class UsageError(sd.SymdiffError):
@@ -361,7 +362,7 @@ def _value(name: str, text: str) -> np.ndarray:
         if isinstance(v, (list, tuple)):
             stack.extend(v)
         elif type(v) is int or type(v) is float:
-            if type(v) is int and v.bit_length() > 1023 and not _fits_float(v) \
+            if type(v) is int and v.bit_length() > 1023 and not fits_float(v) \
                     or type(v) is float and math.isinf(v):
                 raise _too_large(name, text)
             size += 1
@@ -377,14 +378,6 @@ def _value(name: str, text: str) -> np.ndarray:
         raise UsageError(f"--at {name}: {value.ndim} dimensions; at most {MAX_DIMENSIONS} "
                          "are accepted")
     return value
-
-
-def _fits_float(v: int) -> bool:
-    try:
-        float(v)
-    except OverflowError:
-        return False
-    return True
 
 
 def _too_large(name: str, text: str) -> UsageError:

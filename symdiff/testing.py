@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from .verify import VerifyReport, verify
+from symdiff.checking.verify import VerifyReport, verify
 
 __all__ = ["assert_gradient"]
 

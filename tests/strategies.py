@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 import numeric
 import symdiff as sd
 from numeric import PRIMITIVES
-from symdiff.node import free_names
-from symdiff.time_budget import OutOfTime, run_within
+from symdiff.graph.node import free_names
+from symdiff.budget import OutOfTime, run_within
 
 # ---------------------------------------------------------------------------
 # table rows: points and VJP checks
@@ -38,7 +38,7 @@ def boolean_inputs(name: str) -> set:
     if row.kind != "elementwise":
         return set()
     import sympy
-    from symdiff.sympy_functions import template
+    from symdiff.symbolic.functions import template
 
     t = template(name)
     conds = {c for p in t.expr.atoms(sympy.Piecewise) for _, c in p.args}
@@ -118,7 +118,7 @@ def compare_vjp(row: numeric.Primitive, xs: Sequence[Any], params: dict, i: int,
 
 def values_at(f: sd.Node, point: dict) -> Callable[[sd.Node], np.ndarray]:
     """Every node's value in ``f``'s lowered program at ``point``, looked up by node."""
-    from symdiff.lower import bind, lower
+    from symdiff.lowering.lower import bind, lower
 
     lowered = lower(f)
     vals = lowered.program.values(*bind(lowered, point, {}))
@@ -375,7 +375,7 @@ def _index_keys(shape: tuple) -> list:
 
 
 def _array_op(op: str, draw: Any, pool: list) -> Optional[Entry]:
-    from symdiff.node import apply
+    from symdiff.graph.node import apply
 
     e = _pick(draw, pool)
     a = e.node
@@ -473,7 +473,7 @@ def points(draw: Any, variables: dict, coordinate: Any = POINT) -> dict:
 INTERNAL_ROWS = {
     "unindex": "the adjoint of index: sd.diff / sd.grad make it (and the parser's block "
                "matrices); no function or operator builds it",
-    "scatter": "decompresses sparse Hessians inside sd.hessian; symdiff.ops.scatter is not "
+    "scatter": "decompresses sparse Hessians inside sd.hessian; symdiff.graph.ops.scatter is not "
                "in the sd namespace",
 }
 """Rows of the table with no public builder. ``table_graphs`` generates every other row

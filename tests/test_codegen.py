@@ -23,7 +23,7 @@ import numeric
 import symdiff as sd
 from numeric import PRIMITIVES, Program, codegen
 from numeric.fuse import POLYVAL, derivative, polyval
-from symdiff.lower import lower
+from symdiff.lowering.lower import lower
 from strategies import array_graphs, points, scalar_graphs
 from test_properties import free_names
 

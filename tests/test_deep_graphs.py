@@ -203,7 +203,7 @@ def test_many_variables_fan_in():
 # ---------------------------------------------------------------------------
 
 def test_closed_form_of_a_huge_graph_is_refused_at_once(chain):
-    from symdiff.closed_form import MAX_NODES
+    from symdiff.symbolic.closed_form import MAX_NODES
 
     x, f, _ = chain
     t0 = time.perf_counter()
@@ -218,7 +218,7 @@ def test_closed_form_of_shared_subexpressions_is_fast_or_refused():
     """sin(f)*exp(f) nested d deep is 3d + 1 nodes but about 2**(d+1) terms written out.
     SymPy's automatic simplification walks trees (15 s at depth 20 before), so it is
     switched off past a size; past MAX_TREE_SIZE terms the closed form is refused."""
-    from symdiff.closed_form import MAX_TREE_SIZE
+    from symdiff.symbolic.closed_form import MAX_TREE_SIZE
 
     x = sd.var("x")
     f = x

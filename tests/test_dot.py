@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import symdiff as sd
-from symdiff import dot as dotmod
-from symdiff.dot import (GraphTooLargeError, GraphvizNotFoundError, RenderError, analyze, render,
+from symdiff.teaching import dot as dotmod
+from symdiff.teaching.dot import (GraphTooLargeError, GraphvizNotFoundError, RenderError, analyze, render,
                          to_dot)
 
 HAS_DOT = shutil.which("dot") is not None

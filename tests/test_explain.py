@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import symdiff as sd
-from symdiff.dot import GraphTooLargeError
-from symdiff.explain import explain
+from symdiff.teaching.dot import GraphTooLargeError
+from symdiff.teaching.explain import explain
 
 AT = {"a": 3.0, "b": 1.0}
 

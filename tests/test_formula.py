@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import symdiff as sd
-from symdiff.formula import LANGUAGES, MAX_ELEMENTS, formula
+from symdiff.derivatives.formula import LANGUAGES, MAX_ELEMENTS, formula
 
 
 # ---- helpers -------------------------------------------------------------------------

@@ -58,7 +58,10 @@ from hypothesis import strategies as st
 
 import symdiff as sd
 from symdiff.cli import main
-from symdiff.parse import MAX_DEPTH, MAX_LENGTH, MAX_NODES, parse, parse_claim, parse_sympy
+from symdiff.text.reader import MAX_DEPTH, MAX_LENGTH, MAX_NODES
+from symdiff.graph.parse import parse
+from symdiff.graph.claims import parse_claim
+from symdiff.text.sympy_builder import parse_sympy
 
 from cli_util import assert_one_line_error, run
 

@@ -12,8 +12,8 @@ import pytest
 import sympy
 
 import symdiff as sd
-from symdiff.closed_form import element_symbols, leaf_symbol
-from symdiff.matrix_eval import evaluate
+from symdiff.symbolic.closed_form import element_symbols, leaf_symbol
+from symdiff.symbolic.matrix_eval import evaluate
 
 RNG = np.random.default_rng(20261121)
 
@@ -186,7 +186,7 @@ def test_rosenbrock_gradient_uses_block_matrices():
 
 def test_a_wrong_matrix_formula_is_refused(monkeypatch):
     """Break the transpose builder: validation must catch the wrong formula."""
-    from symdiff import closed_form
+    from symdiff.symbolic import closed_form
 
     W = sd.var("W", (3, 2))
     good = closed_form._STRUCTURAL["transpose"]

@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from symdiff.errors import ParseError, ShapeError, SymdiffError
-from symdiff.parse import MAX_DEPTH, MAX_LENGTH, SympyBuilder, parse, parse_sympy, parse_with
+from symdiff.text.reader import MAX_DEPTH, MAX_LENGTH, parse_with
+from symdiff.text.sympy_builder import SympyBuilder, parse_sympy
+from symdiff.graph.parse import parse
 
 x, y, z = sympy.symbols("x y z")
 A = sympy.MatrixSymbol("A", 2, 2)
@@ -504,7 +506,7 @@ def test_public_form_sd_parse():
 import numpy as np  # noqa: E402
 
 import symdiff as sd  # noqa: E402
-from symdiff.parse import parse_claim  # noqa: E402
+from symdiff.graph.claims import parse_claim  # noqa: E402
 
 MA, Mx, Mb = sd.var("A", (3, 2)), sd.var("x", (2,)), sd.var("b", (3,))
 MS, Mv, Ms = sd.var("S", (3, 3)), sd.var("v", (3,)), sd.var("s")
@@ -791,7 +793,7 @@ def test_long_names_are_shortened_in_messages():
 
 
 def test_graph_builders_limit_the_number_of_nodes():
-    from symdiff.parse import MAX_NODES
+    from symdiff.text.reader import MAX_NODES
     text = "+".join(["x"] * (MAX_NODES // 2 + 1))
     for run in (lambda: parse(text), lambda: parse(text, matrix=True),
                 lambda: parse_claim(text, MVARS)):
@@ -807,7 +809,7 @@ def test_largest_sums_and_products_parse_in_well_under_a_second():
     # 50,000-term sums took 1.9 s (sd.parse) to 2.4 s (claims): a first ast.parse at
     # the normal recursion limit thrown away, a full GC walk every few thousand nodes,
     # and a str.isascii() of the whole line for every name's position (quadratic)
-    from symdiff.parse import MAX_NODES
+    from symdiff.text.reader import MAX_NODES
     n = MAX_NODES // 2
     for text in ["+".join(["x"] * n), "*".join(["1"] * n), "+".join(["\u03b1"] * n)]:
         for run in (lambda: parse(text), lambda: parse(text, matrix=True)):

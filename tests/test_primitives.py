@@ -23,8 +23,8 @@ import sympy
 import symdiff as sd
 from numeric import PRIMITIVES, NumericShapeError, sum_to
 from numeric.primitives import Positions as P, index_key
-from symdiff.node import apply, free_names
-from symdiff.sympy_functions import NUMPY_FUNCTIONS, relu, sigmoid, template
+from symdiff.graph.node import apply, free_names
+from symdiff.symbolic.functions import NUMPY_FUNCTIONS, relu, sigmoid, template
 
 from strategies import boolean_inputs, compare_vjp, draw_inputs, near_row_kink
 
@@ -584,7 +584,7 @@ def _structural_graph(row, shapes, params):
 
 @pytest.mark.parametrize("row,shapes,params", STRUCTURAL_CASES)
 def test_explicit_closed_form_matches_forward(row, shapes, params):
-    from symdiff.closed_form import element_symbols
+    from symdiff.symbolic.closed_form import element_symbols
 
     xs, nodes, y, want = _structural_graph(row, shapes, params)
     subs = {}
@@ -611,7 +611,7 @@ def test_explicit_closed_form_matches_forward(row, shapes, params):
 def test_matrix_closed_form_is_right_or_refused(row, shapes, params):
     """``node.sympy()`` of a structural op is a matrix expression equal to numpy's result
     (1-D arrays are columns), or a ClosedFormError: never a wrong formula."""
-    from symdiff.closed_form import leaf_symbol
+    from symdiff.symbolic.closed_form import leaf_symbol
 
     xs, nodes, y, want = _structural_graph(row, shapes, params)
     try:
@@ -716,8 +716,8 @@ def test_jacobian_matches_central_differences(row, shapes, params):
 def test_matrix_closed_form_of_the_derivative_is_right_or_refused(row, shapes, params):
     """The matrix formula of d sum(G * op(x)) / dx: symdiff validates it numerically before
     returning it; here it is checked once more, against the explicit element form."""
-    from symdiff.closed_form import leaf_symbol
-    from symdiff.matrix_eval import evaluate
+    from symdiff.symbolic.closed_form import leaf_symbol
+    from symdiff.symbolic.matrix_eval import evaluate
 
     rng = rng_for("matrix-derivative", row.name, shapes, params)
     bools = boolean_inputs(row.name)

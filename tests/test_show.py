@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import symdiff as sd
-from symdiff import dot
+from symdiff.teaching import dot
 
 
 def test_node_repr_latex_is_the_closed_form():

@@ -1,7 +1,7 @@
 """Sparse (compressed) Hessians: structural patterns, colouring, and the compressed sweep.
 
 ``sd.hessian(f, x)`` of one variable finds the Hessian's structural nonzeros from the
-graph (``symdiff.sparsity.jacobian_pattern`` of the gradient graph), colours its rows and
+graph (``symdiff.derivatives.sparsity.jacobian_pattern`` of the gradient graph), colours its rows and
 runs the second reverse sweep on k colour-group seeds instead of the n x n identity, then
 scatters the k compressed rows back. Checked here: the compressed Hessian against
 ``sympy.hessian``, the dense path and finite differences of the gradient; patterns of
@@ -16,8 +16,8 @@ import sympy
 
 import symdiff as sd
 from numeric.primitives import Positions
-from symdiff.ops import scatter
-from symdiff.sparsity import PatternLimitExceeded, colour_rows, jacobian_pattern
+from symdiff.graph.ops import scatter
+from symdiff.derivatives.sparsity import PatternLimitExceeded, colour_rows, jacobian_pattern
 
 RNG = np.random.default_rng(20240611)
 
@@ -332,7 +332,7 @@ def test_positions_params_compare_by_value_and_lower_once():
         a.array[0] = 7                                  # read-only
     x = sd.var("x", (3,))
     y = scatter(x, [0, 1, 2], [2, 1, 0], (3,)) + scatter(x, [0, 1, 2], [2, 1, 0], (3,))
-    from symdiff.lower import lower
+    from symdiff.lowering.lower import lower
     assert len(lower(y).program._forward) <= 2          # the two equal scatters fold
     assert y.eval(x=[1.0, 2.0, 3.0]).tolist() == [6.0, 4.0, 2.0]
 

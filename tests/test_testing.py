@@ -3,7 +3,7 @@ import pytest
 
 import symdiff as sd
 from symdiff.testing import assert_gradient
-from symdiff.verify import VerifyReport
+from symdiff.checking.verify import VerifyReport
 
 
 def test_a_right_claim_passes_and_returns_the_report():

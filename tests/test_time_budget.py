@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import symdiff as sd
-from symdiff.time_budget import OutOfTime, run_within
+from symdiff.budget import OutOfTime, run_within
 
 
 def _spin(seconds: float) -> int:

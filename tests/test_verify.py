@@ -10,7 +10,7 @@ import sympy
 
 import numeric
 import symdiff as sd
-from symdiff.verify import VerifyReport, verify
+from symdiff.checking.verify import VerifyReport, verify
 
 
 def value(node, point):

@@ -38,11 +38,11 @@ from sympy.tensor.array import NDimArray
 
 from numeric import PRIMITIVES
 
-from .closed_form import describe
-from .derivative import grad
-from .errors import ClosedFormError, SymdiffError
-from .lower import graph_leaves
-from .node import Node, topological
+from symdiff.symbolic.closed_form import describe
+from symdiff.derivatives.reverse import grad
+from symdiff.errors import ClosedFormError, SymdiffError
+from symdiff.lowering.lower import graph_leaves
+from symdiff.graph.node import Node, topological
 
 LANGUAGES = ("sympy", "latex", "python", "c")
 """The values ``formula``'s ``lang`` accepts."""

@@ -13,14 +13,14 @@ instruction list to ``numeric``, which checks shapes and plans both sweeps.
 from __future__ import annotations
 
 import keyword
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, Mapping, Sequence, Union
 
 import numpy as np
 
 from numeric import NumericShapeError, Program
 
-from .errors import ExtraVariableError, MissingVariableError, ShapeError, SymdiffError
-from .node import Node, topological
+from symdiff.errors import ExtraVariableError, MissingVariableError, ShapeError, SymdiffError
+from symdiff.graph.node import Node, topological
 
 
 class _Slow(Exception):

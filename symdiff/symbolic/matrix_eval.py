@@ -20,7 +20,7 @@ import sympy
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .sympy_functions import NUMPY_FUNCTIONS
+from symdiff.symbolic.functions import NUMPY_FUNCTIONS
 
 _MODULES = [NUMPY_FUNCTIONS, "numpy"]
 

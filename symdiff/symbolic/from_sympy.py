@@ -20,9 +20,9 @@ import sympy
 
 from numeric import PRIMITIVES
 
-from .errors import SymdiffError
-from .node import Node, apply, const
-from .sympy_functions import template
+from symdiff.errors import SymdiffError
+from symdiff.graph.node import Node, apply, const
+from symdiff.symbolic.functions import template
 
 _RELATIONS = {sympy.StrictGreaterThan: "greater", sympy.GreaterThan: "greater_equal",
               sympy.StrictLessThan: "less", sympy.LessThan: "less_equal"}

@@ -19,10 +19,12 @@ interpreter has no ``ctypes.pythonapi`` (PyPy), the budget is not enforced.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import gc
 import sys
 import threading
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 T = TypeVar("T")
 
@@ -117,3 +119,33 @@ def _stop(worker: threading.Thread, box: dict) -> None:
             worker.join(RETRY_SECONDS)
     finally:
         sys.unraisablehook = previous
+
+
+PAUSE_GC_AT = 2_000
+"""Work on more objects than this (characters of a formula, nodes of a graph) runs with
+the cyclic garbage collector paused."""
+
+
+@contextlib.contextmanager
+def gc_paused(size: int, threshold: int = PAUSE_GC_AT) -> Iterator[None]:
+    """Pause the cyclic garbage collector while work of ``size`` objects above
+    ``threshold`` runs. Parsing a long formula and differentiating a large graph build
+    tens of thousands of objects and make no reference cycles, yet every automatic
+    collection walks all of them again (a third of the time of a long formula, over half
+    of ``sd.diff`` on a 100,000-node chain). Nothing is left for the collector to find.
+
+    >>> import gc
+    >>> with gc_paused(10**6):
+    ...     gc.isenabled()
+    False
+    >>> gc.isenabled()
+    True
+    """
+    if size <= threshold or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

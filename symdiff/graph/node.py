@@ -23,7 +23,7 @@ import numpy as np
 
 from numeric import PRIMITIVES, NumericShapeError
 
-from .errors import ShapeError, SymdiffError
+from symdiff.errors import ShapeError, SymdiffError
 
 LEAF_OPS = ("var", "tensor", "const")
 _tensor_ids = itertools.count(1)
@@ -142,17 +142,17 @@ class Node:
     # ---- evaluation, derivatives, closed forms (thin: the work lives in modules) ----
     def eval(self, values: Any = None, /, **kwargs: Any) -> Any:
         """Evaluate at a point: ``f.eval(x=7.0)``, ``f.eval({x: 7.0})``, ``f.eval({"x": 7.0})``."""
-        from .lower import evaluate
+        from symdiff.lowering.lower import evaluate
         return evaluate(self, values, **kwargs)
 
     def sympy(self, explicit: bool = False) -> Any:
         """The closed form as a SymPy expression (see ``symdiff.closed_form``)."""
-        from .closed_form import to_sympy
+        from symdiff.symbolic.closed_form import to_sympy
         return to_sympy(self, explicit=explicit)
 
     def backward(self, gradient: Any = None, retain_graph: Optional[bool] = None) -> None:
         """PyTorch-style reverse sweep into the ``.grad`` of tensor leaves (accumulating)."""
-        from .autograd import backward
+        from symdiff.lowering.backward import backward
         backward(self, gradient)
 
     def retain_grad(self) -> None:
@@ -177,7 +177,7 @@ class Node:
 
     @grad.setter
     def grad(self, value: Any) -> None:
-        from .autograd import as_grad
+        from symdiff.graph.grads import as_grad
         self._grad = None if value is None else as_grad(value, self)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -189,7 +189,7 @@ class Node:
         """Name of the backward op that produced this node (``MulBackward``), None for leaves."""
         if self.is_leaf or not self.requires_grad:
             return None
-        from .autograd import GradFn
+        from symdiff.graph.grads import GradFn
         return GradFn(self)
 
     # ---- operators -----------------------------------------------------------------
@@ -275,7 +275,7 @@ class Node:
             return f"var('{self.name}', shape={self.shape})" if self.shape else f"var('{self.name}')"
         if self.op == "const":
             return f"const({np.asarray(self._value).tolist()!r})"
-        from .closed_form import describe
+        from symdiff.symbolic.closed_form import describe
         return f"Node({describe(self)}, op='{self.op}', shape={self.shape})"
 
     def _repr_latex_(self) -> Optional[str]:

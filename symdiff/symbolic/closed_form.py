@@ -30,10 +30,10 @@ from sympy import (HadamardPower, HadamardProduct, Identity, ImmutableMatrix, La
 
 from numeric import PRIMITIVES
 
-from .errors import ClosedFormError
-from .matrix_notation import Elementwise, Entry, Ones, scalar_times_ones
-from .node import GraphLimitExceeded, Node, topological
-from .sympy_functions import template, to_sympy_number
+from symdiff.errors import ClosedFormError
+from symdiff.symbolic.notation import Elementwise, Entry, Ones, scalar_times_ones
+from symdiff.graph.node import GraphLimitExceeded, Node, topological
+from symdiff.symbolic.functions import template, to_sympy_number
 
 MAX_EXPLICIT_ELEMENTS = 10_000
 """Largest array (in elements) that ``explicit=True`` will expand."""
@@ -66,14 +66,14 @@ def to_sympy(node: Node, explicit: bool = False) -> Any:
     except GraphLimitExceeded:
         raise ClosedFormError(
             f"the graph has more than {MAX_NODES:,} nodes: its closed form would be too large "
-            "for SymPy (symdiff.closed_form.MAX_NODES). Evaluate it numerically (f.eval, "
+            "for SymPy (symdiff.symbolic.closed_form.MAX_NODES). Evaluate it numerically (f.eval, "
             "sd.value_and_grad, sd.check) instead") from None
     size = tree_size(order)
     if size > MAX_TREE_SIZE:
         raise ClosedFormError(
             f"the closed form would have more than {MAX_TREE_SIZE:,} terms written out (the "
             f"graph has {len(order):,} nodes, but shares subexpressions that a SymPy "
-            "expression repeats; symdiff.closed_form.MAX_TREE_SIZE). Evaluate it "
+            "expression repeats; symdiff.symbolic.closed_form.MAX_TREE_SIZE). Evaluate it "
             "numerically (f.eval, sd.value_and_grad, sd.check) instead")
     try:
         return _closed_form(order, node, explicit)
@@ -130,8 +130,8 @@ def validate(node: Node, expr: Any, order: list[Node] | None = None) -> None:
     >>> W = sd.var("W", (2, 2))
     >>> validate(W.T, W.T.sympy())
     """
-    from .lower import evaluate as evaluate_graph
-    from .matrix_eval import evaluate as evaluate_formula
+    from symdiff.lowering.lower import evaluate as evaluate_graph
+    from symdiff.symbolic.matrix_eval import evaluate as evaluate_formula
 
     order = topological([node]) if order is None else order
     leaves = {n.name: n for n in order if n.op in ("var", "tensor")}

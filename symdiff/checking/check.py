@@ -44,12 +44,12 @@ from numeric import ATOL, EPS, PRIMITIVES, RTOL
 from numeric.finite_diff import (COMPLEX_STEP, ONE_SIDED_STEP, STEPS, complex_forward,
                                  complex_step, one_sided, step_sweep)
 
-from .closed_form import element_symbols
-from .errors import ClosedFormError, SymdiffError
-from .lower import bind, graph_leaves, lower
-from .node import Node, apply, const, topological
-from .sympy_functions import NUMPY_FUNCTIONS
-from .time_budget import SYMPY_SECONDS, OutOfTime, run_within
+from symdiff.symbolic.closed_form import element_symbols
+from symdiff.errors import ClosedFormError, SymdiffError
+from symdiff.lowering.lower import bind, graph_leaves, lower
+from symdiff.graph.node import Node, apply, const, topological
+from symdiff.symbolic.functions import NUMPY_FUNCTIONS
+from symdiff.budget import SYMPY_SECONDS, OutOfTime, run_within
 
 CLOSED_RTOL = 1e-10
 MAX_ENTRIES = 1000            # entries per variable checked one by one; above, a sample
@@ -392,7 +392,7 @@ def _closed_form(F: Node, order: list[Node], wrt: list[Node], lowered: Any,
             reason = f"SymPy could not evaluate it ({type(e).__name__})"
     else:
         reason = f"the graph is too large to expand ({work} element operations)"
-    from .derivative import grad
+    from symdiff.derivatives.reverse import grad
     graphs = grad(F, wrt)
     values = {leaf.name: a for leaf, a in zip(lowered.leaves, args)}
     out = []

@@ -12,7 +12,7 @@
 5. what forward mode and reverse mode would each cost on this graph, in edge multiplications.
 
 Without ``at`` (and with free variables) only symbols are shown. Names, values, gradients
-and edge partials are those of ``to_dot`` (one analysis, ``symdiff.dot.analyze``): the
+and edge partials are those of ``to_dot`` (one analysis, ``symdiff.teaching.dot.analyze``): the
 gradients are the numeric evaluator's (the table's VJPs), so they equal
 ``sd.value_and_grad``'s. Array graphs show shapes and compact values instead of a
 product of numbers; for an ``f`` of several elements the grads are those of ``sum(f)``.
@@ -60,8 +60,8 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from .dot import Edge, GraphInfo, analyze, expression, fmt
-from .node import Node
+from symdiff.teaching.dot import Edge, GraphInfo, analyze, expression, fmt
+from symdiff.graph.node import Node
 
 __all__ = ["explain"]
 
@@ -274,7 +274,7 @@ def _simplified(paths: list) -> str:
     """`` = c + d``: the SymPy sum of the path products, when it reads differently."""
     import sympy
 
-    from .dot import _printer
+    from symdiff.teaching.dot import _printer
     total = sympy.Add(*(sympy.Mul(*(e.expr for e in p)) for p in paths))
     text = _printer().doprint(total)
     plain = _sum_of_products(paths, lambda e: e.symbolic, _factor_sym)

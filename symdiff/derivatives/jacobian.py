@@ -2,7 +2,7 @@
 
 A Jacobian is one reverse sweep with a batched cotangent: the seed is the identity of
 f's shape, so each intermediate cotangent carries one leading axis per element of f
-(``symdiff.derivative.reverse``). The graph stays linear in f's size (no per-row copies of
+(``symdiff.derivatives.reverse.reverse``). The graph stays linear in f's size (no per-row copies of
 the sweep) and evaluates as vectorized numpy. A Hessian is the Jacobian of the gradient
 graph: reverse-over-reverse. Both are ordinary Nodes: ``.eval``, ``.sympy()``
 (``explicit=True`` for element formulas), ``sd.diff`` again, lowering.
@@ -30,11 +30,11 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from .derivative import grad, reverse
-from .errors import ShapeError, SymdiffError
-from .node import Node, const, topological
-from .ops import scatter
-from .sparsity import Pattern, PatternLimitExceeded, colour_rows, jacobian_pattern
+from symdiff.derivatives.reverse import grad, reverse
+from symdiff.errors import ShapeError, SymdiffError
+from symdiff.graph.node import Node, const, topological
+from symdiff.graph.ops import scatter
+from symdiff.derivatives.sparsity import Pattern, PatternLimitExceeded, colour_rows, jacobian_pattern
 
 MIN_SPARSE_SIZE = 32
 """``sd.hessian(..., sparse=None)`` compresses only variables with at least this many
@@ -120,7 +120,7 @@ def compressed_jacobian(g: Node, x: Node, pattern: Pattern, colours: np.ndarray)
     Exact when rows of one colour share no column of ``pattern``.
 
     >>> import numpy as np, symdiff as sd
-    >>> from symdiff.sparsity import jacobian_pattern, colour_rows
+    >>> from symdiff.derivatives.sparsity import jacobian_pattern, colour_rows
     >>> x = sd.var("x", (4,))
     >>> y = sd.sin(x) * 2.0
     >>> p = jacobian_pattern(y, x)

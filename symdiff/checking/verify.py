@@ -35,7 +35,7 @@ the report says "not differentiable here" and gives the one-sided slopes (left a
 difference quotients along each coordinate) instead of a mismatch.
 
 >>> import symdiff as sd
->>> from symdiff.verify import verify     # sd.verify
+>>> from symdiff.checking.verify import verify     # sd.verify
 >>> x = sd.var("x")
 >>> r = verify(sd.sin(x**2), {"x": "cos(x**2)"})
 >>> r.ok, r.difference["x"], r.counterexample
@@ -55,10 +55,10 @@ import sympy
 from numeric import PRIMITIVES
 from numeric.finite_diff import one_sided, step_sweep
 
-from .errors import ClosedFormError, ParseError, ShapeError, SymdiffError, VariableError
-from .lower import bind, graph_leaves, lower
-from .node import Node, apply, const, topological
-from .time_budget import SYMPY_SECONDS, OutOfTime, run_within
+from symdiff.errors import ClosedFormError, ParseError, ShapeError, SymdiffError, VariableError
+from symdiff.lowering.lower import bind, graph_leaves, lower
+from symdiff.graph.node import Node, apply, const, topological
+from symdiff.budget import SYMPY_SECONDS, OutOfTime, run_within
 
 __all__ = ["verify", "VerifyReport", "Mismatch"]
 
@@ -250,7 +250,7 @@ def verify(f: Any, claims: Mapping[Any, Any], at: Optional[Mapping[Any, Any]] = 
     order = topological([F])
     leaves = graph_leaves(order)
     wrt, claim_nodes, texts = _read_claims(claims, leaves)
-    from .derivative import grad
+    from symdiff.derivatives.reverse import grad
     truths = grad(F, wrt)
     names = [w.name for w in wrt]
     lowered = lower(F, retain=[*claim_nodes, *truths])
@@ -381,7 +381,7 @@ def verify(f: Any, claims: Mapping[Any, Any], at: Optional[Mapping[Any, Any]] = 
 
 def _function(f: Any) -> Node:
     if isinstance(f, str):
-        from .parse import parse
+        from symdiff.graph.parse import parse
         f = parse(f)
     if not isinstance(f, Node):
         raise SymdiffError(f"verify() needs a symdiff Node (or formula text), "
@@ -432,7 +432,7 @@ def _read_claims(claims: Any, leaves: dict) -> tuple[list, list, dict]:
 
 
 def _claim_node(value: Any, w: Node, variables: dict) -> tuple[Node, str]:
-    from .parse import parse_claim
+    from symdiff.graph.claims import parse_claim
     if isinstance(value, str):
         try:
             node = parse_claim(value, variables, wrt=w)
@@ -468,8 +468,8 @@ def _claim_node(value: Any, w: Node, variables: dict) -> tuple[Node, str]:
 
 def _from_sympy(expr: Any, w: Node, variables: dict) -> Node:
     """A claim given as a SymPy object -> Node."""
-    from .from_sympy import from_sympy
-    from .parse import parse_claim
+    from symdiff.symbolic.from_sympy import from_sympy
+    from symdiff.graph.claims import parse_claim
     if isinstance(expr, (sympy.MatrixBase, sympy.NDimArray)):
         arr = np.array(expr.tolist(), dtype=object)
         shape = w.shape
@@ -807,11 +807,11 @@ def _reduce(d: Any, equal: bool) -> Any:
         return sympy.S.Zero
     if ops <= 300 and e.has(sympy.exp, sympy.sin, sympy.cos, sympy.tan, sympy.tanh,
                             sympy.sinh, sympy.cosh):
-        from .sympy_functions import sigmoid
+        from symdiff.symbolic.functions import sigmoid
         r = sympy.expand(e.rewrite(sigmoid, sympy.exp).rewrite(sympy.exp))
         if r == 0 or sympy.cancel(sympy.together(r)) == 0:
             return sympy.S.Zero
-    from .sympy_functions import relu
+    from symdiff.symbolic.functions import relu
     if ops <= 300 and d.has(relu, *_PIECEWISE):
         # relu(x) - x*Heaviside(x, 0) is 0 as a piecewise function
         p = sympy.piecewise_fold(d.rewrite(sympy.Max).rewrite(sympy.Piecewise))

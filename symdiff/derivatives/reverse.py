@@ -19,7 +19,6 @@ x*cos(x) + sin(x)
 """
 from __future__ import annotations
 
-import gc
 from functools import lru_cache
 from typing import Any, Callable, Optional, Sequence
 
@@ -29,10 +28,11 @@ import sympy
 from numeric import PRIMITIVES
 from numeric.primitives import normalize_axis
 
-from .errors import ShapeError, SymdiffError
-from .from_sympy import from_sympy
-from .node import Node, apply, const, topological
-from .sympy_functions import template
+from symdiff.budget import gc_paused
+from symdiff.errors import ShapeError, SymdiffError
+from symdiff.symbolic.from_sympy import from_sympy
+from symdiff.graph.node import Node, apply, const, topological
+from symdiff.symbolic.functions import template
 
 
 # ---------------------------------------------------------------------------
@@ -385,7 +385,8 @@ def _forward_scalar(f: Node, w: Node, order: list[Node]) -> Optional[Node]:
     """
     if not isinstance(w, Node) or w.op not in ("var", "tensor") or w.shape != ():
         return None
-    out = _gc_paused(len(order), lambda: _tangent(f, w.name, order))
+    with gc_paused(len(order), _PAUSE_GC_NODES):
+        out = _tangent(f, w.name, order)
     if out is not None:
         out = _remember_context([out], f, order, {w.name})[0]
     return out
@@ -430,22 +431,8 @@ def _tangent(f: Node, name: str, order: list[Node]) -> Optional[Node]:
 
 
 _PAUSE_GC_NODES = 20_000
-"""Graphs larger than this are differentiated with the cyclic garbage collector paused."""
-
-
-def _gc_paused(size: int, build: Callable[[], Any]) -> Any:
-    """``build()``, with the cyclic garbage collector paused when ``size`` (nodes of f) is
-    large. A derivative graph is a DAG of new nodes: building it makes no reference
-    cycles for the collector to find, yet every full collection during the build walks
-    every node alive, f's and the derivative's. On a 100,000-node chain that was over
-    half the time of ``sd.diff``."""
-    if size <= _PAUSE_GC_NODES or not gc.isenabled():
-        return build()
-    gc.disable()
-    try:
-        return build()
-    finally:
-        gc.enable()
+"""Graphs larger than this are differentiated with the cyclic garbage collector paused
+(a derivative graph is a DAG of new nodes: no cycles for the collector to find)."""
 
 
 def reverse(f: Node, wrt: Sequence[Node], seed: Node,
@@ -472,7 +459,8 @@ def reverse(f: Node, wrt: Sequence[Node], seed: Node,
     names = {w.name for w in wrt}
     if order is None:
         order = topological([f])
-    found = _gc_paused(len(order), lambda: _cotangents(f, names, seed, order))
+    with gc_paused(len(order), _PAUSE_GC_NODES):
+        found = _cotangents(f, names, seed, order)
     out = []
     for w in wrt:
         g = found.get(w.name)

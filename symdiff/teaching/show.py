@@ -19,11 +19,11 @@ from typing import Any, Mapping, Optional
 
 import sympy
 
-from .check import CheckReport, check
-from .closed_form import describe
-from .dot import GraphvizNotFoundError, RenderError, pipe, to_dot
-from .errors import SymdiffError
-from .node import Node, topological
+from symdiff.checking.check import CheckReport, check
+from symdiff.symbolic.closed_form import describe
+from symdiff.teaching.dot import GraphvizNotFoundError, RenderError, pipe, to_dot
+from symdiff.errors import SymdiffError
+from symdiff.graph.node import Node, topological
 
 
 class Show:

@@ -56,9 +56,9 @@ import numpy as np
 from numeric import PRIMITIVES
 from numeric.primitives import sum_to
 
-from .errors import SymdiffError
-from .lower import bind, graph_leaves, lower
-from .node import GraphLimitExceeded, Node, topological
+from symdiff.errors import SymdiffError
+from symdiff.lowering.lower import bind, graph_leaves, lower
+from symdiff.graph.node import GraphLimitExceeded, Node, topological
 
 __all__ = ["to_dot", "render", "analyze", "GraphInfo", "Edge", "GraphTooLargeError",
            "RenderError", "GraphvizNotFoundError", "fmt", "expression"]
@@ -264,7 +264,7 @@ def _elementwise_partial(op: str, params: dict, j: int) -> Any:
     """d(row formula)/d(input j) over the row's dummy symbols, cached per row and params."""
     import sympy
 
-    from .sympy_functions import template
+    from symdiff.symbolic.functions import template
     key = (op, tuple(sorted((k, repr(v)) for k, v in params.items())), j)
     if key not in _SYMPY_CACHE:
         t = template(op)
@@ -314,7 +314,7 @@ def _structural(node: Node, j: int, names: Mapping[int, str]) -> tuple:
 def _symbol(n: Node, names: Mapping[int, str]) -> Any:
     import sympy
 
-    from .sympy_functions import to_sympy_number
+    from symdiff.symbolic.functions import to_sympy_number
     if n.op == "const" and n.size == 1:
         v = np.asarray(n._value).reshape(())
         return to_sympy_number(v.item())

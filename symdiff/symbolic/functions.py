@@ -108,7 +108,7 @@ class Template:
 @lru_cache(maxsize=None)
 def template(op: str) -> Template:
     """The parsed SymPy formula of an elementwise row (cached)."""
-    from .parse import parse_sympy
+    from symdiff.text.sympy_builder import parse_sympy
 
     row = PRIMITIVES[op]
     args = tuple(sympy.Symbol(n, real=True) for n in ARG_NAMES[:row.arity])

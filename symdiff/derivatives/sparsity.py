@@ -49,8 +49,8 @@ import numpy as np
 from numeric import PRIMITIVES
 from numeric.primitives import normalize_axis
 
-from .errors import SymdiffError
-from .node import Node, topological
+from symdiff.errors import SymdiffError
+from symdiff.graph.node import Node, topological
 
 MAX_ENTRIES = 10_000_000
 """A node with more entries than this stops the walk (its id arrays would be too large)."""

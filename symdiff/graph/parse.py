@@ -1,0 +1,94 @@
+"""``sd.parse``: formula text to a graph Node, through the safe reader of ``symdiff.text``."""
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+
+from symdiff.budget import gc_paused
+from symdiff.errors import ParseError
+from symdiff.graph.claims import MatrixBuilder, parse_matrix
+from symdiff.text.numbers import constant_power, number_of
+from symdiff.text.reader import MAX_NODES, OPERATORS, OperatorBuilder, parse_with
+
+def parse(text: str, shapes: Mapping[str, tuple] | None = None, *,
+          matrix: bool = False) -> "Node":  # noqa: F821
+    """Parse ``text`` into a symdiff graph ``Node`` (this is ``sd.parse``).
+
+    Names become variables (shape from ``shapes``, scalar otherwise; ``pi`` is a constant);
+    calls use ``symdiff.graph.ops.FUNCTIONS``. With ``matrix=True`` the text is read in matrix
+    notation (see ``MatrixBuilder``: ``*`` of two matrices is the matrix product, 1-D
+    variables are columns), and a matrix result is a 2-D node.
+
+    >>> import symdiff as sd
+    >>> sd.parse("x**2 + 3").op
+    'add'
+    >>> sd.parse("W.T @ v", {"W": (3, 2), "v": (3,)}).shape
+    (2,)
+    >>> sd.parse("W.T*v", {"W": (3, 2), "v": (3,)}, matrix=True).shape
+    (2, 1)
+    """
+    if matrix:
+        from symdiff.graph.node import var
+        mb = MatrixBuilder({k: var(k, tuple(v)) for k, v in (shapes or {}).items()},
+                           strict=False)
+        with gc_paused(len(text) if isinstance(text, str) else 0):
+            return mb.finish(parse_matrix(text, mb), None, text)
+    builder = NodeBuilder(shapes)
+    with gc_paused(len(text) if isinstance(text, str) else 0):
+        return builder.finish(parse_with(text, builder))
+
+
+
+class NodeBuilder(OperatorBuilder):
+    """Builds symdiff graph ``Node``s; one instance per parse (it caches the variables)."""
+
+    max_nodes = MAX_NODES
+
+    def __init__(self, shapes: Mapping[str, tuple] | None = None):
+        # Imported here so this module (and SympyBuilder) load without the graph modules.
+        from symdiff.graph.node import const, var
+        from symdiff.graph.ops import FUNCTIONS
+        self._var, self._const = var, const
+        self.functions = FUNCTIONS
+        self.shapes = dict(shapes or {})
+        self._names: dict[str, Any] = {}
+
+    def _node(self, a: Any) -> Any:
+        # Two plain numbers never meet Python arithmetic: 9**9**9 must not run at parse time.
+        return self._const(a) if isinstance(a, (int, float)) else a
+
+    def finish(self, result: Any) -> Any:
+        return self._node(result)
+
+    def number(self, value: int | float) -> int | float:
+        return value
+
+    def name(self, identifier: str, position: int) -> Any:
+        if identifier not in self._names:
+            if identifier in self.shapes:
+                node = self._var(identifier, tuple(self.shapes[identifier]))
+            elif identifier in self.functions:
+                raise ParseError(f"function '{identifier}' must be called, "
+                                 f"e.g. {identifier}(x)")
+            elif identifier == "pi":
+                node = self._const(math.pi)
+            else:
+                node = self._var(identifier, ())
+            self._names[identifier] = node
+        return self._names[identifier]
+
+    def binop(self, op: str, a: Any, b: Any) -> Any:
+        if op == "**":
+            folded = constant_power(number_of(a), number_of(b))
+            if folded is not None:
+                return self._const(folded)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            a = self._const(a)
+        return OPERATORS[op](a, b)
+
+    def attribute(self, a: Any, attr: str) -> Any:
+        return self._node(a).T
+
+    def subscript(self, a: Any, key: tuple) -> Any:
+        return self._node(a)[key]
