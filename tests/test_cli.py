@@ -35,7 +35,7 @@ def test_closed_forms_out_of_sympy_time_are_said_and_the_numbers_still_come(caps
                                                                              monkeypatch):
     # SymPy's simplification can be exponential (found by the CLI fuzzer): the command
     # gives it a budget; 0 here, so that nothing reaches SymPy
-    monkeypatch.setattr("symdiff.cli.SYMPY_SECONDS", 0)
+    monkeypatch.setattr("symdiff.cli.commands.SYMPY_SECONDS", 0)
     code, out, err = run(capsys, "diff", "tanh(log(1 + exp(sin(x))))", "--at", "x=0.5")
     assert code == 0, err
     assert "f = (no closed form: SymPy did not finish within 0 s" in out

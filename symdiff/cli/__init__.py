@@ -1,0 +1,166 @@
+"""The ``symdiff`` command line (also ``python -m symdiff``).
+
+Usage::
+
+    symdiff diff "x**2 + 3" --wrt x --at x=7
+    symdiff verify "x**3 + 7*x**2 + 5*x + 10" --claim "x=3*x**2 + 14*x + 5"
+    symdiff graph "(a+b)*(b+1)" --at a=3,b=1 -o graph.svg   # .dot .svg .png .pdf
+    symdiff explain "(a+b)*(b+1)" --at a=3,b=1
+    symdiff diff "x*y + y**2" --at x=2,y=3              # --wrt defaults to every variable
+    symdiff diff "sum(W @ v)" --shape W=2,3 --at "W=[[1,2,3],[4,5,6]]" --at "v=[1,0,2]"
+
+``diff`` prints the closed form of ``f`` and of each derivative; with ``--at`` it also
+prints the value, the gradient from the numeric reverse mode and the cross-check table of
+``sd.check`` (closed form vs reverse mode vs finite differences).
+
+* ``--wrt`` may be repeated or comma-separated; default: all variables, sorted by name.
+* ``--at`` takes ``name=value`` pairs separated by commas and may be repeated; a value is a
+  number or a nested list (read with ``ast.literal_eval``, never ``eval``).
+* ``--shape W=2,3`` declares an array variable; an array value in ``--at`` also implies
+  its shape.
+* ``--latex`` prints the derivatives as one LaTeX ``aligned`` block instead of the plain
+  closed forms; ``--code python`` / ``--code c`` prints a gradient function's source
+  instead (both from ``sd.formula``; give one of the two). With ``--at`` as well, the
+  value, gradient and check table follow the formula after a blank line; without it the
+  output is exactly the formula, so ``--code python > grad.py`` gives an importable file.
+
+Exit status: 0 when the check passes (or no ``--at`` was given), 1 when it fails (for
+instance at a kink such as ``relu(x)`` at ``x=0``), 2 on bad input, with one line on
+stderr starting ``symdiff: error:``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from typing import Optional, Sequence
+
+import symdiff as sd
+from symdiff.cli.commands import run_diff, run_explain, run_graph, run_verify
+from symdiff.cli.values import UsageError, parse_at, parse_shapes, parse_wrt
+
+__all__ = ["main", "UsageError", "parse_at", "parse_shapes", "parse_wrt"]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 check failed, 2 bad input).
+
+    >>> main(["diff", "x**2 + 3", "--wrt", "x"])
+    f = x**2 + 3
+    df/dx = 2*x
+    0
+    """
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse has printed usage and its message already
+        return e.code if isinstance(e.code, int) else 2
+    try:
+        return args.run(args)
+    except sd.SymdiffError as e:
+        print(f"symdiff: error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    except MemoryError:  # shapes and values are bounded, but a formula can still be huge
+        print("symdiff: error: out of memory (the expression, its shapes or its values are "
+              "too large)", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # piped into head & co.: stop quietly, with the status of SIGPIPE
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13
+
+
+def _one_line(e: sd.SymdiffError) -> str:
+    message = (str(e).splitlines() or [type(e).__name__])[0]
+    text = getattr(e, "text", "")  # a ParseError shows where in the text, on one line
+    if text and "\n" not in text and len(text) <= 80:
+        message += f" in {text!r}"
+    return message
+
+
+_OPTION_LIKE = re.compile(r"--?[A-Za-z][A-Za-z0-9_-]*(=.*)?", re.DOTALL)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that an argument starting with '-' that cannot be an option, such
+    as the expression "-x**2" or "-2*x", is positional (argparse took it for an unknown
+    option and printed usage; "-h*x" was even read as -h)."""
+
+    def _parse_optional(self, arg_string: str):  # type: ignore[override]
+        if arg_string[:1] == "-" and arg_string != "--" and len(arg_string) > 1 \
+                and not _OPTION_LIKE.fullmatch(arg_string):
+            return None
+        return super()._parse_optional(arg_string)
+
+    def _get_values(self, action, arg_strings):  # type: ignore[override]
+        # Python < 3.12 drops a "--" given as an option's own value (--wrt=--), handing the
+        # action an empty list instead of the text; keep it as text so it is judged as one
+        if action.option_strings and action.nargs is None and arg_strings == ["--"]:
+            value = self._get_value(action, "--")
+            self._check_value(action, value)
+            return value
+        return super()._get_values(action, arg_strings)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="symdiff", description="Symbolic plus numeric differentiation on one graph.")
+    parser.add_argument("--version", action="version", version=f"symdiff {sd.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="command", required=True)
+    diff = commands.add_parser(
+        "diff", help="closed forms, value, gradient and the cross-check table",
+        description="Print f's closed form and its derivatives; with --at, also the value, "
+                    "the reverse-mode gradient and sd.check's table (exit 1 if it fails).")
+    _point_options(diff, 'formula, e.g. "x**2 + 3"',
+                   'the point, e.g. x=7,y=2 or "W=[[1,2],[3,4]]" (repeatable)')
+    diff.add_argument("--wrt", action="append", default=[], metavar="NAMES",
+                      help="variables to differentiate by (repeat or comma-separate; "
+                           "default: all)")
+    diff.add_argument("--latex", action="store_true",
+                      help="print the derivatives as LaTeX instead of the plain closed forms")
+    # no argparse choices: a bad value must give symdiff's one-line error, not usage text
+    diff.add_argument("--code", metavar="LANG",
+                      help="print a gradient function's source instead: python or c")
+    diff.set_defaults(run=run_diff)
+
+    verify = commands.add_parser(
+        "verify", help="check a hand-derived derivative against symdiff's",
+        description="Compare claimed derivatives with symdiff's, symbolically (SymPy) and "
+                    "at points inside the domain; exit 0 when every claim is right, 1 with a "
+                    "counterexample when one is wrong.")
+    _point_options(verify, 'formula, e.g. "x**3 + 7*x**2 + 5*x + 10"',
+                   "also compare at this point (a kink there is reported)")
+    verify.add_argument("--claim", action="append", default=[], metavar="NAME=FORMULA",
+                        help='the claimed df/dNAME, e.g. "x=3*x**2 + 14*x + 5" (repeatable; '
+                             "matrix notation as symdiff prints it: 2*A.T*(A*x - b))")
+    verify.set_defaults(run=run_verify)
+
+    graph = commands.add_parser(
+        "graph", help="draw the graph: values, gradients and the partial on every edge",
+        description="Write the computational graph as Graphviz DOT or a picture rendered by "
+                    "Graphviz's dot (.svg, .png, .pdf); with --at, values, gradients and "
+                    "numeric edge partials too. Without -o, print the DOT text.")
+    _point_options(graph)
+    graph.add_argument("-o", "--output", metavar="FILE",
+                       help="graph.dot, graph.svg, graph.png or graph.pdf")
+    graph.set_defaults(run=run_graph)
+
+    explain = commands.add_parser(
+        "explain", help="the backward sweep step by step, with the chain rule in numbers",
+        description="Print the forward pass, each step of the backward sweep as the chain "
+                    "rule with symbols and numbers, the sum over paths, and forward vs "
+                    "reverse mode operation counts.")
+    _point_options(explain)
+    explain.set_defaults(run=run_explain)
+    return parser
+
+
+def _point_options(command: argparse.ArgumentParser,
+                   expression_help: str = 'formula, e.g. "(a+b)*(b+1)"',
+                   at_help: str = "the point, e.g. a=3,b=1 (repeatable)") -> None:
+    """The options every command shares: the expression, ``--at`` and ``--shape``."""
+    command.add_argument("expression", help=expression_help)
+    command.add_argument("--at", action="append", default=[], metavar="NAME=VALUE,...",
+                         help=at_help)
+    command.add_argument("--shape", action="append", default=[], metavar="NAME=D1,D2,...",
+                         help="shape of an array variable, e.g. W=2,3 (repeatable)")

@@ -1,0 +1,175 @@
+"""The four commands of the ``symdiff`` command line: diff, verify, graph, explain.
+
+Each ``run_*`` takes argparse's namespace and returns the exit status (0 ok, 1 a check or
+claim failed); bad input raises a ``SymdiffError``, which ``symdiff.cli.main`` prints as
+one line with status 2. Imports the public ``symdiff`` API and the budget.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Optional
+
+import numpy as np
+
+import symdiff as sd
+from symdiff.budget import SYMPY_SECONDS, OutOfTime, run_within
+from symdiff.cli.values import UsageError, parse_at, parse_shapes, parse_wrt, quoted
+from symdiff.derivatives.formula import formula
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """``symdiff verify``: exit 0 when every claim is right, 1 otherwise."""
+    f, point, variables = _expression(args)
+    if not args.claim:
+        raise UsageError("verify: give at least one --claim NAME=FORMULA")
+    claims: dict[str, str] = {}
+    for item in args.claim:
+        name, sep, text = (part.strip() for part in item.partition("="))
+        if not sep or not name.isidentifier() or not text:
+            raise UsageError(f"--claim: expected NAME=FORMULA, got {item!r}")
+        if name not in variables:
+            raise UsageError(f"--claim: '{name}' is not a variable of the expression "
+                             f"(its variables: {', '.join(sorted(variables)) or 'none'})")
+        if name in claims:
+            raise UsageError(f"--claim: '{name}' is given twice")
+        claims[name] = text
+    report = sd.verify(f, claims, at=point or None)
+    print(report)
+    if report.ok:
+        return 0
+    print(f"symdiff: verify: {report.status}", file=sys.stderr)
+    return 1
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    """``symdiff graph``: DOT text on stdout, or a file with ``-o``."""
+    f, point, _ = _expression(args)
+    at = point or None
+    if not args.output:
+        print(sd.to_dot(f, at=at).rstrip("\n"))
+        return 0
+    try:
+        path = sd.render(f, args.output, at=at)
+    except sd.SymdiffError:
+        raise
+    except (OSError, ValueError) as e:   # a directory that does not exist, a null byte
+        raise UsageError(f"-o {quoted(args.output)}: cannot write the file "
+                         f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") \
+            from None
+    print(f"wrote {path}")
+    return 0
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    """``symdiff explain``: the chain-rule steps of the backward sweep."""
+    f, point, _ = _expression(args)
+    print(sd.explain(f, at=point or None).rstrip("\n"))
+    return 0
+
+
+def _expression(args: argparse.Namespace) -> tuple:
+    """The parsed expression, the point of ``--at`` and the variables by name."""
+    point = parse_at(args.at)
+    shapes = {name: np.shape(v) for name, v in point.items()}
+    for name, shape in parse_shapes(args.shape).items():
+        if name in point and shapes[name] != shape:
+            raise UsageError(f"--at {name}: value has shape {shapes[name]}, "
+                             f"but --shape says {shape}")
+        shapes[name] = shape
+    f = sd.parse(args.expression, shapes)
+    variables = {n.name: n for n in f.nodes() if n.op == "var"}
+    for name in shapes:
+        if name not in variables:
+            option = "--at" if name in point else "--shape"
+            raise UsageError(f"{option}: '{name}' is not a variable of the expression "
+                             f"(its variables: {', '.join(sorted(variables)) or 'none'})")
+    return f, point, variables
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    """``symdiff diff``: closed forms; with ``--at`` the value, gradient and check table."""
+    f, point, variables = _expression(args)
+    wrt = [variables[name] for name in parse_wrt(args.wrt, variables)]
+    # all the work first, so that bad input stops before anything is printed
+    text = _formula_text(f, wrt, args)
+    derivatives = [] if text is not None else [sd.diff(f, w) for w in wrt]
+    if args.at:
+        value, grads = sd.value_and_grad(f, wrt)(point)
+        report = sd.check(f, at=point, wrt=wrt)
+
+    if text is not None:
+        print(text.rstrip("\n"))
+    else:
+        _show("f", _closed_form(f))
+        for w, d in zip(wrt, derivatives):
+            _show(f"df/d{w.name}", _closed_form(d))
+    if not args.at:
+        return 0
+    if any(np.ndim(v) for v in point.values()):
+        print("\nat:")
+        for name, v in point.items():
+            _show(name, v, indent="  ")
+    else:
+        print("\nat " + ", ".join(f"{name} = {v:.10g}" for name, v in point.items()))
+    print("value and gradient (reverse mode):")
+    _show("f", value, indent="  ")
+    for w, g in zip(wrt, grads):
+        _show(f"df/d{w.name}", g, indent="  ")
+    print(f"\n{report}")
+    if report.ok:
+        return 0
+    reasons = report.problems or sorted({e.verdict for e in report.entries if e.verdict != "ok"})
+    print(f"symdiff: check failed: {'; '.join(reasons)}", file=sys.stderr)
+    return 1
+
+
+CODE_LANGUAGES = ("python", "c")
+"""The values ``--code`` accepts."""
+
+
+def _formula_text(f: sd.Node, wrt: list, args: argparse.Namespace) -> Optional[str]:
+    """The text ``--latex`` or ``--code`` asks for, or None for the plain closed forms."""
+    if args.latex and args.code is not None:
+        raise UsageError("--latex and --code each replace the closed forms; give only one")
+    if args.code is not None:
+        lang = args.code.strip().lower()
+        if lang not in CODE_LANGUAGES:
+            raise UsageError(f"--code: expected one of {', '.join(CODE_LANGUAGES)}, "
+                             f"got {args.code!r}")
+        return _budgeted_formula(f, wrt, lang)
+    return _budgeted_formula(f, wrt, "latex") if args.latex else None
+
+
+def _budgeted_formula(f: sd.Node, wrt: list, lang: str) -> str:
+    # SymPy's simplification can be exponential on nested functions: a command must not
+    # hang on any text, so it gets the budget sd.check gives SymPy
+    try:
+        return run_within(SYMPY_SECONDS, lambda: formula(f, wrt, lang=lang))
+    except OutOfTime:
+        raise sd.ClosedFormError(f"SymPy did not finish the formula within {SYMPY_SECONDS:g} "
+                                 "s (its simplification of nested functions can be "
+                                 "exponential); run without --latex/--code for the numbers"
+                                 ) from None
+
+
+def _closed_form(node: sd.Node) -> str:
+    try:
+        return run_within(SYMPY_SECONDS, lambda: str(node.sympy()))
+    except sd.ClosedFormError as e:
+        return f"(no closed form: {str(e).splitlines()[0]})"
+    except OutOfTime:
+        return (f"(no closed form: SymPy did not finish within {SYMPY_SECONDS:g} s; its "
+                "simplification of nested functions can be exponential)")
+
+
+def _show(label: str, v: object, indent: str = "") -> None:
+    """Print ``label = v``; arrays line up under their first row."""
+    if isinstance(v, str):
+        print(f"{indent}{label} = {v}")
+        return
+    arr = np.asarray(v)
+    prefix = f"{indent}{label} = "
+    text = f"{float(arr):.10g}" if arr.ndim == 0 else \
+        np.array2string(arr, precision=10, prefix=prefix)
+    print(prefix + text)
