@@ -39,9 +39,10 @@ from symdiff.lowering.domain import (KINK_GRID, OUTSIDE, at_kink, domain_problem
 from symdiff.lowering.lower import bind
 
 FD_STEPS = (1e-4, 1e-5, 1e-6, 1e-7, 1e-8)
+"""Steps of the finite differences the truth is cross-checked with (the best one counts)."""
 FD_ATOL, FD_RTOL = 1e-5, 1e-3
 MAX_FD_ENTRIES = 50
-_ROUNDING = 64 * np.finfo(float).eps
+_ROUNDING = 64 * np.finfo(float).eps   # times the largest value used: rounding's share
 STRUCTURED = ("ones", "twos", "minus_ones", "positive_ints", "ints", "halves", "zeros",
               "small", "large")
 SIMPLE = 7   # the first structured kinds make readable counterexamples
@@ -64,7 +65,6 @@ class Mismatch:
     @property
     def error(self) -> float:
         return abs(self.claim - self.truth)
-
 
 
 class PointResult:

@@ -192,7 +192,6 @@ class VerifyReport:
         return "\n".join(out)
 
 
-
 def verify(f: Any, claims: Mapping[Any, Any], at: Optional[Mapping[Any, Any]] = None,
            seed: int = 0, points: int = POINTS, atol: float = ATOL,
            rtol: float = RTOL, sympy_seconds: float = SYMPY_SECONDS) -> VerifyReport:
