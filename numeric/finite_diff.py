@@ -3,7 +3,8 @@
 This is the third, independent opinion in symdiff's cross-check, and it ships with the
 package (as autograd's ``check_grads`` does) so any program can check itself.
 
-Two diagnostics go beyond one step size:
+``entry_difference`` is the central difference along one entry of one input (what
+``sd.check`` reports per gradient entry). Two diagnostics go beyond one step size:
 
 * ``step_sweep``: the central difference at every step of ``STEPS`` (1e-2 ... 1e-10). Its
   error falls as h**2 until rounding (about 1e-16 / h) takes over, so the table of errors
@@ -11,6 +12,8 @@ Two diagnostics go beyond one step size:
 * ``complex_step``: ``Im f(x + ih) / h`` with h = 1e-20, exact to rounding (about 1e-15)
   with no trade-off, for functions that are analytic (``Primitive.analytic``) and run on
   complex numbers; ``complex_forward(row)`` is the forward to use for a row.
+
+May import numpy and ``numeric.errors`` only (numeric never imports SymPy or symdiff).
 
 >>> import numpy as np
 >>> g = central_difference(lambda x: float(np.sum(x ** 3)), [np.array([1.0, 2.0])])
@@ -123,6 +126,17 @@ def step_sweep(fun: Callable[..., Any], inputs: Sequence[Any], k: int, index: tu
             x[index] = old
             out[j] = (hi - lo) / (2 * h)
     return out
+
+
+def entry_difference(fun: Callable[..., Any], inputs: Sequence[Any], k: int, index: tuple,
+                     eps: float = EPS) -> float:
+    """The central difference ``(f(x + eps e) - f(x - eps e)) / (2 eps)`` of scalar
+    ``fun(*inputs)`` along entry ``index`` of input ``k``: ``step_sweep`` at one step.
+
+    >>> round(entry_difference(lambda x: float(np.sum(x ** 3)), [np.array([1.0, 2.0])], 0, (1,)), 6)
+    12.0
+    """
+    return float(step_sweep(fun, inputs, k, index, (eps,))[0])
 
 
 def complex_step(fun: Callable[..., Any], inputs: Sequence[Any], k: int, index: tuple,

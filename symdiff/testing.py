@@ -22,6 +22,8 @@ In a pytest file::
     def test_my_layer_gradient():
         W, v = sd.var("W", (2, 3)), sd.var("v", (3,))
         assert_gradient(sd.sum(sd.tanh(W @ v)), {"v": "W.T*(1 - HadamardPower(tanh.(W*v), 2))"})
+
+A top-layer module: may import ``symdiff.checking`` (and anything below it).
 """
 from __future__ import annotations
 

@@ -21,15 +21,12 @@ import symdiff as sd
 from numeric import PRIMITIVES
 from symdiff.graph.node import free_names
 from symdiff.budget import OutOfTime, run_within
+from symdiff.lowering import domain
+from symdiff.lowering.domain import KINK_GRID, domain_problems
 
 # ---------------------------------------------------------------------------
 # table rows: points and VJP checks
 # ---------------------------------------------------------------------------
-
-KINK_GRID = 0.01
-"""Inputs whose values, rounded to this grid (two grids offset by half a step), hit a kink
-are resampled: every sampled point is at least ``KINK_GRID / 2`` from any kink."""
-
 
 def boolean_inputs(name: str) -> set:
     """Inputs of an elementwise row that are conditions (a symbol used as a Piecewise
@@ -45,21 +42,11 @@ def boolean_inputs(name: str) -> set:
     return {i for i, a in enumerate(t.args) if a in conds}
 
 
-def _rounded(x: Any, offset: float) -> Any:
-    if np.asarray(x).dtype == np.bool_:
-        return x
-    return np.round((np.asarray(x) + offset) / KINK_GRID) * KINK_GRID
-
-
 def near_row_kink(row: numeric.Primitive, xs: Sequence[Any], params: dict) -> bool:
-    """True if the row's kink predicate holds at the inputs rounded to the kink grid."""
-    if row.domain.kink is None:
-        return False
-    for offset in (0.0, KINK_GRID / 2):
-        with np.errstate(all="ignore"):
-            if np.any(row.domain.kink(*[_rounded(x, offset) for x in xs], **params)):
-                return True
-    return False
+    """True if the row's kink predicate holds at the inputs rounded to the kink grid
+    (``KINK_GRID``, the grid sd.verify uses; two grids offset by half a step): inputs near
+    a kink are resampled, so every sampled point is at least ``KINK_GRID / 2`` from one."""
+    return domain.near_kink(row.domain, xs, params, KINK_GRID)
 
 
 def draw_inputs(row: numeric.Primitive, shapes: Sequence[tuple], params: dict,
@@ -121,34 +108,24 @@ def values_at(f: sd.Node, point: dict) -> Callable[[sd.Node], np.ndarray]:
     from symdiff.lowering.lower import bind, lower
 
     lowered = lower(f)
-    vals = lowered.program.values(*bind(lowered, point, {}))
-    return lambda n: np.asarray(vals[lowered.slots[id(n)]])
+    value = domain.values_at(lowered, bind(lowered, point, {}))
+    return lambda n: np.asarray(value(n))
 
 
 def domain_violations(f: sd.Node, point: dict) -> list:
     """Ops of ``f`` evaluated outside their ``domain.valid`` at ``point``."""
-    value = values_at(f, point)
-    bad = []
-    for n in f.nodes():
-        valid = None if n.is_leaf else PRIMITIVES[n.op].domain.valid
-        if valid is not None:
-            xs = [value(a) for a in n.args]
-            with np.errstate(all="ignore"):
-                if not np.all(valid(*xs, **n.params)):
-                    bad.append(n.op)
-    return bad
+    return [p.node.op for p in domain_problems(f.nodes(), values_at(f, point), kink=None)]
 
 
 def near_kink(f: sd.Node, point: dict, margin: float = 1e-4) -> list:
     """Ops of ``f`` whose inputs, at ``point``, lie within about ``margin`` of a kink of
     the op (a tie of maximum or of a comparison, relu/abs at 0, ...): there, central
     differences straddle the kink and disagree with any derivative."""
-    value = values_at(f, point)
-    hits = []
-    for n in f.nodes():
-        if not n.is_leaf and node_near_kink(n, [value(a) for a in n.args], margin):
-            hits.append(n.op)
-    return hits
+    def near(dom: Any, xs: Sequence[Any], params: dict) -> bool:
+        return domain.near_kink(dom, xs, params, margin)
+
+    return [p.node.op for p in domain_problems(f.nodes(), values_at(f, point), valid=False,
+                                               kink=near)]
 
 
 def norm_of_zero(f: sd.Node, point: dict) -> bool:
@@ -167,17 +144,7 @@ def node_near_kink(n: sd.Node, xs: Sequence[Any], margin: float = 1e-4) -> bool:
     """Whether the op of node ``n``, at inputs ``xs``, is within about ``margin`` of one
     of its kinks (its row's ``domain.kink`` on the inputs rounded to a grid of that step,
     two grids offset by half a step)."""
-    dom = PRIMITIVES[n.op].domain
-    if dom.kink is None:
-        return False
-    for offset in (0.0, margin / 2):
-        def rnd(v: Any) -> Any:
-            v = np.asarray(v)
-            return v if v.dtype == np.bool_ else np.round((v + offset) / margin) * margin
-        with np.errstate(all="ignore"):
-            if np.any(dom.kink(*[rnd(v) for v in xs], **n.params)):
-                return True
-    return False
+    return domain.near_kink(PRIMITIVES[n.op].domain, xs, n.params, margin)
 
 
 # ---------------------------------------------------------------------------

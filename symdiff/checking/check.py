@@ -26,6 +26,11 @@ Two diagnostics beyond pass/fail (they do not change ``ok``):
   every op of ``f`` is analytic (``Primitive.analytic``); None otherwise, and
   ``report.complex_note`` says which op is not analytic.
 
+The domain and kink scan is ``symdiff.lowering.domain``'s, the finite differences
+``numeric.finite_diff``'s, the printing ``symdiff.checking.report``'s. May import numpy,
+SymPy, ``numeric`` and symdiff's layers below ``checking`` (budget, errors, graph,
+lowering, symbolic, derivatives), never ``teaching`` or the CLI.
+
 >>> import symdiff as sd
 >>> x = sd.var("x")
 >>> r = sd.check(x**2 + 3, at={"x": 7})
@@ -42,14 +47,17 @@ import sympy
 
 from numeric import ATOL, EPS, PRIMITIVES, RTOL
 from numeric.finite_diff import (COMPLEX_STEP, ONE_SIDED_STEP, STEPS, complex_forward,
-                                 complex_step, one_sided, step_sweep)
+                                 complex_step, entry_difference, one_sided, step_sweep)
 
-from symdiff.symbolic.closed_form import element_symbols
-from symdiff.errors import ClosedFormError, SymdiffError
-from symdiff.lowering.lower import bind, graph_leaves, lower
-from symdiff.graph.node import Node, apply, const, topological
-from symdiff.symbolic.functions import NUMPY_FUNCTIONS
 from symdiff.budget import SYMPY_SECONDS, OutOfTime, run_within
+from symdiff.checking.report import (array_text, bad_entries, columns, entry_label,
+                                     inputs_text, num, slopes_text)
+from symdiff.errors import ClosedFormError, SymdiffError
+from symdiff.graph.node import Node, apply, const, topological
+from symdiff.lowering.domain import OUTSIDE, domain_problems, values_at
+from symdiff.lowering.lower import bind, graph_leaves, lower
+from symdiff.symbolic.closed_form import element_symbols
+from symdiff.symbolic.functions import NUMPY_FUNCTIONS
 
 CLOSED_RTOL = 1e-10
 MAX_ENTRIES = 1000            # entries per variable checked one by one; above, a sample
@@ -71,7 +79,7 @@ class Entry:
 
     @property
     def label(self) -> str:
-        return self.variable + (str(list(self.index)) if self.index else "")
+        return entry_label(self.variable, self.index)
 
     @property
     def closed_error(self) -> float:
@@ -106,17 +114,17 @@ class CheckReport:
         return self.ok
 
     def __str__(self) -> str:
-        at = ", ".join(f"{k} = {_fmt_value(v)}" for k, v in self.point.items())
+        at = ", ".join(f"{k} = {array_text(v)}" for k, v in self.point.items())
         lines = [f"check at {at or 'the bound values'}: {'OK' if self.ok else 'FAILED'}",
-                 f"value: {_fmt_value(self.value)}"]
+                 f"value: {array_text(self.value)}"]
         head = ("entry", "closed form", "reverse mode", "finite diff", "|closed-rev|",
                 "|fd-rev|", "rel err", "verdict")
         rows = [head]
         for e in self.entries:
             rel = e.finite_error / max(abs(e.reverse), 1e-300) if e.reverse else e.finite_error
-            rows.append((e.label, _num(e.closed), _num(e.reverse), _num(e.finite),
+            rows.append((e.label, num(e.closed), num(e.reverse), num(e.finite),
                          f"{e.closed_error:.1e}", f"{e.finite_error:.1e}", f"{rel:.1e}", e.verdict))
-        lines += _columns(rows)
+        lines += columns(rows)
         lines += self._diagnostics()
         for p in self.problems:
             lines.append(f"! {p}")
@@ -132,7 +140,7 @@ class CheckReport:
             for name, errs in self.step_errors.items():
                 rows.append((name, *(f"{e:.1e}" for e in errs),
                              f"{self.best_step[name]:.0e}"))
-            lines += _columns(rows)
+            lines += columns(rows)
         if self.complex_note:
             lines.append(f"complex step: {self.complex_note}")
         elif self.complex_step:
@@ -145,38 +153,14 @@ class CheckReport:
             lines.append(f"complex step (h = {COMPLEX_STEP:.0e}), max |cs - rev|: "
                          + ", ".join(errs))
         for name, (left, right) in self.one_sided.items():
-            left, right = np.asarray(left), np.asarray(right)
-            shown = []
-            for idx in np.ndindex(*left.shape):
-                lo, hi = float(left[idx]), float(right[idx])
-                if np.isnan(lo) or abs(lo - hi) <= 1e-6 * (1 + abs(lo) + abs(hi)):
-                    continue
-                label = name + (str(list(idx)) if idx else "")
-                shown.append(f"{label}: left {round(lo, 6) + 0.0:.6g}, "
-                             f"right {round(hi, 6) + 0.0:.6g}")
+            shown = slopes_text(name, left, right, differing_only=True)
             if shown:
-                lines.append(f"one-sided slopes (h = {ONE_SIDED_STEP:.0e}): "
-                             + "; ".join(shown[:10]) + ("; ..." if len(shown) > 10 else ""))
+                lines.append(f"one-sided slopes (h = {ONE_SIDED_STEP:.0e}): {shown}")
         return lines
 
     def _repr_html_(self) -> str:
         import html
         return f"<pre>{html.escape(str(self))}</pre>"
-
-
-def _columns(rows: list) -> list[str]:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-
-
-def _num(v: float) -> str:
-    return f"{v + 0.0:.10g}"  # + 0.0 turns -0.0 into 0.0
-
-
-def _fmt_value(v: Any) -> str:
-    arr = np.asarray(v)
-    return _num(float(arr)) if arr.ndim == 0 else \
-        np.array2string(arr + 0.0, precision=6, separator=", ", max_line_width=10_000)
 
 
 def check(f: Node, at: Optional[Mapping[Any, Any]] = None, wrt: Optional[Sequence[Node]] = None,
@@ -237,7 +221,7 @@ def check(f: Node, at: Optional[Mapping[Any, Any]] = None, wrt: Optional[Sequenc
         fd = np.full(w.shape, np.nan)
         checked[w.name] = [np.unravel_index(i, w.shape) if w.shape else () for i in flat]
         for idx in checked[w.name]:
-            fd[idx] = _central(lowered.program, args, k, idx, eps)
+            fd[idx] = entry_difference(lowered.program.forward, args, k, idx, eps)
             c, r_, d = float(np.asarray(clo)[idx]), float(np.asarray(rev)[idx]), float(fd[idx])
             entries.append(Entry(w.name, tuple(int(j) for j in idx), c, r_, d,
                                  _verdict(c, r_, d, atol, rtol)))
@@ -318,17 +302,6 @@ def _complex_forward(order: list[Node], root: Node, values: dict) -> Any:
     return vals[id(root)]
 
 
-def _central(program: Any, args: list, k: int, idx: tuple, eps: float) -> float:
-    x = np.array(args[k], dtype=np.float64)
-    hi, lo = x.copy(), x.copy()
-    hi[idx] += eps
-    lo[idx] -= eps
-    fh = program.forward(*args[:k], hi, *args[k + 1:])
-    fl = program.forward(*args[:k], lo, *args[k + 1:])
-    with np.errstate(all="ignore"):
-        return float((np.asarray(fh) - np.asarray(fl)).reshape(()) / (2 * eps))
-
-
 def _verdict(c: float, r: float, d: float, atol: float, rtol: float) -> str:
     if not (np.isfinite(c) and np.isfinite(r) and np.isfinite(d)):
         return "not finite"
@@ -341,40 +314,15 @@ def _verdict(c: float, r: float, d: float, atol: float, rtol: float) -> str:
 
 def _problems(order: list[Node], lowered: Any, args: list) -> list[str]:
     """Ops evaluated outside their domain or at a kink, named with where it happened."""
-    vals = lowered.program.values(*args)
     problems = []
-    for n in order:
-        if n.is_leaf:
-            continue
-        dom = PRIMITIVES[n.op].domain
-        xs = [vals[lowered.slots[id(a)]] for a in n.args]
-        where = _inputs_text(n, xs)
-        with np.errstate(all="ignore"):
-            ok = None if dom.valid is None else np.asarray(dom.valid(*xs, **n.params))
-        if ok is not None and not np.all(ok):
-            problems.append(f"{n.op} outside its domain ({dom.note}) at {where}"
-                            f"{_bad_entries(ok, n.shape)}: value not finite")
-        elif dom.kink is not None and np.any(dom.kink(*xs, **n.params)):
-            problems.append(f"{n.op} is not differentiable here ({dom.note}) at {where}")
+    for p in domain_problems(order, values_at(lowered, args)):
+        op, note, where = p.node.op, p.domain.note, inputs_text(p.node, p.inputs, array_text)
+        if p.kind == OUTSIDE:
+            problems.append(f"{op} outside its domain ({note}) at {where}"
+                            f"{bad_entries(p.valid, p.node.shape)}: value not finite")
+        else:
+            problems.append(f"{op} is not differentiable here ({note}) at {where}")
     return problems
-
-
-def _bad_entries(ok: np.ndarray, shape: tuple, limit: int = 3) -> str:
-    """For an array op, which entries of its result are outside the domain."""
-    if not shape:
-        return ""
-    bad = np.argwhere(~np.broadcast_to(ok, shape))
-    shown = ", ".join(str(list(map(int, i))) for i in bad[:limit])
-    more = f" and {len(bad) - limit} more" if len(bad) > limit else ""
-    return f", entr{'y' if len(bad) == 1 else 'ies'} {shown}{more}"
-
-
-def _inputs_text(n: Node, xs: list) -> str:
-    parts = []
-    for a, x in zip(n.args, xs):
-        label = a.name if a.name else a.op
-        parts.append(f"{label} = {_fmt_value(x)}")
-    return ", ".join(parts)
 
 
 def _closed_form(F: Node, order: list[Node], wrt: list[Node], lowered: Any,

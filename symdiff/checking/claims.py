@@ -1,0 +1,178 @@
+"""Reading ``sd.verify``'s inputs: f, and the claims as Nodes of their variables' shapes.
+
+A claim is text (read in symdiff's matrix notation by the safe claim parser, never
+executed), a SymPy expression (scalar, matrix expression, or an explicit ``Matrix``/
+``Array`` of entries over ``W[i, j]``), a Node or a number. Every refusal (unknown
+variable, wrong shape, unreadable text) is raised here with the claim's variable named.
+
+May import SymPy, numpy, ``symdiff.errors``, ``symdiff.graph`` and ``symdiff.symbolic``.
+
+>>> import symdiff as sd
+>>> x = sd.var("x")
+>>> read_claims({x: 3}, {"x": x})[1][0].sympy()
+3
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+import numpy as np
+import sympy
+
+from symdiff.checking.report import formula
+from symdiff.errors import ParseError, ShapeError, SymdiffError, VariableError
+from symdiff.graph.node import Node, apply, const, topological
+
+
+def read_function(f: Any) -> Node:
+    """``f`` as a scalar Node: a Node of one element, or formula text (``sd.parse``).
+
+    >>> read_function("x**2 + 1").sympy()
+    x**2 + 1
+    """
+    if isinstance(f, str):
+        from symdiff.graph.parse import parse
+        f = parse(f)
+    if not isinstance(f, Node):
+        raise SymdiffError(f"verify() needs a symdiff Node (or formula text), "
+                           f"got {type(f).__name__}")
+    if f.size != 1:
+        raise ShapeError(f"verify() checks gradients of a scalar f; this f has shape "
+                         f"{f.shape} ({f.size} elements): reduce it first, e.g. "
+                         "sd.sum(f), or check one element f[i]")
+    return f
+
+
+def read_claims(claims: Any, leaves: dict) -> tuple[list, list, dict]:
+    """The variables claimed (``wrt``), each claim as a Node of its variable's shape, and
+    the claims as given (text); ``leaves``: f's variables by name (``graph_leaves``).
+
+    >>> import symdiff as sd
+    >>> x = sd.var("x")
+    >>> wrt, nodes, texts = read_claims({"x": "2*x"}, {"x": x})
+    >>> wrt == [x], nodes[0].sympy(), texts
+    (True, 2*x, {'x': '2*x'})
+    """
+    if not isinstance(claims, Mapping) or not claims:
+        raise SymdiffError("claims must be a non-empty mapping: variable (name or node) -> "
+                           "claimed derivative (text, SymPy expression or Node)")
+    wrt: list[Node] = []
+    for key in claims:
+        if isinstance(key, Node):
+            if key.op not in ("var", "tensor"):
+                raise VariableError(f"a claim is keyed by {key._describe()}; keys are "
+                                    "variables (or their names)")
+            seen = leaves.get(key.name)
+            if seen is not None and seen is not key and not (
+                    seen.op == key.op == "var" and seen.shape == key.shape):
+                raise VariableError(f"the claim's variable '{key.name}' ({key.op} of shape "
+                                    f"{key.shape}) is not f's '{key.name}' ({seen.op} of "
+                                    f"shape {seen.shape})")
+            w = seen if seen is not None else key
+        else:
+            name = str(key)
+            w = leaves.get(name)
+            if w is None:
+                known = ", ".join(sorted(leaves)) or "none"
+                raise VariableError(f"f has no variable '{name}' (its variables: {known}); "
+                                    "to claim a derivative with respect to a variable f does "
+                                    "not use, key the claim by the variable node")
+        if any(v is w for v in wrt):
+            raise VariableError(f"two claims for '{w.name}'")
+        wrt.append(w)
+    variables = dict(leaves)
+    for w in wrt:
+        variables.setdefault(w.name, w)
+    nodes, texts = [], {}
+    for w, value in zip(wrt, claims.values()):
+        node, texts[w.name] = _claim_node(value, w, variables)
+        nodes.append(node)
+    return wrt, nodes, texts
+
+
+def _claim_node(value: Any, w: Node, variables: dict) -> tuple[Node, str]:
+    from symdiff.graph.claims import parse_claim
+    if isinstance(value, str):
+        try:
+            node = parse_claim(value, variables, wrt=w)
+        except ParseError as e:
+            raise ParseError(f"claim for '{w.name}': {e.message}", e.text, e.position) \
+                from None
+        text = value.strip()
+    elif isinstance(value, Node):
+        node, text = value, formula(value)
+        stray = sorted({n.name for n in topological([node]) if n.op in ("var", "tensor")
+                        and n.name not in variables})
+        if stray:
+            raise VariableError(f"the claim for '{w.name}' uses {', '.join(stray)}, which "
+                                "f does not have")
+    elif isinstance(value, (sympy.Basic, sympy.MatrixBase, sympy.NDimArray)):
+        node, text = _from_sympy(value, w, variables), str(value)
+    elif isinstance(value, (int, float, np.ndarray, list, tuple, np.number)):
+        node, text = const(value), np.array2string(np.asarray(value), separator=", ")
+    else:
+        raise SymdiffError(f"the claim for '{w.name}' is a {type(value).__name__}; give "
+                           "text, a SymPy expression, a Node or a number")
+    if node.shape != w.shape:
+        if node.shape == ():
+            node = apply("broadcast_to", node, shape=w.shape)
+        else:
+            raise ShapeError(f"the claim for '{w.name}' has shape {node.shape}, but "
+                             f"'{w.name}' has shape {w.shape}")
+    if node.is_leaf:   # keep the variable's own node untouched (its cache is shared)
+        node = apply("mul", node, 1.0)
+    node._cache["context"] = frozenset(variables) | node._cache.get("context", frozenset())
+    return node, text
+
+
+def _from_sympy(expr: Any, w: Node, variables: dict) -> Node:
+    """A claim given as a SymPy object -> Node."""
+    from symdiff.symbolic.from_sympy import from_sympy
+    from symdiff.graph.claims import parse_claim
+    if isinstance(expr, (sympy.MatrixBase, sympy.NDimArray)):
+        arr = np.array(expr.tolist(), dtype=object)
+        shape = w.shape
+        if arr.shape != shape and arr.size == int(np.prod(shape, dtype=np.int64)) and \
+                len(shape) == 1 and arr.shape in ((shape[0], 1), (1, shape[0])):
+            arr = arr.reshape(shape)
+        if arr.shape != shape:
+            raise ShapeError(f"the claim for '{w.name}' has shape {arr.shape}, but "
+                             f"'{w.name}' has shape {shape}")
+        total: Optional[Node] = None
+        for idx in np.ndindex(*shape):
+            entry = _scalar_sympy(arr[idx], variables, from_sympy)
+            piece = apply("unindex", entry, key=tuple(int(i) for i in idx), shape=shape)
+            total = piece if total is None else apply("add", total, piece)
+        return total if total is not None else const(np.zeros(shape))
+    expr = sympy.sympify(expr)
+    if getattr(expr, "is_Matrix", False) or expr.atoms(sympy.MatrixSymbol):
+        return parse_claim(str(expr), variables, wrt=w)
+    return _scalar_sympy(expr, variables, from_sympy)
+
+
+def _scalar_sympy(expr: Any, variables: dict, from_sympy: Any) -> Node:
+    expr = sympy.sympify(expr)
+    env: dict = {}
+    labels = {e.base.label for e in expr.atoms(sympy.Indexed)}
+    for s in expr.free_symbols:
+        if isinstance(s, sympy.Indexed) or s in labels:
+            continue
+        node = variables.get(s.name)
+        if node is None:
+            raise VariableError(f"the claim uses the symbol '{s}', which names no variable "
+                                f"of f (its variables: {', '.join(sorted(variables))})")
+        if node.shape != ():
+            raise VariableError(f"the claim uses '{s}' as a number, but '{s}' has shape "
+                                f"{node.shape}: write its entries {s}[i] or use matrix "
+                                "notation in text")
+        env[s] = node
+    for e in expr.atoms(sympy.Indexed):
+        name = str(e.base.label)
+        node = variables.get(name)
+        if node is None:
+            raise VariableError(f"the claim uses '{e}', but f has no variable '{name}'")
+        idx = tuple(int(i) for i in e.indices)
+        if node.ndim == 1 and len(idx) == 2 and idx[1] == 0:
+            idx = idx[:1]
+        env[e] = node[idx]
+    return from_sympy(expr, env)

@@ -1,0 +1,142 @@
+"""Which op of a lowered graph is outside its domain, or at a kink, at a point.
+
+Each row of ``numeric.PRIMITIVES`` says where its op is defined and differentiable
+(``Domain.valid``, ``Domain.kink``). At a point, the lowered program's unfused values
+(``Program.values``) give every op node's inputs; ``domain_problems`` walks the nodes and
+tests each op's inputs with its row. The callers word the findings: ``sd.check`` names
+every problem, ``sd.verify`` skips points with one (and points near a kink, ``near_kink``),
+the tests' strategies keep random points inside domains and away from kinks.
+
+May import numpy, ``numeric`` and ``symdiff.graph`` (nodes are read, never built).
+
+>>> import symdiff as sd
+>>> from symdiff.lowering.lower import bind, lower
+>>> x = sd.var("x")
+>>> f = sd.log(x) + sd.relu(x - 1)
+>>> lowered = lower(f)
+>>> value = values_at(lowered, bind(lowered, {"x": 1.0}, {}))
+>>> [(p.node.op, p.kind) for p in domain_problems(f.nodes(), value)]
+[('relu', 'kink')]
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
+
+import numpy as np
+
+from numeric import PRIMITIVES, Domain
+
+from symdiff.graph.node import Node
+
+KINK_GRID = 0.01
+"""Step of the grid ``near_kink`` rounds inputs to by default: a point counts as near a
+kink when its inputs, rounded to this grid (or to the grid offset by half a step), hit one,
+so points accepted as away from kinks are at least ``KINK_GRID / 2`` from any kink."""
+
+OUTSIDE = "outside"
+KINK = "kink"
+
+KinkTest = Callable[[Domain, Sequence[Any], dict], bool]
+
+
+@dataclass
+class OpProblem:
+    """An op node whose inputs are outside its row's domain (``kind`` ``"outside"``; ``valid``
+    is the row's mask of defined entries) or at one of its kinks (``kind`` ``"kink"``)."""
+
+    node: Node
+    inputs: list
+    kind: str
+    valid: Optional[np.ndarray] = None
+
+    @property
+    def domain(self) -> Domain:
+        return PRIMITIVES[self.node.op].domain
+
+
+def values_at(lowered: Any, args: Sequence[Any]) -> Callable[[Node], Any]:
+    """Every node's value in a lowered program (``lower``) at ``args`` (``bind``), by node.
+
+    >>> import symdiff as sd
+    >>> from symdiff.lowering.lower import bind, lower
+    >>> x = sd.var("x")
+    >>> s = sd.sin(x)
+    >>> lowered = lower(s * 2)
+    >>> float(values_at(lowered, bind(lowered, {"x": 0.0}, {}))(s))
+    0.0
+    """
+    vals = lowered.program.values(*args)
+    return lambda n: vals[lowered.slots[id(n)]]
+
+
+def at_kink(domain: Domain, xs: Sequence[Any], params: dict) -> bool:
+    """Whether a row's kink predicate holds at inputs ``xs`` exactly.
+
+    >>> at_kink(PRIMITIVES["relu"].domain, [np.array([0.0, 1.0])], {})
+    True
+    """
+    if domain.kink is None:
+        return False
+    with np.errstate(all="ignore"):
+        return bool(np.any(domain.kink(*xs, **params)))
+
+
+def near_kink(domain: Domain, xs: Sequence[Any], params: dict,
+              grid: float = KINK_GRID) -> bool:
+    """Whether a row's kink predicate holds at inputs ``xs`` rounded to a grid of step
+    ``grid``, or to that grid offset by half a step: within about ``grid / 2`` of a kink.
+    Boolean inputs (conditions) are not rounded.
+
+    >>> near_kink(PRIMITIVES["relu"].domain, [np.array(0.004)], {})
+    True
+    >>> near_kink(PRIMITIVES["relu"].domain, [np.array(0.004)], {}, grid=1e-4)
+    False
+    """
+    if domain.kink is None:
+        return False
+    with np.errstate(all="ignore"):
+        for offset in (0.0, grid / 2):
+            rounded = [x if np.asarray(x).dtype == np.bool_ else
+                       np.round((np.asarray(x, dtype=float) + offset) / grid) * grid
+                       for x in xs]
+            if np.any(domain.kink(*rounded, **params)):
+                return True
+    return False
+
+
+def domain_problems(nodes: Iterable[Node], value: Callable[[Node], Any], *,
+                    valid: bool = True, kink: Optional[KinkTest] = at_kink
+                    ) -> Iterator[OpProblem]:
+    """The op nodes among ``nodes`` (leaves are skipped) whose inputs, read with
+    ``value``, are outside their row's ``Domain.valid`` (if ``valid``), or else make
+    ``kink(domain, inputs, params)`` true (``at_kink``, ``near_kink`` or None for no kink
+    test); in the order of ``nodes``, lazily, so a caller may stop at the first.
+
+    >>> import symdiff as sd
+    >>> from symdiff.lowering.lower import bind, lower
+    >>> x = sd.var("x")
+    >>> f = sd.sum(sd.sqrt(x * sd.tensor([1.0, -1.0, 0.0])))
+    >>> lowered = lower(f)
+    >>> [(p.node.op, p.kind, p.valid.tolist()) for p in
+    ...  domain_problems(f.nodes(), values_at(lowered, bind(lowered, {"x": 2.0}, {})))]
+    [('sqrt', 'outside', [True, False, True])]
+    """
+    for n in nodes:
+        if n.is_leaf:
+            continue
+        found = _problem(n, [value(a) for a in n.args], valid, kink)
+        if found is not None:
+            yield found   # outside the errstate block: a paused generator must not hold it
+
+
+def _problem(n: Node, xs: list, valid: bool, kink: Optional[KinkTest]) -> Optional[OpProblem]:
+    dom = PRIMITIVES[n.op].domain
+    if valid and dom.valid is not None:
+        with np.errstate(all="ignore"):
+            ok = np.asarray(dom.valid(*xs, **n.params))
+        if not np.all(ok):
+            return OpProblem(n, xs, OUTSIDE, ok)
+    if kink is not None and kink(dom, xs, n.params):
+        return OpProblem(n, xs, KINK)
+    return None
