@@ -12,8 +12,9 @@ import pytest
 import sympy
 
 import symdiff as sd
-from symdiff.symbolic.closed_form import element_symbols, leaf_symbol
+from symdiff.symbolic.closed_form import element_symbols
 from symdiff.symbolic.matrix_eval import evaluate
+from symdiff.symbolic.matrix_form import leaf_symbol
 
 RNG = np.random.default_rng(20261121)
 
@@ -186,11 +187,11 @@ def test_rosenbrock_gradient_uses_block_matrices():
 
 def test_a_wrong_matrix_formula_is_refused(monkeypatch):
     """Break the transpose builder: validation must catch the wrong formula."""
-    from symdiff.symbolic import closed_form
+    from symdiff.symbolic import matrix_form
 
     W = sd.var("W", (3, 2))
-    good = closed_form._STRUCTURAL["transpose"]
-    monkeypatch.setitem(closed_form._STRUCTURAL, "transpose", lambda n, x: 2 * good(n, x))
+    good = matrix_form._STRUCTURAL["transpose"]
+    monkeypatch.setitem(matrix_form._STRUCTURAL, "transpose", lambda n, x: 2 * good(n, x))
     with pytest.raises(sd.ClosedFormError, match="disagrees"):
         (W.T @ sd.var("v", (3,))).sympy()
 

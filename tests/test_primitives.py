@@ -611,7 +611,7 @@ def test_explicit_closed_form_matches_forward(row, shapes, params):
 def test_matrix_closed_form_is_right_or_refused(row, shapes, params):
     """``node.sympy()`` of a structural op is a matrix expression equal to numpy's result
     (1-D arrays are columns), or a ClosedFormError: never a wrong formula."""
-    from symdiff.symbolic.closed_form import leaf_symbol
+    from symdiff.symbolic.matrix_form import leaf_symbol
 
     xs, nodes, y, want = _structural_graph(row, shapes, params)
     try:
@@ -716,7 +716,7 @@ def test_jacobian_matches_central_differences(row, shapes, params):
 def test_matrix_closed_form_of_the_derivative_is_right_or_refused(row, shapes, params):
     """The matrix formula of d sum(G * op(x)) / dx: symdiff validates it numerically before
     returning it; here it is checked once more, against the explicit element form."""
-    from symdiff.symbolic.closed_form import leaf_symbol
+    from symdiff.symbolic.matrix_form import leaf_symbol
     from symdiff.symbolic.matrix_eval import evaluate
 
     rng = rng_for("matrix-derivative", row.name, shapes, params)

@@ -13,8 +13,13 @@ so it cannot clash with the variables' names. Array variables use the matrix clo
 where there is one (``sympy``, ``latex``, ``python``) and otherwise the explicit element
 form, which is limited to ``MAX_ELEMENTS`` elements; C always uses the element form, with
 arrays passed row-major (``W[i, j]`` is ``W[i*ncols + j]``). The printing itself is
-SymPy's (``NumPyPrinter``, ``C99CodePrinter``, ``latex``); the printers here only add
-symdiff's own functions and the few matrix expressions SymPy's numpy printer lacks.
+SymPy's (``NumPyPrinter``, ``C99CodePrinter``, ``latex``); the printers of
+``symdiff.derivatives.printers`` only add symdiff's own functions and the few matrix
+expressions SymPy's numpy printer lacks. This module holds the job: which gradients,
+which forms, their common subexpressions, and the text around them.
+
+May import: numpy, sympy, ``numeric``, ``symdiff.errors``, ``symdiff.graph``,
+``symdiff.lowering``, ``symdiff.symbolic`` and ``symdiff.derivatives``.
 
 >>> import symdiff as sd
 >>> x, y = sd.var("x"), sd.var("y")
@@ -26,23 +31,21 @@ from __future__ import annotations
 
 import keyword
 import re
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Sequence, Union
 
 import numpy as np
 import sympy
 from sympy.matrices.expressions.matexpr import MatrixExpr
-from sympy.printing.c import C99CodePrinter
-from sympy.printing.codeprinter import PrintMethodNotImplementedError
-from sympy.printing.numpy import NumPyPrinter
 from sympy.tensor.array import NDimArray
 
 from numeric import PRIMITIVES
 
-from symdiff.symbolic.closed_form import describe
+from symdiff.derivatives.printers import FormulaCPrinter, FormulaNumPyPrinter, c_name_clashes
 from symdiff.derivatives.reverse import grad
 from symdiff.errors import ClosedFormError, SymdiffError
-from symdiff.lowering.lower import graph_leaves
 from symdiff.graph.node import Node, topological
+from symdiff.lowering.lower import graph_leaves
+from symdiff.symbolic.closed_form import describe
 
 LANGUAGES = ("sympy", "latex", "python", "c")
 """The values ``formula``'s ``lang`` accepts."""
@@ -56,13 +59,6 @@ no matrix form exists or prints."""
 
 _TEMP_PREFIXES = ("t", "tmp", "cse", "aux", "tt")
 _MOVES = ("transpose", "reshape", "index", "unindex", "broadcast_to")   # elements only move
-
-_C_KEYWORDS = frozenset("""
-    auto break case char const continue default do double else enum extern float for goto
-    if inline int long register restrict return short signed sizeof static struct switch
-    typedef union unsigned void volatile while _Bool _Complex _Imaginary
-    NAN INFINITY HUGE_VAL M_E M_PI
-""".split())
 
 
 def formula(f: Node, wrt: Union[Node, Sequence[Node], None] = None, lang: str = "sympy",
@@ -269,87 +265,8 @@ def _latex_text(job: _Job) -> str:
 
 
 # ---------------------------------------------------------------------------
-# shared printer help
-# ---------------------------------------------------------------------------
-
-def _rewritten(expr: Any) -> Optional[Any]:
-    """``expr`` in terms of SymPy built-ins via its own rewrite rules (``relu -> Max``,
-    ``sigmoid -> exp``), or None; lets printers handle functions they do not know."""
-    cls = type(expr)
-    for attr in dir(cls):
-        if not attr.startswith("_eval_rewrite_as_"):
-            continue
-        try:
-            out = expr.rewrite(attr[len("_eval_rewrite_as_"):])
-        except Exception:
-            continue
-        if out != expr and not out.has(cls):
-            return out
-    return None
-
-
-def _h0(expr: Any) -> Any:
-    """Heaviside's value at 0 (SymPy's default is 1/2), as a float when it is a number."""
-    h0 = expr.args[1] if len(expr.args) > 1 else sympy.S.Half
-    return sympy.Float(h0) if h0.is_Number else h0
-
-
-class _RewritingPrinter:
-    """Mixin: a function the printer does not know is printed through its rewrite rules."""
-
-    def _print_Function(self, expr: Any, **kwargs: Any) -> str:
-        try:
-            return super()._print_Function(expr, **kwargs)
-        except PrintMethodNotImplementedError:
-            out = _rewritten(expr)
-            if out is None:
-                raise
-            return self._print(out)
-
-
-# ---------------------------------------------------------------------------
 # python
 # ---------------------------------------------------------------------------
-
-class _NumPyPrinter(_RewritingPrinter, NumPyPrinter):
-    """SymPy's numpy printer plus symdiff's functions and a few matrix expressions."""
-
-    def __init__(self) -> None:
-        super().__init__({"fully_qualified_modules": True, "strict": True})
-
-    def _print_Heaviside(self, expr: Any) -> str:
-        return (f"{self._module_format('numpy.heaviside')}({self._print(expr.args[0])}, "
-                f"{self._print(_h0(expr))})")
-
-    def _print_relu(self, expr: Any) -> str:
-        return f"{self._module_format('numpy.maximum')}({self._print(expr.args[0])}, 0.0)"
-
-    def _print_sigmoid(self, expr: Any) -> str:
-        # exp(-log(1 + exp(-x))) = 1/(1 + exp(-x)), without overflow for very negative x
-        return (f"{self._module_format('numpy.exp')}(-{self._module_format('numpy.logaddexp')}"
-                f"(0, -({self._print(expr.args[0])})))")
-
-    def _print_HadamardPower(self, expr: Any) -> str:
-        return (f"{self._module_format('numpy.power')}({self._print(expr.base)}, "
-                f"{self._print(expr.exp)})")
-
-    def _print_ElementwiseApplyFunction(self, expr: Any) -> str:
-        fn = expr.function
-        if isinstance(fn, sympy.Lambda):
-            (var,), body = fn.variables, fn.expr
-        else:
-            var = sympy.Dummy()
-            body = fn(var)
-        # user variables never start with "_" (sd.var refuses it): no shadowing possible
-        arg = sympy.Symbol("_u")
-        return f"(lambda _u: {self._print(body.xreplace({var: arg}))})({self._print(expr.expr)})"
-
-    def _print_Trace(self, expr: Any) -> str:
-        return f"{self._module_format('numpy.trace')}({self._print(expr.arg)})"
-
-    def _print_Determinant(self, expr: Any) -> str:
-        return f"{self._module_format('numpy.linalg.det')}({self._print(expr.arg)})"
-
 
 def _python_text(job: _Job) -> str:
     if job.scalar:
@@ -364,7 +281,7 @@ def _python_text(job: _Job) -> str:
 def _python_source(job: _Job, forms: list, matrix: bool) -> str:
     arg_names = [a.name for a in job.args]
     reps, reduced = _cse(forms, set(arg_names))
-    p = _NumPyPrinter()
+    p = FormulaNumPyPrinter()
     body = []
     for a in job.args:
         if a.shape == ():
@@ -415,27 +332,10 @@ def _safe(text: str, bad: str) -> str:
 # C
 # ---------------------------------------------------------------------------
 
-class _CPrinter(_RewritingPrinter, C99CodePrinter):
-    """SymPy's C99 printer plus Heaviside; relu and sigmoid print through rewrites."""
-
-    def __init__(self) -> None:
-        super().__init__({"strict": True})
-
-    def _print_Heaviside(self, expr: Any) -> str:
-        x, h0 = self._print(expr.args[0]), _h0(expr)
-        if h0 == 0:
-            return f"(({x}) > 0 ? 1.0 : 0.0)"
-        if h0 == 1:
-            return f"(({x}) >= 0 ? 1.0 : 0.0)"
-        return f"(({x}) > 0 ? 1.0 : (({x}) < 0 ? 0.0 : {self._print(h0)}))"
-
-
 def _c_text(job: _Job) -> str:
-    p = _CPrinter()
+    p = FormulaCPrinter()
     arg_names = [a.name for a in job.args]
-    bad = [n for n in arg_names if not n.isascii() or n in _C_KEYWORDS or
-           n in {v for v in p.known_functions.values() if isinstance(v, str)} or
-           n in {"fabs", "abs"}]
+    bad = c_name_clashes(arg_names)
     if bad:
         raise SymdiffError(f"formula(lang='c'): name(s) {', '.join(bad)} clash with C "
                            "keywords or math.h functions; rename them")

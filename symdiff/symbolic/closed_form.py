@@ -8,9 +8,14 @@ Three forms, chosen by the shapes in the graph:
 * ``explicit=True`` gives a SymPy ``Array`` of element expressions over ``W[i, j]``
   (``IndexedBase`` elements), for small concrete shapes.
 
+This module chooses the form, builds the scalar and explicit ones, and validates the
+matrix one (built in ``symdiff.symbolic.matrix_form``) against the numeric evaluator.
 Elementwise ops use each row's formula from the table; structural ops have a builder
-here. Walks are iterative, so deep graphs do not hit the recursion limit here (SymPy's own
+each. Walks are iterative, so deep graphs do not hit the recursion limit here (SymPy's own
 printing and simplification of very deep expressions still may).
+
+May import: numpy, sympy, ``numeric``, ``symdiff.errors``, ``symdiff.graph``,
+``symdiff.lowering`` (to validate) and ``symdiff.symbolic``.
 
 >>> import symdiff as sd
 >>> W, x = sd.var("W", (2, 3)), sd.var("x", (3,))
@@ -25,15 +30,13 @@ from typing import Any, Callable
 
 import numpy as np
 import sympy
-from sympy import (HadamardPower, HadamardProduct, Identity, ImmutableMatrix, Lambda,
-                   MatrixSymbol, ZeroMatrix)
 
 from numeric import PRIMITIVES
 
 from symdiff.errors import ClosedFormError
-from symdiff.symbolic.notation import Elementwise, Entry, Ones, scalar_times_ones
 from symdiff.graph.node import GraphLimitExceeded, Node, topological
 from symdiff.symbolic.functions import template, to_sympy_number
+from symdiff.symbolic.matrix_form import const_form, leaf_symbol, matrix_expression
 
 MAX_EXPLICIT_ELEMENTS = 10_000
 """Largest array (in elements) that ``explicit=True`` will expand."""
@@ -106,7 +109,7 @@ def _closed_form(order: list[Node], node: Node, explicit: bool) -> Any:
         return _scalar(order, node)
     cached = node._cache.get("matrix_form")
     if cached is None:
-        cached = _matrix(order, node)
+        cached = matrix_expression(order, node)
         validate(node, cached, order)
         node._cache["matrix_form"] = cached
     return cached
@@ -178,33 +181,6 @@ def describe(node: Node, limit: int = 60) -> str:
         return f"<{len(order)} nodes>"
 
 
-def leaf_symbol(n: Node) -> Any:
-    """The SymPy symbol of a variable or tensor leaf (a MatrixSymbol for arrays)."""
-    if n.shape == ():
-        return sympy.Symbol(n.name)
-    rows, cols = _as_matrix_shape(n.shape, n)
-    return MatrixSymbol(n.name, rows, cols)
-
-
-def _const(n: Node) -> Any:
-    v = np.asarray(n._value)
-    if n.dtype == "bool":
-        if v.ndim:
-            raise ClosedFormError("a boolean constant array has no matrix form; use explicit=True")
-        return sympy.true if bool(v) else sympy.false
-    if v.ndim == 0:
-        return to_sympy_number(v)
-    rows, cols = _as_matrix_shape(v.shape, n)
-    # the constants derivatives produce (I from a trace, broadcast ones) by their names
-    flat = v.reshape(-1)
-    if v.size and np.all(flat == flat[0]):
-        return ZeroMatrix(rows, cols) if flat[0] == 0 else Ones(rows, cols) if flat[0] == 1 \
-            else to_sympy_number(flat[0]) * Ones(rows, cols)
-    if rows == cols and rows > 1 and np.array_equal(v.reshape(rows, cols), np.eye(rows)):
-        return Identity(rows)
-    return ImmutableMatrix(rows, cols, [to_sympy_number(e) for e in flat])
-
-
 # ---------------------------------------------------------------------------
 # scalar graphs
 # ---------------------------------------------------------------------------
@@ -235,7 +211,7 @@ def _scalar(order: list[Node], root: Node) -> Any:
         elif n.op in ("var", "tensor"):
             val[id(n)] = sympy.Symbol(n.name)
         elif n.op == "const":
-            val[id(n)] = _const(n)
+            val[id(n)] = const_form(n)
         elif PRIMITIVES[n.op].kind == "elementwise":
             args = [val[id(a)] for a in n.args]
             if size > UNEVALUATED_TREE_SIZE and isinstance(template(n.op).expr,
@@ -344,301 +320,3 @@ def _explicit_op(n: Node, xs: list[np.ndarray]) -> np.ndarray:
     # sums, matmul, transposes, reshapes, indexing and broadcasts work on object arrays
     out = np.asarray(row.forward(*xs, **n.params), dtype=object)
     return out
-
-
-# ---------------------------------------------------------------------------
-# matrix expressions
-# ---------------------------------------------------------------------------
-
-def _as_matrix_shape(shape: tuple, n: Node) -> tuple[int, int]:
-    if len(shape) == 1:
-        return shape[0], 1
-    if len(shape) == 2:
-        return shape
-    raise ClosedFormError(
-        f"{n._describe()} has {len(shape)} dimensions; matrix expressions cover scalars, "
-        "vectors and matrices: use .sympy(explicit=True) for small arrays")
-
-
-def _unsupported(n: Node, why: str = "") -> ClosedFormError:
-    shapes = ", ".join(str(a.shape) for a in n.args)
-    return ClosedFormError(
-        f"{n.op} on shapes {shapes} has no matrix expression{': ' + why if why else ''}; "
-        "use .sympy(explicit=True) for small concrete shapes")
-
-
-def _mat(expr: Any) -> Any:
-    """SymPy folds 1x1 products to scalars; put them back in a 1x1 matrix."""
-    return expr if getattr(expr, "is_Matrix", False) else ImmutableMatrix([[expr]])
-
-
-def _mul(*factors: Any) -> Any:
-    """A matrix product (scalars allowed) that keeps ``2*X.T*(X*W - y)`` factored:
-    SymPy's ``*`` calls ``doit``, which distributes the scalar into the sum."""
-    mats = [f for f in factors if getattr(f, "is_Matrix", False)]
-    if not mats:
-        return sympy.Mul(*factors)
-    if len(mats) == 1:
-        c = sympy.Mul(*[f for f in factors if not getattr(f, "is_Matrix", False)])
-        return mats[0] if c == 1 else sympy.MatMul(c, mats[0])
-    return sympy.MatMul(*factors, evaluate=True)
-
-
-def _add(a: Any, b: Any) -> Any:
-    if getattr(a, "is_Matrix", False) and getattr(b, "is_Matrix", False):
-        return sympy.MatAdd(a, b, evaluate=True)
-    return a + b
-
-
-def _entry(expr: Any) -> Any:
-    """The scalar in a 1x1 matrix expression, without expanding a product into elements."""
-    if isinstance(expr, sympy.MatrixBase):
-        return expr[0, 0]
-    return Entry(expr)
-
-
-def _bcast(expr: Any, shape: tuple, target: tuple, n: Node) -> Any:
-    """A matrix expression for ``expr`` of numpy shape ``shape`` broadcast to ``target``."""
-    if shape == target:
-        return expr
-    tr, tc = _as_matrix_shape(target, n)
-    if isinstance(expr, sympy.MatrixBase) and expr.shape == (1, 1):
-        expr, shape = expr[0, 0], ()
-    if shape == ():
-        return _mul(expr, Ones(tr, tc))
-    if len(target) == 1:                    # (1,) -> (n,)
-        return _mul(Ones(tr, 1), _mat(expr))
-    # align with numpy: a 1-D (m,) is a row of the target; ours is a column, so transpose
-    e, (rs, cs) = (_mat(expr).T, (1, shape[0])) if len(shape) == 1 else (_mat(expr), shape)
-    if rs == 1 and tr > 1:
-        e = _mul(Ones(tr, 1), e)
-    if cs == 1 and tc > 1:
-        e = _mul(e, Ones(1, tc))
-    return e
-
-
-def _elementwise_matrix(n: Node, xs: list[Any]) -> Any:
-    shapes = [a.shape for a in n.args]
-    if n.shape == ():
-        return template(n.op).instantiate(xs, n.params)
-    if n.op in ("add", "sub"):
-        a, b = (_bcast(x, s, n.shape, n) for x, s in zip(xs, shapes))
-        return _add(a, b) if n.op == "add" else _add(a, _mul(-1, b))
-    if n.op in ("mul", "div"):
-        a, b = xs
-        if shapes[1] == ():
-            return _mul(a, b) if n.op == "mul" else _mul(1 / b, a)
-        if shapes[0] == () and n.op == "mul":
-            return _mul(a, b)
-        a, b = (_bcast(x, s, n.shape, n) for x, s in zip(xs, shapes))
-        ca, cb = scalar_times_ones(a), scalar_times_ones(b)
-        if cb is not None:          # a broadcast scalar: an ordinary scalar factor
-            return _mul(cb, a) if n.op == "mul" else _mul(1 / cb, a)
-        if ca is not None and n.op == "mul":
-            return _mul(ca, b)
-        if n.op == "div":
-            b = HadamardPower(b, -1)
-        return HadamardProduct(a, b)
-    if n.op == "neg":
-        return _mul(-1, xs[0])
-    if n.op == "pow":
-        return HadamardPower(xs[0], to_sympy_number(n.params["p"], exact=True))
-    if n.op == "pow_tensor":
-        # x**y = exp(y log x) on pow_tensor's domain x > 0
-        a, b = (_bcast(x, s, n.shape, n) for x, s in zip(xs, shapes))
-        return _apply(sympy.exp, HadamardProduct(_apply(sympy.log, a), b))
-    if len(xs) == 1:
-        # any other one-input row maps each element through the row's formula
-        t = sympy.Dummy("t", real=True)
-        body = template(n.op).instantiate([t], n.params)
-        return _elementwise(Lambda(t, body), xs[0])
-    raise _unsupported(n)
-
-
-def _sum_matrix(n: Node, x: Any) -> Any:
-    shape = n.args[0].shape
-    axis = n.params.get("axis")
-    axes = tuple(range(len(shape))) if axis is None else \
-        tuple(sorted(a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)))
-    if n.params.get("keepdims") and len(shape) == 2 and axes == (0,):
-        # numpy keeps a (1, m) row here, where the plain sum is an (m,) column
-        total = _mul(Ones(1, shape[0]), x)
-        return total / (shape[0] if n.op == "mean" else 1)
-    if len(shape) == 1:
-        total = _entry(_mul(Ones(1, shape[0]), x))
-    elif axes == (0, 1):
-        total = _entry(_mul(Ones(1, shape[0]), x, Ones(shape[1], 1)))
-    elif axes == (0,):
-        total = _mul(x.T, Ones(shape[0], 1))
-    else:
-        total = _mul(x, Ones(shape[1], 1))
-    if n.op == "mean":
-        count = int(np.prod([shape[a] for a in axes], dtype=np.int64)) or 1
-        total = total / count
-    if n.shape == (1,) or n.shape == (1, 1):
-        return ImmutableMatrix([[total]])
-    return total
-
-
-def _matmul_matrix(n: Node, a: Any, b: Any) -> Any:
-    sa, sb = (x.shape for x in n.args)
-    if len(sa) > 2 or len(sb) > 2:
-        raise _unsupported(n, "batched matmul")
-    if len(sa) == 1 and len(sb) == 1:
-        return _entry(_mul(a.T, b))
-    if len(sa) == 1:
-        return _mul(b.T, a)      # x @ W  ->  (x^T W)^T = W^T x as a column
-    return _mul(a, b)
-
-
-def _index_matrix(n: Node, x: Any) -> Any:
-    from numeric.primitives import index_key
-    key = index_key(n.params["key"])
-    shape = n.args[0].shape
-    if any(k is None or k is Ellipsis for k in key) or len(key) > len(shape):
-        raise _unsupported(n, "None/Ellipsis indexing")
-    key = key + (slice(None),) * (len(shape) - len(key))
-    if len(shape) == 1:
-        k = key[0]
-        return x[k % shape[0], 0] if isinstance(k, int) else _slice_col(x, k, shape[0])
-    i, j = key
-    if isinstance(i, int) and isinstance(j, int):
-        return x[i % shape[0], j % shape[1]]
-    rows = range(shape[0])[i] if isinstance(i, slice) else [i % shape[0]]
-    cols = range(shape[1])[j] if isinstance(j, slice) else [j % shape[1]]
-    if (isinstance(i, slice) and i.step not in (None, 1)) or \
-            (isinstance(j, slice) and j.step not in (None, 1)):
-        raise _unsupported(n, "strided slices")
-    block = x[rows.start if isinstance(rows, range) else rows[0]:
-              (rows.stop if isinstance(rows, range) else rows[0] + 1),
-              cols.start if isinstance(cols, range) else cols[0]:
-              (cols.stop if isinstance(cols, range) else cols[0] + 1)]
-    if isinstance(i, int):
-        return block.T        # a row comes out as a numpy 1-D array: our column
-    return block
-
-
-def _unindex_matrix(n: Node, x: Any) -> Any:
-    """Zeros with ``x`` written at a basic-index key, as a block matrix."""
-    from numeric.primitives import index_key
-    shape = n.shape
-    if len(shape) not in (1, 2):
-        raise _unsupported(n, f"{len(shape)}-D result")
-    key = index_key(n.params["key"])
-    if any(k is None or k is Ellipsis for k in key):
-        raise _unsupported(n, "None/Ellipsis indexing")
-    key = key + (slice(None),) * (len(shape) - len(key))
-    spans = []
-    for k, d in zip(key, shape):
-        if isinstance(k, slice):
-            r = range(d)[k]
-            if k.step not in (None, 1) or not len(r):
-                raise _unsupported(n, "strided or empty slices")
-            spans.append((r.start, r.stop))
-        else:
-            spans.append((k % d, k % d + 1))
-    if len(shape) == 1:
-        spans.append((0, 1))
-        shape = shape + (1,)
-    (r0, r1), (c0, c1) = spans
-    block = _mat(x)
-    if tuple(block.shape) != (r1 - r0, c1 - c0):
-        block = block.T       # a row of a matrix is a 1-D array: our column
-    rows = [(0, r0), (r0, r1), (r1, shape[0])]
-    cols = [(0, c0), (c0, c1), (c1, shape[1])]
-    grid = []
-    for i, (a, b) in enumerate(rows):
-        if b == a:
-            continue
-        line = [block if (i, j) == (1, 1) else ZeroMatrix(b - a, d - c)
-                for j, (c, d) in enumerate(cols) if d != c]
-        grid.append(line)
-    if len(grid) == 1 and len(grid[0]) == 1:
-        return grid[0][0]
-    return sympy.BlockMatrix(grid)
-
-
-def _slice_col(x: Any, k: slice, n: int) -> Any:
-    r = range(n)[k]
-    if k.step not in (None, 1):
-        raise ClosedFormError("strided slices have no matrix expression; use explicit=True")
-    return x[r.start:r.stop, 0]
-
-
-def _reshape_matrix(n: Node, x: Any) -> Any:
-    src, dst = n.args[0].shape, n.shape
-    if len(src) <= 2 and len(dst) <= 2:
-        rs, cs = _as_matrix_shape(src, n) if src else (1, 1)
-        rd, cd = _as_matrix_shape(dst, n) if dst else (1, 1)
-        if (rs, cs) == (rd, cd):
-            return x
-        if (rs, cs) == (cd, rd) and 1 in (rs, cs):
-            return x.T
-        if dst == ():
-            return _entry(x)
-    raise _unsupported(n, f"reshape {src} -> {dst}")
-
-
-def _norm_matrix(n: Node, x: Any) -> Any:
-    if n.args[0].ndim > 2:
-        raise _unsupported(n, "norm of a 3-D array")
-    if n.args[0].ndim == 1:
-        return sympy.sqrt(_entry(_mul(x.T, x)))
-    return sympy.sqrt(sympy.Trace(_mul(x.T, x)))
-
-
-def _elementwise(fn: Any, x: Any) -> Any:
-    # an explicit matrix (a constant, a 1x1 holding a scalar) is mapped element by element
-    return x.applyfunc(fn) if isinstance(x, sympy.MatrixBase) else Elementwise(fn, x)
-
-
-def _apply(fn: Any, x: Any) -> Any:
-    t = sympy.Dummy("t", real=True)
-    return _elementwise(Lambda(t, fn(t)), x)
-
-
-def _logsumexp_matrix(n: Node, x: Any) -> Any:
-    s = _sum_matrix(n, _apply(sympy.exp, x))
-    return _apply(sympy.log, s) if getattr(s, "is_Matrix", False) else sympy.log(s)
-
-
-_STRUCTURAL: dict[str, Callable[..., Any]] = {
-    "logsumexp": _logsumexp_matrix,
-    "norm": _norm_matrix,
-    "trace": lambda n, x: sympy.Trace(x),
-    "det": lambda n, x: sympy.Determinant(x),
-    "logdet": lambda n, x: sympy.log(sympy.Determinant(x)),
-    "inv": lambda n, x: sympy.Inverse(x),
-    "sum": _sum_matrix,
-    "mean": _sum_matrix,
-    "matmul": _matmul_matrix,
-    "transpose": lambda n, x: x.T if len(n.shape) == 2 and n.params.get("axes") in
-    (None, (1, 0), (-1, 0), (1, -2), (-1, -2)) else x,
-    "reshape": _reshape_matrix,
-    "index": _index_matrix,
-    "unindex": _unindex_matrix,
-    "broadcast_to": lambda n, x: _bcast(x, n.args[0].shape, n.shape, n),
-}
-
-
-def _matrix(order: list[Node], root: Node) -> Any:
-    val: dict[int, Any] = {}
-    for n in order:
-        if n.op in ("var", "tensor"):
-            val[id(n)] = leaf_symbol(n)
-            continue
-        if n.op == "const":
-            val[id(n)] = _const(n)
-            continue
-        xs = [_mat(val[id(a)]) if a.shape in ((1,), (1, 1)) else val[id(a)] for a in n.args]
-        row = PRIMITIVES[n.op]
-        if row.kind != "elementwise" and n.op not in _STRUCTURAL:
-            raise _unsupported(n)
-        try:
-            val[id(n)] = _elementwise_matrix(n, xs) if row.kind == "elementwise" \
-                else _STRUCTURAL[n.op](n, *xs)
-        except ClosedFormError:
-            raise
-        except Exception as e:  # SymPy's matrix algebra refusing a combination
-            raise _unsupported(n, f"SymPy: {type(e).__name__}: {e}") from None
-    return val[id(root)]

@@ -1,0 +1,98 @@
+"""The adjoint rules of ``symdiff.derivatives.adjoints`` in words, for people.
+
+``ADJOINT_TEXT`` maps each row that is not elementwise to ``(node, j, names) -> (text,
+is_rule)``: the local derivative of ``node`` with respect to its input ``j`` written with
+the nodes' display names (``names``: ``id(node) -> name``). ``is_rule`` is False for a
+derivative that is a value (``1 for each summed entry``, ``x/c``) and True for a map of the
+cotangent ``g`` (``g ↦ g @ Wᵀ``). A row without an entry (``TEXT_FALLBACK``: ``scatter``,
+an internal row of ``sd.hessian``'s compressed path) reads as ``the VJP rule of
+<display>`` (``structural_partial_text``). The tests hold the table to ``ADJOINTS``.
+
+May import: ``numeric``, ``symdiff.graph``.
+
+>>> import symdiff as sd
+>>> W, x = sd.var("W", (2, 3)), sd.var("x", (3,))
+>>> y = W @ x
+>>> structural_partial_text(y, 0, {id(W): "W", id(x): "x", id(y): "y"})
+('g ↦ g @ xᵀ', True)
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from numeric import PRIMITIVES
+from symdiff.graph.node import Node
+
+Names = Mapping[int, str]
+
+
+def key_text(key: Any) -> str:
+    """A stored basic-index key as it would be written between brackets.
+
+    >>> key_text((0, ("slice", 1, None, None), ("slice", None, None, 2)))
+    '0, 1:, ::2'
+    """
+    parts = []
+    for k in key:
+        if isinstance(k, tuple) and k and k[0] == "slice":
+            s = ":".join("" if v is None else str(v) for v in k[1:3])
+            parts.append(s + (f":{k[3]}" if k[3] is not None else ""))
+        else:
+            parts.append("..." if k is Ellipsis else str(k))
+    return ", ".join(parts)
+
+
+def _c(node: Node, names: Names) -> str:
+    return names[id(node)]
+
+
+def _x(node: Node, names: Names, k: int = 0) -> str:
+    return names[id(node.args[k])]
+
+
+def _matmul_text(node: Node, j: int, names: Names) -> tuple[str, bool]:
+    return (f"g ↦ g @ {_x(node, names, 1)}ᵀ", True) if j == 0 else \
+        (f"g ↦ {_x(node, names, 0)}ᵀ @ g", True)
+
+
+ADJOINT_TEXT: dict[str, Callable[[Node, int, Names], tuple[str, bool]]] = {
+    "sum": lambda node, j, names: ("1 for each summed entry", False),
+    "mean": lambda node, j, names: (
+        f"1/{node.args[0].size // max(node.size, 1)} for each averaged entry", False),
+    "logsumexp": lambda node, j, names: (
+        f"softmax({_x(node, names)}) = exp({_x(node, names)} - {_c(node, names)})", False),
+    "norm": lambda node, j, names: (f"{_x(node, names)}/{_c(node, names)}", False),
+    "trace": lambda node, j, names: ("I (the identity)", False),
+    "det": lambda node, j, names: (f"{_c(node, names)}·{_x(node, names)}⁻ᵀ", False),
+    "logdet": lambda node, j, names: (f"{_x(node, names)}⁻ᵀ", False),
+    "inv": lambda node, j, names: (f"g ↦ -{_c(node, names)}ᵀ @ g @ {_c(node, names)}ᵀ", True),
+    "matmul": _matmul_text,
+    "transpose": lambda node, j, names: (
+        "g ↦ gᵀ" if node.params.get("axes") is None else "g ↦ g transposed back", True),
+    "reshape": lambda node, j, names: (f"g ↦ reshape(g, {node.args[j].shape})", True),
+    "index": lambda node, j, names: (
+        f"g ↦ zeros{node.args[j].shape} with g at [{key_text(node.params['key'])}]", True),
+    "unindex": lambda node, j, names: (f"g ↦ g[{key_text(node.params['key'])}]", True),
+    "broadcast_to": lambda node, j, names: (
+        f"g ↦ g summed back to shape {node.args[j].shape}", True),
+}
+"""Rows that are not elementwise -> ``(node, input j, names) -> (text, is_rule)``."""
+
+TEXT_FALLBACK = frozenset({"scatter"})
+"""Rows of ``ADJOINTS`` that read as ``the VJP rule of <display>`` on purpose."""
+
+
+def structural_partial_text(node: Node, j: int, names: Names) -> tuple[str, bool]:
+    """``(text, is_rule)`` of the local derivative of a reduction or structural ``node``
+    with respect to its input ``j``; ``the VJP rule of <display>`` for a row without text.
+
+    >>> import symdiff as sd
+    >>> x = sd.var("x", (3,))
+    >>> s = sd.sum(x)
+    >>> structural_partial_text(s, 0, {id(x): "x", id(s): "s"})
+    ('1 for each summed entry', False)
+    """
+    text = ADJOINT_TEXT.get(node.op)
+    if text is None:
+        return f"the VJP rule of {PRIMITIVES[node.op].display}", True
+    return text(node, j, names)

@@ -1,0 +1,204 @@
+"""Adjoint rules: a node's cotangent contribution to each of its inputs, as nodes.
+
+``contribution(node, i, g)`` is ``g`` times d(node)/d(arg i), summed back to the
+argument's shape. Elementwise ops take their partial from the row's SymPy formula
+(``symdiff.derivatives.recipes``); the rows that are not elementwise (sums, matmul,
+transposes, reshapes, indexing, broadcasts, matrix functions) have the hand-written rules
+of ``ADJOINTS`` below. Neither shares code with the numpy VJPs in ``numeric``, so the
+cross-check compares two independent derivations. Their wording for people is
+``symdiff.derivatives.adjoint_text``.
+
+May import: numpy, ``numeric``, ``symdiff.graph``, ``symdiff.derivatives.build`` and
+``symdiff.derivatives.recipes``.
+
+>>> import symdiff as sd
+>>> W, x = sd.var("W", (2, 3)), sd.var("x", (3,))
+>>> contribution(W @ x, 0, sd.var("g", (2,))).shape
+(2, 3)
+"""
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import numpy as np
+
+from numeric import PRIMITIVES
+from numeric.primitives import normalize_axis
+from symdiff.derivatives.build import build
+from symdiff.derivatives.recipes import partial_recipe
+from symdiff.graph.node import Node, const
+
+
+def _swap_last(x: Node) -> Node:
+    axes = tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)
+    return build("transpose", x, axes=axes)
+
+
+# Cotangents may carry leading batch axes (one per element of the output, for Jacobians):
+# a cotangent of ``node`` has shape ``batch + node.shape``, so every rule below works on
+# ``g.shape[:nb]`` untouched and on the trailing axes as usual.
+
+def _batch(node: Node, g: Node) -> tuple:
+    return g.shape[:g.ndim - node.ndim]
+
+
+def _lift(g: Node, k: int) -> Node:
+    """g with k trailing length-1 axes, so it broadcasts against a k-D array."""
+    return build("reshape", g, shape=g.shape + (1,) * k) if k else g
+
+
+def _expand(node: Node, g: Node) -> Node:
+    """A reduction's cotangent (or value) broadcast back to its input's shape."""
+    x = node.args[0]
+    batch = _batch(node, g)
+    axes = normalize_axis(node.params.get("axis"), x.ndim, node.op)
+    kept = batch + tuple(1 if k in axes else d for k, d in enumerate(x.shape))
+    if g.shape != kept:
+        g = build("reshape", g, shape=kept)
+    return build("broadcast_to", g, shape=batch + x.shape) if kept != batch + x.shape else g
+
+
+def _reduce_adjoint(node: Node, i: int, g: Node) -> Node:
+    x = node.args[0]
+    axes = normalize_axis(node.params.get("axis"), x.ndim, node.op)
+    g = _expand(node, g)
+    if node.op == "mean":
+        count = int(np.prod([x.shape[k] for k in axes], dtype=np.int64)) or 1
+        g = build("div", g, float(count))
+    return g
+
+
+def _logsumexp_adjoint(node: Node, i: int, g: Node) -> Node:
+    # d lse / dx = softmax(x) = exp(x - lse): the shifted form never overflows
+    x = node.args[0]
+    return build("mul", _expand(node, g), build("exp", build("sub", x, _expand(node, node))))
+
+
+def _inv_t(x: Node) -> Node:
+    return build("transpose", build("inv", x), axes=None)
+
+
+def _matmul_adjoint(node: Node, i: int, g: Node) -> Node:
+    x, y = node.args
+    if i == 0:
+        if y.ndim == 1:          # out[..., n] = x[..., n, k] y[k]: g[..., n, None] * y
+            return build("mul", _lift(g, 1), y)
+        if x.ndim == 1 and y.ndim == 2:   # out[m] = x[k] y[k, m]: g @ y.T, batch or not
+            return build("matmul", g, _swap_last(y))
+        if x.ndim == 1:          # out[..., m] = x[k] y[..., k, m]: (y @ g[..., None])[..., 0]
+            col = build("matmul", y, _lift(g, 1))
+            return build("reshape", col, shape=col.shape[:-1])   # batch axes summed later
+        return build("matmul", g, _swap_last(y))
+    if x.ndim == 1:
+        if y.ndim == 1:
+            return build("mul", _lift(g, 1), x)
+        # (k,) @ (..., k, m) -> (..., m): the cotangent is x[:, None] * g[..., None, :]
+        row = build("reshape", g, shape=g.shape[:-1] + (1,) + g.shape[-1:])
+        return build("mul", build("reshape", x, shape=x.shape + (1,)), row)
+    if y.ndim == 1 and x.ndim == 2:      # out[n] = x[n, k] y[k]: g @ x, batch or not
+        return build("matmul", g, x)
+    if y.ndim == 1:
+        out = build("matmul", _swap_last(x), _lift(g, 1))
+        return build("reshape", out, shape=out.shape[:-1])
+    return build("matmul", _swap_last(x), g)
+
+
+def _transpose_adjoint(node: Node, i: int, g: Node) -> Node:
+    nb, nd = g.ndim - node.ndim, node.ndim
+    axes = node.params.get("axes")
+    perm = range(nd)[::-1] if axes is None else np.argsort([a % nd for a in axes])
+    return build("transpose", g, axes=tuple(range(nb)) + tuple(nb + int(a) for a in perm))
+
+
+def _batched_key(node: Node, g: Node) -> tuple:
+    nb = g.ndim - node.ndim
+    return (("slice", None, None, None),) * nb + tuple(node.params["key"])
+
+
+def _inv_adjoint(node: Node, i: int, g: Node) -> Node:
+    # d(X^-1) = -X^-1 dX X^-1, so the cotangent is -X^-T g X^-T
+    t = build("transpose", node, axes=None)
+    return build("neg", build("matmul", build("matmul", t, g), t))
+
+
+def _scatter_adjoint(node: Node, i: int, g: Node) -> Node:
+    # the transposed map (scatter with src and pos swapped), once per batch entry of g
+    from numeric.primitives import Positions
+    src, pos = (np.asarray(node.params[k], dtype=np.int64).reshape(-1) for k in ("src", "pos"))
+    batch = _batch(node, g)
+    if batch:
+        b = np.arange(int(np.prod(batch, dtype=np.int64)), dtype=np.int64)[:, None]
+        src, pos = (b * node.args[0].size + src).ravel(), (b * node.size + pos).ravel()
+    return build("scatter", g, src=Positions(pos), pos=Positions(src),
+                 shape=batch + node.args[0].shape)
+
+
+ADJOINTS: dict[str, Callable[[Node, int, Node], Node]] = {
+    "sum": _reduce_adjoint,
+    "mean": _reduce_adjoint,
+    "matmul": _matmul_adjoint,
+    "transpose": _transpose_adjoint,
+    "reshape": lambda node, i, g: build("reshape", g,
+                                        shape=_batch(node, g) + node.args[0].shape),
+    "index": lambda node, i, g: build("unindex", g, key=_batched_key(node, g),
+                                      shape=_batch(node, g) + node.args[0].shape),
+    "unindex": lambda node, i, g: build("index", g, key=_batched_key(node, g)),
+    "broadcast_to": lambda node, i, g: g,  # summed back by unbroadcast below
+    "logsumexp": _logsumexp_adjoint,
+    "norm": lambda node, i, g: build("mul", _lift(g, node.args[0].ndim),
+                                     build("div", node.args[0], node)),
+    "trace": lambda node, i, g: build("mul", _lift(g, 2),
+                                      const(np.eye(node.args[0].shape[0]))),
+    "det": lambda node, i, g: build("mul", _lift(build("mul", g, node), 2),
+                                    _inv_t(node.args[0])),
+    "logdet": lambda node, i, g: build("mul", _lift(g, 2), _inv_t(node.args[0])),
+    "inv": _inv_adjoint,
+    "scatter": _scatter_adjoint,
+}
+"""Adjoint rules of the rows that are not elementwise: ``(node, input index, g) -> cotangent``
+(``g`` may have leading batch axes, see above)."""
+
+
+def unbroadcast(c: Node, shape: tuple, nb: int = 0) -> Node:
+    """Sum a cotangent back to an input's shape (the one place broadcasting is undone);
+    the first ``nb`` axes of ``c`` are batch axes and are kept.
+
+    >>> import symdiff as sd
+    >>> unbroadcast(sd.var("g", (4, 3)), (3,)).shape
+    (3,)
+    """
+    if not nb and c.shape == shape:
+        return c
+    target = c.shape[:nb] + tuple(shape)
+    if c.shape == target:
+        return c
+    lead = c.ndim - nb - len(shape)
+    axes = tuple(range(nb, nb + lead)) + tuple(
+        nb + lead + k for k, d in enumerate(shape) if d == 1 and c.shape[nb + lead + k] != 1)
+    out = build("sum", c, axis=axes, keepdims=False) if axes else c
+    return out if out.shape == target else build("reshape", out, shape=target)
+
+
+def contribution(node: Node, i: int, g: Node) -> Optional[Node]:
+    """g times d(node)/d(arg i), summed back to the argument's shape; None where no
+    derivative flows.
+
+    >>> import symdiff as sd
+    >>> x = sd.var("x")
+    >>> contribution(sd.sin(x), 0, sd.const(2.0)).sympy()
+    2*cos(x)
+    """
+    row = PRIMITIVES[node.op]
+    if row.vjp[i] is None:
+        return None
+    if row.kind == "elementwise":
+        recipe = partial_recipe(node, i)
+        if recipe.one:
+            c = g
+        elif recipe.minus_one:
+            c = build("neg", g)
+        else:
+            c = build("mul", g, recipe.replay(node.args, node))
+    else:
+        c = ADJOINTS[node.op](node, i, g)
+    return unbroadcast(c, node.args[i].shape, len(g.shape) - len(node.shape))

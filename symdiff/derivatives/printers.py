@@ -1,0 +1,136 @@
+"""The printers behind ``sd.formula``'s Python and C: SymPy's, plus symdiff's functions.
+
+``FormulaNumPyPrinter`` and ``FormulaCPrinter`` are SymPy's ``NumPyPrinter`` and
+``C99CodePrinter`` taught symdiff's own functions (``relu``, ``sigmoid``, ``Heaviside``
+with its value at 0) and the few matrix expressions SymPy's numpy printer lacks; a
+function a printer does not know is printed through its rewrite rules
+(``RewritingPrinter``). ``c_name_clashes`` says which variable names generated C could
+not use (C keywords, ``math.h`` names).
+
+May import: sympy.
+
+>>> import sympy
+>>> from symdiff.symbolic.functions import relu
+>>> FormulaCPrinter().doprint(relu(sympy.Symbol("x")))
+'fmax(0, x)'
+>>> c_name_clashes(["x", "double", "sin"])
+['double', 'sin']
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Optional
+
+import sympy
+from sympy.printing.c import C99CodePrinter
+from sympy.printing.codeprinter import PrintMethodNotImplementedError
+from sympy.printing.numpy import NumPyPrinter
+
+C_KEYWORDS = frozenset("""
+    auto break case char const continue default do double else enum extern float for goto
+    if inline int long register restrict return short signed sizeof static struct switch
+    typedef union unsigned void volatile while _Bool _Complex _Imaginary
+    NAN INFINITY HUGE_VAL M_E M_PI
+""".split())
+"""Names C source cannot give a variable: keywords and ``math.h``'s constants."""
+
+
+def _rewritten(expr: Any) -> Optional[Any]:
+    """``expr`` in terms of SymPy built-ins via its own rewrite rules (``relu -> Max``,
+    ``sigmoid -> exp``), or None; lets printers handle functions they do not know."""
+    cls = type(expr)
+    for attr in dir(cls):
+        if not attr.startswith("_eval_rewrite_as_"):
+            continue
+        try:
+            out = expr.rewrite(attr[len("_eval_rewrite_as_"):])
+        except Exception:
+            continue
+        if out != expr and not out.has(cls):
+            return out
+    return None
+
+
+def _h0(expr: Any) -> Any:
+    """Heaviside's value at 0 (SymPy's default is 1/2), as a float when it is a number."""
+    h0 = expr.args[1] if len(expr.args) > 1 else sympy.S.Half
+    return sympy.Float(h0) if h0.is_Number else h0
+
+
+class RewritingPrinter:
+    """Mixin: a function the printer does not know is printed through its rewrite rules."""
+
+    def _print_Function(self, expr: Any, **kwargs: Any) -> str:
+        try:
+            return super()._print_Function(expr, **kwargs)
+        except PrintMethodNotImplementedError:
+            out = _rewritten(expr)
+            if out is None:
+                raise
+            return self._print(out)
+
+
+class FormulaNumPyPrinter(RewritingPrinter, NumPyPrinter):
+    """SymPy's numpy printer plus symdiff's functions and a few matrix expressions."""
+
+    def __init__(self) -> None:
+        super().__init__({"fully_qualified_modules": True, "strict": True})
+
+    def _print_Heaviside(self, expr: Any) -> str:
+        return (f"{self._module_format('numpy.heaviside')}({self._print(expr.args[0])}, "
+                f"{self._print(_h0(expr))})")
+
+    def _print_relu(self, expr: Any) -> str:
+        return f"{self._module_format('numpy.maximum')}({self._print(expr.args[0])}, 0.0)"
+
+    def _print_sigmoid(self, expr: Any) -> str:
+        # exp(-log(1 + exp(-x))) = 1/(1 + exp(-x)), without overflow for very negative x
+        return (f"{self._module_format('numpy.exp')}(-{self._module_format('numpy.logaddexp')}"
+                f"(0, -({self._print(expr.args[0])})))")
+
+    def _print_HadamardPower(self, expr: Any) -> str:
+        return (f"{self._module_format('numpy.power')}({self._print(expr.base)}, "
+                f"{self._print(expr.exp)})")
+
+    def _print_ElementwiseApplyFunction(self, expr: Any) -> str:
+        fn = expr.function
+        if isinstance(fn, sympy.Lambda):
+            (var,), body = fn.variables, fn.expr
+        else:
+            var = sympy.Dummy()
+            body = fn(var)
+        # user variables never start with "_" (sd.var refuses it): no shadowing possible
+        arg = sympy.Symbol("_u")
+        return f"(lambda _u: {self._print(body.xreplace({var: arg}))})({self._print(expr.expr)})"
+
+    def _print_Trace(self, expr: Any) -> str:
+        return f"{self._module_format('numpy.trace')}({self._print(expr.arg)})"
+
+    def _print_Determinant(self, expr: Any) -> str:
+        return f"{self._module_format('numpy.linalg.det')}({self._print(expr.arg)})"
+
+
+class FormulaCPrinter(RewritingPrinter, C99CodePrinter):
+    """SymPy's C99 printer plus Heaviside; relu and sigmoid print through rewrites."""
+
+    def __init__(self) -> None:
+        super().__init__({"strict": True})
+
+    def _print_Heaviside(self, expr: Any) -> str:
+        x, h0 = self._print(expr.args[0]), _h0(expr)
+        if h0 == 0:
+            return f"(({x}) > 0 ? 1.0 : 0.0)"
+        if h0 == 1:
+            return f"(({x}) >= 0 ? 1.0 : 0.0)"
+        return f"(({x}) > 0 ? 1.0 : (({x}) < 0 ? 0.0 : {self._print(h0)}))"
+
+
+def c_name_clashes(names: Iterable[str]) -> list[str]:
+    """The ``names`` generated C cannot give a variable: not ASCII, C keywords, or
+    functions ``FormulaCPrinter`` calls (``sin``, ``fabs``, ...), in the order given.
+
+    >>> c_name_clashes(["W", "fabs", "int"])
+    ['fabs', 'int']
+    """
+    functions = {v for v in FormulaCPrinter().known_functions.values() if isinstance(v, str)}
+    return [n for n in names if not n.isascii() or n in C_KEYWORDS or n in functions or
+            n in {"fabs", "abs"}]

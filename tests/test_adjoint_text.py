@@ -1,0 +1,109 @@
+"""The adjoint rules in words (``derivatives.adjoint_text``) and the one SymPy partial of an
+elementwise row (``symbolic.partials``): each stated once, and held to what they describe.
+
+* every row that is not elementwise and has a symbolic adjoint (``ADJOINTS``) has a text
+  entry, or is one of the rows documented to read as ``the VJP rule of <display>``;
+* the texts are those the teaching pictures print (pinned here on one node per row);
+* ``row_partial`` is ``sympy.diff`` of the row's formula over the template's dummies,
+  computed once per row and parameters, and the recipes of ``sd.diff`` are built from it.
+"""
+from __future__ import annotations
+
+import pytest
+import sympy
+
+import symdiff as sd
+from numeric import PRIMITIVES
+from symdiff.derivatives.adjoint_text import (ADJOINT_TEXT, TEXT_FALLBACK, key_text,
+                                              structural_partial_text)
+from symdiff.derivatives.adjoints import ADJOINTS
+from symdiff.derivatives.recipes import partial_recipe
+from symdiff.graph.node import apply
+from symdiff.graph.ops import scatter
+from symdiff.symbolic.functions import template
+from symdiff.symbolic.partials import row_formula, row_partial
+
+
+def test_every_structural_row_with_an_adjoint_has_text_or_the_documented_fallback():
+    rows = {op for op, row in PRIMITIVES.items() if row.kind != "elementwise"}
+    with_adjoint = rows & set(ADJOINTS)
+    assert with_adjoint == set(ADJOINTS)            # no adjoint for a row the table lacks
+    missing = {op for op in with_adjoint if op not in ADJOINT_TEXT}
+    assert missing == set(TEXT_FALLBACK), missing
+    assert set(ADJOINT_TEXT) <= with_adjoint        # no text for a rule that does not exist
+    assert not set(ADJOINT_TEXT) & TEXT_FALLBACK
+
+
+def _named(f: sd.Node) -> dict:
+    return {id(n): f"n{k}" for k, n in enumerate(f.nodes())}
+
+
+W, x, v, A = sd.var("W", (2, 3)), sd.var("x", (3,)), sd.var("v", (3,)), sd.var("A", (3, 3))
+T = sd.var("T", (2, 3, 4))
+
+CASES = [
+    (sd.sum(W), 0, ("1 for each summed entry", False)),
+    (sd.mean(W), 0, ("1/6 for each averaged entry", False)),
+    (sd.mean(W, axis=1), 0, ("1/3 for each averaged entry", False)),
+    (sd.logsumexp(x), 0, ("softmax(n0) = exp(n0 - n1)", False)),
+    (sd.norm(x), 0, ("n0/n1", False)),
+    (sd.trace(A), 0, ("I (the identity)", False)),
+    (sd.det(A), 0, ("n1·n0⁻ᵀ", False)),
+    (sd.logdet(A), 0, ("n0⁻ᵀ", False)),
+    (sd.inv(A), 0, ("g ↦ -n1ᵀ @ g @ n1ᵀ", True)),
+    (W @ x, 0, ("g ↦ g @ n1ᵀ", True)),
+    (W @ x, 1, ("g ↦ n0ᵀ @ g", True)),
+    (W.T, 0, ("g ↦ gᵀ", True)),
+    (sd.transpose(T, (1, 0, 2)), 0, ("g ↦ g transposed back", True)),
+    (sd.reshape(W, (3, 2)), 0, ("g ↦ reshape(g, (2, 3))", True)),
+    (W[0], 0, ("g ↦ zeros(2, 3) with g at [0]", True)),
+    (W[:, 1:], 0, ("g ↦ zeros(2, 3) with g at [:, 1:]", True)),
+    (x[::2], 0, ("g ↦ zeros(3,) with g at [::2]", True)),
+    (apply("unindex", x, key=(0,), shape=(2, 3)), 0, ("g ↦ g[0]", True)),
+    (sd.broadcast_to(x, (2, 3)), 0, ("g ↦ g summed back to shape (3,)", True)),
+    (scatter(sd.tensor([1.0, 2.0]), src=[0, 1, 1], pos=[0, 3, 3], shape=(2, 2)), 0,
+     ("the VJP rule of scatter", True)),
+]
+
+
+@pytest.mark.parametrize("node, j, want", CASES, ids=[f"{c[0].op}-{c[1]}" for c in CASES])
+def test_structural_partial_text(node, j, want):
+    assert structural_partial_text(node, j, _named(node)) == want
+
+
+def test_the_cases_cover_every_structural_row():
+    covered = {node.op for node, _, _ in CASES}
+    assert covered == {op for op, row in PRIMITIVES.items() if row.kind != "elementwise"}
+
+
+def test_key_text():
+    assert key_text((0, ("slice", None, None, None), Ellipsis)) == "0, :, ..."
+    assert key_text((("slice", 1, 5, 2),)) == "1:5:2"
+
+
+@pytest.mark.parametrize("op", sorted(op for op, row in PRIMITIVES.items()
+                                      if row.kind == "elementwise"))
+def test_row_partial_is_sympy_diff_of_the_row_formula(op):
+    row = PRIMITIVES[op]
+    params = {"pow": {"p": 3.0}, "step": {"h0": 0.5}}.get(op, {})
+    t = template(op)
+    for j in range(row.arity):
+        expr, dummies = row_partial(op, params, j)
+        assert dummies == t.args
+        assert expr == sympy.diff(t.instantiate(t.args, params), t.args[j])
+        assert row_partial(op, dict(params), j)[0] is expr      # one cache
+    assert row_formula(op, params) == t.instantiate(t.args, params)
+
+
+def test_row_partial_over_other_symbols_is_a_one_liner():
+    a, b = sympy.symbols("a b", real=True)
+    expr, dummies = row_partial("mul", {}, 0)
+    assert expr.xreplace(dict(zip(dummies, (a, b)))) == b
+
+
+def test_recipes_are_built_from_row_partial():
+    y = sd.var("y")
+    assert partial_recipe(sd.sin(y) * y, 0).expr == row_partial("mul", {}, 0)[0]
+    assert partial_recipe(sd.sin(y), 0).expr == row_partial("sin", {}, 0)[0]
+    # a formula that is not a sum reuses its output: exp' = out
+    assert str(partial_recipe(sd.exp(y), 0).expr) == "_out"
