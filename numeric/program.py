@@ -16,7 +16,7 @@ A call only runs the two sweeps: no graph walking, no shape inference.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, NamedTuple, Optional, Sequence
 
 import numpy as np
 
@@ -26,6 +26,23 @@ from .fuse import fuse_polynomials
 from .primitives import PRIMITIVES, sum_to
 
 Instruction = tuple  # (primitive name, input slots, params dict)
+
+
+class BackwardStep(NamedTuple):
+    """One vector-Jacobian product of the reverse sweep."""
+
+    slot: int           # the instruction whose VJP ran
+    j: int              # which of its inputs
+    input: int          # that input's slot
+    contribution: Any   # the cotangent added to ``input``, summed back to its shape
+
+
+class SweepRecord(NamedTuple):
+    """Both sweeps of the interpreter, step by step (``Program.sweep_steps``)."""
+
+    values: list        # every slot's value (None: not computed)
+    steps: list         # the BackwardSteps, in the order the reverse sweep ran them
+    cotangents: list    # every slot's accumulated cotangent (None: none reached it)
 
 
 class Program:
@@ -221,15 +238,7 @@ class Program:
 
     def _sweep(self, mode: str, args: Sequence[Any], cotangent: Any) -> Any:
         vals = self._inputs(args)
-        out_shape = self.shapes[self.output]
-        if cotangent is None:
-            seed = np.ones(out_shape)
-        else:
-            seed = np.asarray(cotangent, dtype=np.float64)
-            if seed.shape != out_shape:
-                raise NumericShapeError(
-                    f"cotangent: expected shape {out_shape} (the output's), got {seed.shape}",
-                    "cotangent", (seed.shape,))
+        seed = self._seed(cotangent)
         fn = self.compiled(mode)
         with np.errstate(all="ignore"):
             if fn is not None:
@@ -239,6 +248,20 @@ class Program:
     def _interpret(self, vals: list, seed: Any, mode: str) -> Any:
         vals = self._run(vals, self._forward)
         value = vals[self.output]
+        cot = self._reverse(vals, seed)
+        seen = {id(v) for v in vals[:self.n_inputs + len(self.constants)]}
+        seen.add(id(seed))
+        if isinstance(value, np.ndarray) and value.ndim:
+            value = codegen.own(value, seen)
+        grads = [self._zero_or(cot[w], w, seen) for w in self.wrt]
+        out: tuple = (value, grads) if mode == "call" else (grads,)
+        if self.retain:
+            out += ([self._zero_or(cot[r], r, seen) for r in self.retain],)
+        return out if len(out) > 1 else out[0]
+
+    def _reverse(self, vals: list, seed: Any, record: Optional[list] = None) -> list:
+        """The interpreter's reverse sweep: every slot's cotangent (None where none
+        arrives); ``record`` collects each product as a ``BackwardStep``."""
         cot: list = [None] * len(self.shapes)
         cot[self.output] = seed
         for slot, row, ins, params, steps in self._backward:
@@ -251,16 +274,45 @@ class Program:
                 c = rule(g, out, *xs, **params)
                 if np.shape(c) != shape:
                     c = sum_to(c, shape)
+                if record is not None:
+                    record.append(BackwardStep(slot, j, i, c))
                 cot[i] = c if cot[i] is None else cot[i] + c
-        seen = {id(v) for v in vals[:self.n_inputs + len(self.constants)]}
-        seen.add(id(seed))
-        if isinstance(value, np.ndarray) and value.ndim:
-            value = codegen.own(value, seen)
-        grads = [self._zero_or(cot[w], w, seen) for w in self.wrt]
-        out: tuple = (value, grads) if mode == "call" else (grads,)
-        if self.retain:
-            out += ([self._zero_or(cot[r], r, seen) for r in self.retain],)
-        return out if len(out) > 1 else out[0]
+        return cot
+
+    def sweep_steps(self, *args: Any, cotangent: Any = None) -> SweepRecord:
+        """Both sweeps run by the plain interpreter, reporting every slot's value, every
+        backward step's contribution and every slot's accumulated cotangent.
+
+        For showing the chain rule at work (symdiff's teaching pictures): a program built
+        with ``optimize=False`` has one step per instruction input; an optimised one
+        reports its fused instructions as steps and computes no folded or fused-away
+        slot. The arrays may share memory with the arguments and with each other.
+
+        >>> prog = Program([()], [], [("mul", (0, 0), {})], output=1, wrt=[0])  # x * x
+        >>> sweeps = prog.sweep_steps(3.0)
+        >>> [(s.slot, s.j, s.input, float(s.contribution)) for s in sweeps.steps]
+        [(1, 0, 0, 3.0), (1, 1, 0, 3.0)]
+        >>> float(sweeps.values[1]), float(sweeps.cotangents[0])
+        (9.0, 6.0)
+        """
+        vals = self._inputs(args)
+        seed = self._seed(cotangent)
+        record: list = []
+        with np.errstate(all="ignore"):
+            vals = self._run(vals, self._forward)
+            cot = self._reverse(vals, seed, record)
+        return SweepRecord(vals, record, cot)
+
+    def _seed(self, cotangent: Any) -> np.ndarray:
+        out_shape = self.shapes[self.output]
+        if cotangent is None:
+            return np.ones(out_shape)
+        seed = np.asarray(cotangent, dtype=np.float64)
+        if seed.shape != out_shape:
+            raise NumericShapeError(
+                f"cotangent: expected shape {out_shape} (the output's), got {seed.shape}",
+                "cotangent", (seed.shape,))
+        return seed
 
     def _zero_or(self, c: Any, slot: int, seen: set) -> np.ndarray:
         if c is None:

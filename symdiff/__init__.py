@@ -18,7 +18,8 @@ from symdiff.lowering.lower import evaluate, value_and_grad
 from symdiff.derivatives.reverse import diff, grad
 from symdiff.derivatives.jacobian import hessian, hessian_info, jacobian
 from symdiff.derivatives.formula import formula
-from symdiff.teaching.dot import GraphTooLargeError, GraphvizNotFoundError, RenderError, render, to_dot
+from symdiff.teaching.analysis import GraphTooLargeError
+from symdiff.teaching.dot import GraphvizNotFoundError, RenderError, render, to_dot
 from symdiff.teaching.explain import explain
 from symdiff.teaching.show import Show, show
 from symdiff.checking.verify import VerifyReport, verify

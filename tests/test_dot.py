@@ -10,8 +10,8 @@ import pytest
 
 import symdiff as sd
 from symdiff.teaching import dot as dotmod
-from symdiff.teaching.dot import (GraphTooLargeError, GraphvizNotFoundError, RenderError, analyze, render,
-                         to_dot)
+from symdiff.teaching.analysis import GraphTooLargeError, analyze
+from symdiff.teaching.dot import GraphvizNotFoundError, RenderError, render, to_dot
 
 HAS_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAS_DOT, reason="Graphviz's dot is not installed")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import symdiff as sd
-from symdiff.teaching.dot import GraphTooLargeError
+from symdiff.teaching.analysis import GraphTooLargeError
 from symdiff.teaching.explain import explain
 
 AT = {"a": 3.0, "b": 1.0}

@@ -13,7 +13,7 @@ instruction list to ``numeric``, which checks shapes and plans both sweeps.
 from __future__ import annotations
 
 import keyword
-from typing import Any, Mapping, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -28,6 +28,7 @@ class _Slow(Exception):
 
 
 _MISSING = object()
+_LEAF_OPS = ("var", "tensor", "const")
 _FALLBACK = (_Slow, TypeError, ArithmeticError, ValueError, AttributeError)
 
 
@@ -124,11 +125,17 @@ def graph_leaves(nodes: Sequence[Node]) -> dict[str, Node]:
 
 
 def lower(root: Node, wrt: Sequence[Node] = (), retain: Sequence[Node] = (),
-          extra_roots: Sequence[Node] = (), optimize: bool = True) -> Lowered:
+          extra_roots: Sequence[Node] = (), optimize: bool = True, merge: bool = True,
+          order: Optional[Sequence[Node]] = None) -> Lowered:
     """Lower ``root``'s graph into a program returning gradients for the leaves ``wrt``.
 
     ``optimize=False`` gives the plain interpreter (no fusion, no generated code), the
-    reference the optimised program is tested against.
+    reference the optimised program is tested against. ``merge=False`` gives every
+    interior node its own slot (structurally equal nodes are not folded into one), so
+    each node's own cotangent can be read; ``order`` lists the interior nodes in the
+    order to emit their instructions (each after its arguments; the reverse sweep runs
+    them backwards), by default the graph's topological order. The teaching pictures use
+    both, to show each node's gradient summed in the order they print the sweep.
 
     >>> import symdiff as sd
     >>> x = sd.var("x")
@@ -136,8 +143,8 @@ def lower(root: Node, wrt: Sequence[Node] = (), retain: Sequence[Node] = (),
     >>> lowered.names, lowered.program
     (['x'], Program(1 inputs, 2 forward and 2 backward steps))
     """
-    order = topological([root, *retain, *extra_roots])
-    leaves = graph_leaves(order)
+    nodes = topological([root, *retain, *extra_roots])
+    leaves = graph_leaves(nodes)
     unused = set()
     for w in wrt:
         if w.op not in ("var", "tensor"):
@@ -152,7 +159,7 @@ def lower(root: Node, wrt: Sequence[Node] = (), retain: Sequence[Node] = (),
     constants: list = []
     const_slots: dict[Any, int] = {}
     n_inputs = len(input_leaves)
-    consts_first = [n for n in order if n.op == "const"]
+    consts_first = [n for n in nodes if n.op == "const"]
     for n in consts_first:
         key = _hashable(n._value)
         if key not in const_slots:
@@ -162,16 +169,16 @@ def lower(root: Node, wrt: Sequence[Node] = (), retain: Sequence[Node] = (),
     base = n_inputs + len(constants)
     instructions: list = []
     seen: dict[Any, int] = {}
-    for n in order:
+    for n in nodes:
         if n.op in ("var", "tensor"):
             slot[id(n)] = by_name[n.name]
-            continue
-        if n.op == "const":
-            continue
+    interior = ([n for n in nodes if n.op not in _LEAF_OPS] if order is None
+                else _interior_order(nodes, order))
+    for n in interior:
         ins = tuple(slot[id(a)] for a in n.args)
         key = (n.op, ins, tuple(sorted((k, _hashable(v)) for k, v in n.params.items()))
                if n.params else ())
-        s = seen.get(key)
+        s = seen.get(key) if merge else None
         if s is None:
             s = base + len(instructions)
             instructions.append((n.op, ins, n.params))
@@ -187,6 +194,22 @@ def lower(root: Node, wrt: Sequence[Node] = (), retain: Sequence[Node] = (),
         raise ShapeError(str(e)) from None
     return Lowered(program, input_leaves, slot, frozenset(unused),
                    root._cache.get("context", frozenset()))
+
+
+def _interior_order(nodes: list[Node], order: Sequence[Node]) -> list[Node]:
+    """``order``'s interior nodes, checked to be the graph's, each once after its arguments."""
+    interior = [n for n in order if n.op not in _LEAF_OPS]
+    graph = {id(n) for n in nodes}
+    done = {id(n) for n in nodes if n.op in _LEAF_OPS}
+    for n in interior:
+        if id(n) not in graph or id(n) in done or any(id(a) not in done for a in n.args):
+            raise SymdiffError(f"lower: order must list each interior node of the graph once, "
+                               f"after its arguments; {n._describe()} is not")
+        done.add(id(n))
+    if len(done) != len(nodes):
+        raise SymdiffError(f"lower: order lists {len(interior)} interior nodes of the graph's "
+                           f"{sum(n.op not in _LEAF_OPS for n in nodes)}")
+    return interior
 
 
 def bind(lowered: Lowered, values: Any, kwargs: Mapping[str, Any]) -> list:

@@ -12,10 +12,14 @@
 5. what forward mode and reverse mode would each cost on this graph, in edge multiplications.
 
 Without ``at`` (and with free variables) only symbols are shown. Names, values, gradients
-and edge partials are those of ``to_dot`` (one analysis, ``symdiff.teaching.dot.analyze``): the
-gradients are the numeric evaluator's (the table's VJPs), so they equal
-``sd.value_and_grad``'s. Array graphs show shapes and compact values instead of a
-product of numbers; for an ``f`` of several elements the grads are those of ``sum(f)``.
+and edge partials are those of ``to_dot`` (one analysis, ``symdiff.teaching.analysis``):
+the gradients and each edge's contribution are the numeric evaluator's (its reverse sweep
+over the table's VJPs), so they equal ``sd.value_and_grad``'s. Array graphs show shapes
+and compact values instead of a product of numbers; for an ``f`` of several elements the
+grads are those of ``sum(f)``.
+
+This module only writes text: it may import ``symdiff.teaching.analysis`` and
+``symdiff.teaching.labels``, ``symdiff.graph``, numpy and (lazily) SymPy.
 
 >>> import symdiff as sd
 >>> a, b = sd.var("a"), sd.var("b")
@@ -60,8 +64,9 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from symdiff.teaching.dot import Edge, GraphInfo, analyze, expression, fmt
 from symdiff.graph.node import Node
+from symdiff.teaching.analysis import Edge, GraphInfo, analyze, printer
+from symdiff.teaching.labels import expression, fmt
 
 __all__ = ["explain"]
 
@@ -143,7 +148,8 @@ def _local(info: GraphInfo) -> str:
 
 
 def _sweep_edges(info: GraphInfo) -> list:
-    """The flowing edges in the order the backward sweep uses them (as ``dot._sweep``)."""
+    """The flowing edges in the order the backward sweep uses them (``info.reverse``, the
+    order in which the analysis had the program run it)."""
     by_child: dict = {}
     for e in info.edges:
         if e.flows:
@@ -274,9 +280,8 @@ def _simplified(paths: list) -> str:
     """`` = c + d``: the SymPy sum of the path products, when it reads differently."""
     import sympy
 
-    from symdiff.teaching.dot import _printer
     total = sympy.Add(*(sympy.Mul(*(e.expr for e in p)) for p in paths))
-    text = _printer().doprint(total)
+    text = printer().doprint(total)
     plain = _sum_of_products(paths, lambda e: e.symbolic, _factor_sym)
     return "" if text == plain else f" = {text}"
 
