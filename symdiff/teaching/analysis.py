@@ -11,12 +11,13 @@ order the sweep is shown, and ``Program.sweep_steps`` reports the forward values
 backward step's contribution (which this module puts on its edge) and every node's
 accumulated gradient; so they are the table's VJPs, as ``sd.value_and_grad`` runs them.
 Edge partials at the point are the same VJPs with the incoming gradient set to 1 (so kinks
-follow the table's conventions: relu'(0) = 0); their symbolic text comes from SymPy
-(elementwise rows) or a short rule on ``g`` (structural and reduction rows).
+follow the table's conventions: relu'(0) = 0); their symbolic text is the row's SymPy
+partial (``symdiff.symbolic.partials``, the one ``sd.diff`` uses) for elementwise rows, and
+the derivatives' table of adjoint texts (``symdiff.derivatives.adjoint_text``, beside the
+adjoint rules) for structural and reduction rows.
 
-May import numpy, ``numeric``, ``symdiff.errors``, ``symdiff.graph``, ``symdiff.lowering``,
-``symdiff.teaching.labels`` and (lazily, for the symbolic partials) SymPy and
-``symdiff.symbolic``.
+May import numpy, SymPy, ``numeric`` and every layer below teaching (errors, graph,
+lowering, symbolic, derivatives), and ``symdiff.teaching.labels``.
 
 >>> import symdiff as sd
 >>> from symdiff.teaching.labels import fmt
@@ -40,7 +41,9 @@ from numeric.primitives import sum_to
 from symdiff.errors import SymdiffError
 from symdiff.graph.node import GraphLimitExceeded, Node, topological
 from symdiff.lowering.lower import bind, graph_leaves, lower
-from symdiff.teaching.labels import key_text, name_nodes
+from symdiff.derivatives.adjoint_text import structural_partial_text
+from symdiff.symbolic.partials import row_partial
+from symdiff.teaching.labels import name_nodes
 
 __all__ = ["analyze", "GraphInfo", "Edge", "GraphTooLargeError", "printer"]
 
@@ -243,66 +246,9 @@ def _local_partials(info: GraphInfo) -> None:
 
 
 # ---------------------------------------------------------------------------
-# Symbolic partials of one row: SymPy's derivative of an elementwise row's formula
-# (_elementwise_partial, _SYMPY_CACHE) and the text of structural and reduction
-# partials (_structural). Kept together in this one block because they are to be
-# replaced by symdiff.symbolic's row partials and the derivatives' table of
-# structural partials.
+# symbolic partials on the edges: an elementwise row's from SymPy (symbolic.partials,
+# shared with sd.diff), a structural row's text from the derivatives' table
 # ---------------------------------------------------------------------------
-
-_SYMPY_CACHE: dict = {}
-
-
-def _elementwise_partial(op: str, params: dict, j: int) -> Any:
-    """d(row formula)/d(input j) over the row's dummy symbols, cached per row and params."""
-    import sympy
-
-    from symdiff.symbolic.functions import template
-    key = (op, tuple(sorted((k, repr(v)) for k, v in params.items())), j)
-    if key not in _SYMPY_CACHE:
-        t = template(op)
-        _SYMPY_CACHE[key] = (sympy.diff(t.instantiate(t.args, params), t.args[j]), t.args)
-    return _SYMPY_CACHE[key]
-
-
-def _structural(node: Node, j: int, names: Mapping[int, str]) -> tuple:
-    """(text, is_rule) of the local derivative of a reduction or structural row."""
-    c = names[id(node)]
-    xs = [names[id(a)] for a in node.args]
-    x = xs[0]
-    shape = node.args[j].shape
-    op = node.op
-    if op == "sum":
-        return "1 for each summed entry", False
-    if op == "mean":
-        n = node.args[0].size // max(node.size, 1)
-        return f"1/{n} for each averaged entry", False
-    if op == "logsumexp":
-        return f"softmax({x}) = exp({x} - {c})", False
-    if op == "norm":
-        return f"{x}/{c}", False
-    if op == "trace":
-        return "I (the identity)", False
-    if op == "det":
-        return f"{c}·{x}⁻ᵀ", False
-    if op == "logdet":
-        return f"{x}⁻ᵀ", False
-    if op == "inv":
-        return f"g ↦ -{c}ᵀ @ g @ {c}ᵀ", True
-    if op == "matmul":
-        return (f"g ↦ g @ {xs[1]}ᵀ", True) if j == 0 else (f"g ↦ {xs[0]}ᵀ @ g", True)
-    if op == "transpose":
-        return "g ↦ gᵀ" if node.params.get("axes") is None else "g ↦ g transposed back", True
-    if op == "reshape":
-        return f"g ↦ reshape(g, {shape})", True
-    if op == "index":
-        return f"g ↦ zeros{shape} with g at [{key_text(node.params['key'])}]", True
-    if op == "unindex":
-        return f"g ↦ g[{key_text(node.params['key'])}]", True
-    if op == "broadcast_to":
-        return f"g ↦ g summed back to shape {shape}", True
-    return f"the VJP rule of {PRIMITIVES[op].display}", True
-
 
 def _symbol(n: Node, names: Mapping[int, str]) -> Any:
     import sympy
@@ -320,10 +266,10 @@ def _symbolic(node: Node, j: int, names: Mapping[int, str]) -> tuple:
     if row.vjp[j] is None:
         return "0 (not differentiated)", False, None
     if row.kind != "elementwise":
-        text, is_rule = _structural(node, j, names)
+        text, is_rule = structural_partial_text(node, j, names)
         return text, is_rule, None
     try:
-        expr, dummies = _elementwise_partial(node.op, node.params, j)
+        expr, dummies = row_partial(node.op, node.params, j)
         expr = expr.xreplace(dict(zip(dummies, (_symbol(a, names) for a in node.args))))
         return printer().doprint(expr), False, expr
     except Exception:  # a picture must not fail on SymPy: fall back to the rule's name

@@ -26,6 +26,7 @@ import numpy as np
 from numeric import PRIMITIVES
 
 from symdiff.errors import SymdiffError
+from symdiff.derivatives.adjoint_text import key_text
 from symdiff.graph.node import Node
 
 __all__ = ["name_nodes", "fmt", "expression", "key_text"]
@@ -97,22 +98,6 @@ def fmt(v: Any) -> str:
 
 _INFIX = {"add", "sub", "mul", "div", "matmul", "pow_tensor", "greater", "greater_equal",
           "less", "less_equal"}
-
-
-def key_text(key: Any) -> str:
-    """An ``index`` row's key as written between brackets.
-
-    >>> key_text((0, ("slice", 1, None, None), Ellipsis))
-    '0, 1:, ...'
-    """
-    parts = []
-    for k in key:
-        if isinstance(k, tuple) and k and k[0] == "slice":
-            s = ":".join("" if v is None else str(v) for v in k[1:3])
-            parts.append(s + (f":{k[3]}" if k[3] is not None else ""))
-        else:
-            parts.append("..." if k is Ellipsis else str(k))
-    return ", ".join(parts)
 
 
 def expression(node: Node, names: Mapping[int, str]) -> str:
