@@ -58,7 +58,7 @@ from hypothesis import strategies as st
 
 import symdiff as sd
 from symdiff.cli import main
-from symdiff.text.reader import MAX_DEPTH, MAX_LENGTH, MAX_NODES
+from symdiff.text import MAX_DEPTH, MAX_LENGTH, MAX_NODES
 from symdiff.graph.parse import parse
 from symdiff.graph.claims import parse_claim
 from symdiff.text.sympy_builder import parse_sympy
