@@ -28,7 +28,8 @@ snippets, dunder chains); unicode look-alikes substituted into valid formulas; d
 nesting around and beyond Python's 200 brackets and ``MAX_DEPTH``; huge numbers; texts
 just under, at and over ``MAX_LENGTH`` and ``MAX_NODES``. The default run takes a few
 hundred examples per strategy, derandomized; ``-m slow`` runs thousands, random.
-``test_zz_report`` prints the figures (``pytest -s``) and docs/reliability.md quotes them.
+The figures are printed at the end of the session (``pytest -s``; the fixture
+``_report_at_the_end``) and docs/reliability.md quotes them.
 
 Regression tests of the command-line fixes the fuzzing led to are at the end (those of
 the parser are in tests/test_parse.py).
@@ -58,7 +59,7 @@ from hypothesis import strategies as st
 
 import symdiff as sd
 from symdiff.cli import main
-from symdiff.text.reader import MAX_DEPTH, MAX_LENGTH, MAX_NODES
+from symdiff.text import MAX_DEPTH, MAX_LENGTH, MAX_NODES
 from symdiff.graph.parse import parse
 from symdiff.graph.claims import parse_claim
 from symdiff.text.sympy_builder import parse_sympy
@@ -637,15 +638,13 @@ def test_worst_case_of_the_largest_allowed_texts():
 # the figures
 # ---------------------------------------------------------------------------
 
-def test_zz_report():
-    """Print the figures of this run (run with ``-s`` to see them)."""
-    _report()
-
-
-@pytest.mark.slow
-def test_zz_report_slow():
-    """The same after the long run (``-m slow`` deselects the unmarked one)."""
-    _report()
+@pytest.fixture(scope="session", autouse=True)
+def _report_at_the_end():
+    """Print the figures of this run when the session ends, whichever tests ran and in
+    whatever order (run with ``-s`` to see them); a teardown error if a reader was slow."""
+    yield
+    if STATS:
+        _report()
 
 
 def _report() -> None:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from symdiff.errors import ParseError, ShapeError, SymdiffError
-from symdiff.text.reader import MAX_DEPTH, MAX_LENGTH, parse_with
+from symdiff.text import MAX_DEPTH, MAX_LENGTH, parse_with
 from symdiff.text.sympy_builder import SympyBuilder, parse_sympy
 from symdiff.graph.parse import parse
 
@@ -793,7 +793,7 @@ def test_long_names_are_shortened_in_messages():
 
 
 def test_graph_builders_limit_the_number_of_nodes():
-    from symdiff.text.reader import MAX_NODES
+    from symdiff.text import MAX_NODES
     text = "+".join(["x"] * (MAX_NODES // 2 + 1))
     for run in (lambda: parse(text), lambda: parse(text, matrix=True),
                 lambda: parse_claim(text, MVARS)):
@@ -809,7 +809,7 @@ def test_largest_sums_and_products_parse_in_well_under_a_second():
     # 50,000-term sums took 1.9 s (sd.parse) to 2.4 s (claims): a first ast.parse at
     # the normal recursion limit thrown away, a full GC walk every few thousand nodes,
     # and a str.isascii() of the whole line for every name's position (quadratic)
-    from symdiff.text.reader import MAX_NODES
+    from symdiff.text import MAX_NODES
     n = MAX_NODES // 2
     for text in ["+".join(["x"] * n), "*".join(["1"] * n), "+".join(["\u03b1"] * n)]:
         for run in (lambda: parse(text), lambda: parse(text, matrix=True)):

@@ -1,18 +1,30 @@
-"""``sd.parse``: formula text to a graph Node, through the safe reader of ``symdiff.text``."""
+"""``sd.parse``: formula text to a graph Node, through the safe reader of ``symdiff.text``.
+
+``NodeBuilder`` is the reader's builder for Nodes; matrix notation
+(``parse(..., matrix=True)``) is read by ``symdiff.graph.claims``. Imports symdiff.errors,
+symdiff.budget, symdiff.text, and symdiff.graph (node, ops, claims).
+
+>>> parse("sin(x)**2", {"x": (3,)}).shape
+(3,)
+"""
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
-
+from typing import Any, Mapping, Optional
 
 from symdiff.budget import gc_paused
 from symdiff.errors import ParseError
 from symdiff.graph.claims import MatrixBuilder, parse_matrix
-from symdiff.text.numbers import constant_power, number_of
-from symdiff.text.reader import MAX_NODES, OPERATORS, OperatorBuilder, parse_with
+from symdiff.graph.node import Node, const, var
+from symdiff.graph.ops import FUNCTIONS
+from symdiff.text.allowlist import MAX_NODES
+from symdiff.text.builder import OPERATORS, OperatorBuilder
+from symdiff.text.numbers import constant_power
+from symdiff.text.reader import parse_with
+
 
 def parse(text: str, shapes: Mapping[str, tuple] | None = None, *,
-          matrix: bool = False) -> "Node":  # noqa: F821
+          matrix: bool = False) -> Node:
     """Parse ``text`` into a symdiff graph ``Node`` (this is ``sd.parse``).
 
     Names become variables (shape from ``shapes``, scalar otherwise; ``pi`` is a constant);
@@ -29,7 +41,6 @@ def parse(text: str, shapes: Mapping[str, tuple] | None = None, *,
     (2, 1)
     """
     if matrix:
-        from symdiff.graph.node import var
         mb = MatrixBuilder({k: var(k, tuple(v)) for k, v in (shapes or {}).items()},
                            strict=False)
         with gc_paused(len(text) if isinstance(text, str) else 0):
@@ -39,6 +50,16 @@ def parse(text: str, shapes: Mapping[str, tuple] | None = None, *,
         return builder.finish(parse_with(text, builder))
 
 
+def _number_of(value: Any) -> Optional[float]:
+    """A plain number, or the value of a scalar node computed from numbers (a parse makes
+    variables, which have no value), as a float; else None."""
+    if isinstance(value, (int, float)):
+        return float(value)
+    v = getattr(value, "_value", None)
+    if v is not None and getattr(value, "shape", None) == ():
+        return float(v)
+    return None
+
 
 class NodeBuilder(OperatorBuilder):
     """Builds symdiff graph ``Node``s; one instance per parse (it caches the variables)."""
@@ -46,17 +67,13 @@ class NodeBuilder(OperatorBuilder):
     max_nodes = MAX_NODES
 
     def __init__(self, shapes: Mapping[str, tuple] | None = None):
-        # Imported here so this module (and SympyBuilder) load without the graph modules.
-        from symdiff.graph.node import const, var
-        from symdiff.graph.ops import FUNCTIONS
-        self._var, self._const = var, const
         self.functions = FUNCTIONS
         self.shapes = dict(shapes or {})
         self._names: dict[str, Any] = {}
 
     def _node(self, a: Any) -> Any:
         # Two plain numbers never meet Python arithmetic: 9**9**9 must not run at parse time.
-        return self._const(a) if isinstance(a, (int, float)) else a
+        return const(a) if isinstance(a, (int, float)) else a
 
     def finish(self, result: Any) -> Any:
         return self._node(result)
@@ -67,24 +84,24 @@ class NodeBuilder(OperatorBuilder):
     def name(self, identifier: str, position: int) -> Any:
         if identifier not in self._names:
             if identifier in self.shapes:
-                node = self._var(identifier, tuple(self.shapes[identifier]))
+                node = var(identifier, tuple(self.shapes[identifier]))
             elif identifier in self.functions:
                 raise ParseError(f"function '{identifier}' must be called, "
                                  f"e.g. {identifier}(x)")
             elif identifier == "pi":
-                node = self._const(math.pi)
+                node = const(math.pi)
             else:
-                node = self._var(identifier, ())
+                node = var(identifier, ())
             self._names[identifier] = node
         return self._names[identifier]
 
     def binop(self, op: str, a: Any, b: Any) -> Any:
         if op == "**":
-            folded = constant_power(number_of(a), number_of(b))
+            folded = constant_power(_number_of(a), _number_of(b))
             if folded is not None:
-                return self._const(folded)
+                return const(folded)
         if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-            a = self._const(a)
+            a = const(a)
         return OPERATORS[op](a, b)
 
     def attribute(self, a: Any, attr: str) -> Any:

@@ -1,19 +1,19 @@
-"""Text hygiene for formulas: characters and spellings refused before any parsing.
+"""Text hygiene for formulas: the characters and spellings refused, and what to write instead.
 
-Names Python would NFKC-normalise, look-alikes of Latin letters, invisible and control
-characters, and the hints that say what to write instead. Imports nothing of symdiff but
-its errors.
+Controls, null bytes, lone surrogates and invisible format characters are refused anywhere
+in a text (``character_problem``); a name Python would NFKC-normalise into another one, or
+one written with look-alikes of Latin letters, is refused (``spelling_problem``); a
+character Python itself refuses is named with a hint (``character_hint``). The functions
+say what is wrong and where; the reader (``symdiff.text.reader``) raises the
+``ParseError``.
+
+Imports only the standard library.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 from typing import Optional
-
-
-
-NEWLINE = re.compile(r"\r\n|\r|\n")  # what Python's tokenizer counts as a line break
-
 
 _LOOKALIKES = dict(zip(
     "аАВеЕКМНоОрРсСТуХхѕЅіІјЈԁһӏԛԝүҮοΟΑΒΕΖΗΙΚΜΝΡΤΥΧϳɡ",
@@ -26,10 +26,9 @@ _WEAK_LOOKALIKES = dict(zip("ρνχικυϲ", "pvxikuc"))
 Latin letter: refused only in a name that also has Latin letters (``ρi`` reads as ``pi``)."""
 _MIDDLE_DOTS = "\u00b7\u0387"    # Python reads x·y as one name
 _MAX_SHOWN = 40                  # longest name or number quoted whole in a message
-BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-CONTROL_ASCII = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
-NON_ASCII = re.compile(r"[^\x00-\x7f]")
-INT_LITERAL = re.compile(r"(?<![\w.])[0-9][0-9_]*")
+_BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_CONTROL_ASCII = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _CHARACTER_HINTS = {
     "-": "\u2212\u2010\u2011\u2012\u2013\u2014\u2015\ufe63\uff0d",
     "*": "\u00d7\u2217\u22c5\u2219\u2022\u00b7\u0387\u2715\u2716",
@@ -45,23 +44,38 @@ _HINT_OF = {ch: what for what, chars in _CHARACTER_HINTS.items() for ch in chars
 
 
 def clip_text(name: str) -> str:
-    """A name or number for a message: whole when short, else its start and its length."""
+    """A name or number for a message: whole when short, else its start and its length.
+
+    >>> clip_text("x1"), clip_text("y" * 100)
+    ('x1', 'yyyyyyyyyyyyyyyyyyyy...(100 characters)')
+    """
     if len(name) <= _MAX_SHOWN:
         return name
     return f"{name[:_MAX_SHOWN // 2]}...({len(name)} characters)"
 
 
 def first_line(e: BaseException) -> str:
+    """The first line of an exception's message, at most 200 characters (for a message
+    that must be one line)."""
     lines = str(e).splitlines()
     return lines[0][:200] if lines else ""
 
 
 def char_name(ch: str) -> str:
+    """A character's code point and Unicode name, for a message.
+
+    >>> char_name("\u2212")
+    'U+2212 MINUS SIGN'
+    """
     return f"U+{ord(ch):04X} {unicodedata.name(ch, '')}".rstrip()
 
 
 def character_hint(ch: str) -> str:
-    """What to write instead of a character Python refuses, for the message."""
+    """What to write instead of a character Python refuses, for the message.
+
+    >>> character_hint("\u00d7"), character_hint("\u00b2")
+    (": write '*'", ': superscripts are not powers, write x**2')
+    """
     if ch in _HINT_OF:
         what = _HINT_OF[ch]
         return f": write {what}" if " " in what else f": write '{what}'"
@@ -80,7 +94,14 @@ def spelling_problem(original: str) -> Optional[tuple[int, str]]:
     """Why the name ``original`` (as written in the text) is refused, and where in it, or
     None.  Python reads a name through NFKC normalisation, so ``ｅｘｐ``, ``𝐱`` and ``xⁿ``
     would silently become ``exp``, ``x`` and ``xn``: symdiff refuses them instead, and names
-    made of Latin look-alikes (``ѕin`` with a Cyrillic dze), and ``x·y``, one name."""
+    made of Latin look-alikes (``ѕin`` with a Cyrillic dze), and ``x·y``, one name.
+
+    >>> spelling_problem("x") is None
+    True
+    >>> where, message = spelling_problem("\uff45xp")   # a fullwidth e
+    >>> where, message.endswith("which Python reads as 'e': write 'exp'")
+    (0, True)
+    """
     if original.isascii():
         return None
     shown = clip_text(original)
@@ -107,4 +128,37 @@ def spelling_problem(original: str) -> Optional[tuple[int, str]]:
         i = next(i for i, ch in enumerate(original) if ch in table)
         return i, (f"the name '{shown}' is written with {char_name(original[i])}, a "
                    f"look-alike of the Latin '{latin[i]}': write '{clip_text(latin)}'")
+    return None
+
+
+def character_problem(text: str) -> Optional[tuple[int, str]]:
+    """The first character of ``text`` refused anywhere, comments included, before Python
+    sees the text, and why, or None: controls and null bytes, lone surrogates (not
+    characters: they cannot be encoded), and invisible format characters (zero-width
+    joiners, byte-order marks, and the bidirectional controls that make text display in
+    another order than it reads).
+
+    >>> character_problem("x + 1") is None
+    True
+    >>> character_problem("x\u200b+ 1")
+    (1, 'an invisible formatting character (U+200B ZERO WIDTH SPACE) is not allowed')
+    """
+    m = _CONTROL_ASCII.search(text)
+    if m:
+        ch = m.group()
+        what = "a null character" if ch == "\0" else "a control character"
+        return m.start(), f"{what} (U+{ord(ch):04X}) is not allowed"
+    if text.isascii():
+        return None
+    for m in _NON_ASCII.finditer(text):
+        ch = m.group()
+        category = unicodedata.category(ch)
+        if category == "Cs":
+            return m.start(), f"a lone surrogate (U+{ord(ch):04X}) is not a character"
+        if category == "Cc":
+            return m.start(), f"a control character ({char_name(ch)}) is not allowed"
+        if category == "Cf":
+            return m.start(), (f"an invisible formatting character ({char_name(ch)}) is not "
+                               "allowed" + (": it changes the order in which text is "
+                                            "displayed" if ch in _BIDI else ""))
     return None

@@ -1,7 +1,15 @@
-"""Numbers in formula text: float range, constant powers folded at parse time."""
+"""Numbers in formula text: the float range, and constant powers folded at parse time.
+
+Imports numpy only.
+
+>>> fits_float(2**1023), fits_float(2**1024)
+(True, False)
+>>> constant_power(9.0, 9.0**9)
+inf
+"""
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -12,17 +20,6 @@ _MAX_CONSTANT_EXPONENT = 1024
 in floats at parse time and kept as that constant: as a pow node its closed form is the
 exact power (9**9**9 would have 370 million digits: SymPy never returns), while its float
 value, the only one evaluation ever sees, is inf, 0, or a float like any other."""
-
-
-def number_of(value: Any) -> Optional[float]:
-    """A plain number, or the value of a scalar node computed from numbers (a parse makes
-    variables, which have no value), as a float; else None."""
-    if isinstance(value, (int, float)):
-        return float(value)
-    v = getattr(value, "_value", None)
-    if v is not None and getattr(value, "shape", None) == ():
-        return float(v)
-    return None
 
 
 def constant_power(base: Optional[float], exponent: Optional[float]) -> Optional[float]:
@@ -36,6 +33,7 @@ def constant_power(base: Optional[float], exponent: Optional[float]) -> Optional
 
 
 def fits_float(value: int) -> bool:
+    """Whether the int ``value`` converts to a float (is within about 1.8e308)."""
     try:
         float(value)
     except OverflowError:

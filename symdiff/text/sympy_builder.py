@@ -1,5 +1,9 @@
 """The SymPy builder: formula text to a SymPy expression, with bounded exact arithmetic.
 
+symdiff reads the SymPy side of its primitive table (``symdiff.symbolic.functions``) with
+it, so the rows are data, not code. Imports symdiff.errors, symdiff.text and SymPy (when
+a builder is made).
+
 >>> import sympy
 >>> x = sympy.Symbol("x")
 >>> parse_sympy("2*x**3 - 1", {"x": x}, {})
@@ -10,11 +14,12 @@ from __future__ import annotations
 import math
 from typing import Any, Callable, Mapping, Optional
 
-
 from symdiff.errors import ParseError
+from symdiff.text.builder import OPERATORS, OperatorBuilder
 from symdiff.text.hygiene import clip_text
 from symdiff.text.numbers import FLOAT_MAX
-from symdiff.text.reader import OPERATORS, OperatorBuilder, parse_with
+from symdiff.text.reader import parse_with
+
 
 def parse_sympy(text: str, symbols: Mapping[str, Any],
                 functions: Mapping[str, Callable]) -> Any:
@@ -27,7 +32,6 @@ def parse_sympy(text: str, symbols: Mapping[str, Any],
     Max(x, y)**2/2
     """
     return parse_with(text, SympyBuilder(symbols, functions))
-
 
 
 class SympyBuilder(OperatorBuilder):
