@@ -26,12 +26,14 @@ The package, by step:
 rules.py     the codegen table: per row of ``PRIMITIVES``, its scalar templates and
              what its VJPs read and write (how to emit fast code for it)
 plan.py      buffer planning: liveness, the pool of dying buffers, per-thread buffers
-forward.py   forward emission            backward.py  backward emission and results
-scalar.py    the Python-float fast path  runtime.py   the generated code's globals
+forward.py   forward emission: one line per forward step
+backward.py  backward emission: VJPs, unbroadcasting, accumulation, the results
+scalar.py    the Python-float fast path
+runtime.py   what the generated code sees: its globals, ``own``, ``fix_shape``, the arena
 
 This module holds the entry points ``Program`` calls: ``array_source``,
-``scalar_source``, ``compile_source``, ``own`` and ``MAX_LINES``. Imports numpy and
-``numeric`` only.
+``scalar_source``, ``compile_source``, ``own`` and ``MAX_LINES``. Imports its own modules
+only (numpy, through them; never SymPy or symdiff).
 
 >>> import numpy as np
 >>> from numeric import Program

@@ -12,7 +12,7 @@ written into the buffer ``plan.Buffers`` chose. Then, decided here from the shap
 * results handed out through ``_own``, so none aliases an input, a constant, the seed,
   a per-thread buffer or another result.
 
-Imports numpy's layer only (``numeric.codegen.plan``, ``rules`` and ``runtime``).
+Imports ``numeric.codegen.plan`` and ``runtime`` only.
 
 >>> import numpy as np
 >>> from numeric import Program

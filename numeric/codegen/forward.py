@@ -2,7 +2,7 @@
 
 Each step calls the table's forward (params bound, a global of the generated code) on
 its inputs' names, into the buffer ``plan.Buffers`` chose, and deletes what died there.
-Imports numpy's layer only (``numeric.codegen.plan`` and ``runtime``).
+Imports ``numeric.codegen.plan`` and ``runtime`` only.
 
 >>> import numpy as np
 >>> from numeric import Program
