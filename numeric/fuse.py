@@ -103,7 +103,9 @@ POLYVAL = Primitive(
     "polyval", 1, "elementwise", polyval, (_polyval_vjp,),
     lambda s, c: tuple(s), "", "poly", Domain(((-3.0, 3.0),)), params=("c",),
     doc="internal: a fused polynomial (numeric.fuse); never in the table or a user's graph",
-    analytic=True, vjp_reads_out=False, vjp_out=True)
+    analytic=True)
+# how the code generator plans its buffers (its VJP reads no ``out``, writes ``into=``):
+# the "polyval" entry of numeric/codegen/rules.py
 
 
 # ---------------------------------------------------------------------------

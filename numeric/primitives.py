@@ -32,27 +32,17 @@ analytic True when the op is analytic (holomorphic) where it is differentiable, 
          sweep checks every analytic row's complex-step derivative against its VJP.
 complex_forward  for an analytic row whose numpy forward is right for real inputs only
          (sigmoid, logsumexp, logdet, unindex), the same function on complex inputs.
-scalar   the forward as a Python expression on floats, for the generated scalar fast
-         path (``numeric.codegen``): a template over ``{x} {y} {z}`` and the params, or
-         a callable ``(**params) -> template``. Names it may use: ``math`` and the
-         helpers in ``SCALAR_HELPERS``. It must give numpy's value, nan and inf
-         included; where ``math`` raises (log(0), exp overflow) the program falls back to
-         numpy. ``None``: programs using the row have no scalar fast path.
-scalar_vjp  one template per input, as ``scalar``, over ``{g} {out} {x} ...``, mirroring
-         the numpy ``vjp`` operation for operation (same rounding).
-vjp_reads_out  False when no VJP of the row reads ``out``: the generated code then frees
-         the forward value as soon as the forward sweep is done with it.
-vjp_out  True when every VJP takes ``into=``, a float64 buffer of the input's shape
-         that the result may be written into (the generated code hands it a dying cotangent
-         or a per-thread buffer, sparing a fresh allocation in the backward sweep).
-vjp_reads_inputs  False when the VJPs read only the inputs' shapes (sum, reshape, add):
-         the generated code then passes a zero-strided stand-in of the right shape, so a
-         gradient-only program need not compute, or keep, those inputs.
 sparsity how each output entry depends on the input entries, for sparse Jacobians and
          Hessians: ``"elementwise"`` (entry i on entry i of each broadcast input),
          ``"reduction"`` (on the entries reduced into it), ``"selection"`` (a linear op
          that moves or copies entries: forward of an array of entry ids gives the map) or
          ``"dense"`` (on every entry; always safe).
+
+The table says what an op *is*. How to emit fast code for it (its Python-float templates
+for the scalar fast path, and what its VJPs read and write, which the buffer planner
+relies on) is the code generator's own table, ``numeric/codegen/rules.py``, keyed by row
+name. A row it does not list runs on numpy, without the fast path (the tests ask every
+elementwise row for one).
 
 Conventions at kinks follow PyTorch: relu'(0) = 0, abs'(0) = sign(0) = 0, and
 maximum/minimum split a tie 0.5/0.5 between their inputs.
@@ -116,12 +106,7 @@ class Primitive:
     doc: str = field(default="", compare=False)
     analytic: bool = False
     complex_forward: Optional[Callable[..., Any]] = field(default=None, compare=False)
-    scalar: Any = field(default=None, compare=False)
-    scalar_vjp: tuple = field(default=(), compare=False)
-    vjp_reads_out: bool = True
     sparsity: str = "dense"
-    vjp_reads_inputs: bool = True
-    vjp_out: bool = False
 
     @property
     def grad_fn_name(self) -> str:
@@ -375,7 +360,7 @@ def _matmul_vjp_y(g: Any, out: Any, x: Any, y: Any, into: Any = None) -> Any:
 
 def _sigmoid_vjp(g: Any, out: Any, x: Any, into: Any = None) -> Any:
     t = np.multiply(g, out, out=into)
-    t *= 1.0 - out  # (g * out) * (1 - out), as the scalar template rounds it
+    t *= 1.0 - out  # (g * out) * (1 - out), as the scalar template (codegen) rounds it
     return t
 
 
@@ -500,71 +485,6 @@ def _unindex_complex(x: Any, key: tuple, shape: tuple) -> Any:
     return z
 
 
-# scalar fast path: Python-float versions of the rows, numpy's semantics (nan in, nan out)
-
-def _sigmoid_f(x: float) -> float:
-    e = math.exp(-abs(x))
-    return 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e)
-
-
-def _sign_f(x: float) -> float:
-    return 1.0 if x > 0 else -1.0 if x < 0 else 0.0 if x == 0 else x
-
-
-def _heaviside_f(x: float, h0: float) -> float:
-    return 1.0 if x > 0 else 0.0 if x < 0 else h0 if x == 0 else x
-
-
-def _maximum_f(x: float, y: float) -> float:
-    return x if (x >= y or x != x) else y
-
-
-def _minimum_f(x: float, y: float) -> float:
-    return x if (x <= y or x != x) else y
-
-
-SCALAR_HELPERS: dict[str, Any] = {
-    "math": math, "_sigmoid_f": _sigmoid_f, "_sign_f": _sign_f,
-    "_heaviside_f": _heaviside_f, "_maximum_f": _maximum_f, "_minimum_f": _minimum_f,
-}
-"""Names the ``scalar`` templates may use, besides Python's operators and ``abs``/``max``."""
-
-
-def _pow_scalar(p: float) -> Optional[str]:
-    # mirrors _pow, so the fast path rounds as the numpy path does
-    p = float(p)
-    if not math.isfinite(p):
-        return None
-    if p == 2:
-        return "{x} * {x}"
-    if p == 3:
-        return "{x} * {x} * {x}"
-    if p == 1:
-        return "{x} + 0.0"
-    if p == 0.5:
-        return "math.sqrt({x})"
-    if p == -1:
-        return "1.0 / {x}"
-    return f"math.pow({{x}}, {p!r})"
-
-
-def _pow_scalar_vjp(p: float) -> Optional[str]:
-    p = float(p)
-    if not math.isfinite(p):
-        return None
-    if p == 2:
-        return "{g} * 2.0 * {x}"
-    if p == 1:
-        return "{g}"
-    if p == 0:
-        return "{g} * 0.0"
-    return f"{{g}} * {p!r} * ({_pow_scalar(p - 1)})"
-
-
-def _heaviside_scalar(h0: float) -> Optional[str]:
-    return f"_heaviside_f({{x}}, {float(h0)!r})" if math.isfinite(float(h0)) else None
-
-
 # ---------------------------------------------------------------------------
 # the table
 # ---------------------------------------------------------------------------
@@ -577,48 +497,37 @@ _rows: list[Primitive] = []
 def _row(name: str, arity: int, kind: str, forward: Callable, vjp: tuple, shape: Callable,
          sympy: str, display: str, domain: Domain, params: tuple[str, ...] = (),
          dtype: str = "float64", doc: str = "", analytic: bool = False,
-         complex_forward: Optional[Callable] = None, scalar: Any = None,
-         scalar_vjp: tuple = (), vjp_reads_out: bool = True, sparsity: str = "",
-         vjp_reads_inputs: bool = True, vjp_out: bool = False) -> None:
+         complex_forward: Optional[Callable] = None, sparsity: str = "") -> None:
     sparsity = sparsity or {"elementwise": "elementwise", "reduction": "reduction"}.get(
         kind, "dense")
     _rows.append(Primitive(name, arity, kind, forward, vjp, shape, sympy, display, domain,
-                           params, dtype, doc, analytic, complex_forward, scalar, scalar_vjp,
-                           vjp_reads_out, sparsity, vjp_reads_inputs, vjp_out))
+                           params, dtype, doc, analytic, complex_forward, sparsity))
 
 
-def _ew(name, arity, forward, vjp, sympy, display, domain, params=(), dtype="float64", doc="",
-        analytic=False, complex_forward=None, **codegen):
+def _ew(name: str, arity: int, forward: Callable, vjp: tuple, sympy: str, display: str,
+        domain: Domain, params: tuple[str, ...] = (), dtype: str = "float64", doc: str = "",
+        analytic: bool = False, complex_forward: Optional[Callable] = None) -> None:
     _row(name, arity, "elementwise", forward, vjp, _elementwise_shape(name), sympy, display,
-         domain, params, dtype, doc, analytic, complex_forward, **codegen)
+         domain, params, dtype, doc, analytic, complex_forward)
 
 
 # -- arithmetic --------------------------------------------------------------
 _ew("add", 2, np.add,
     (lambda g, out, x, y: g, lambda g, out, x, y: g),
-    "x + y", "+", Domain((R, R)), analytic=True,
-    scalar="{x} + {y}", scalar_vjp=("{g}", "{g}"), vjp_reads_out=False,
-    vjp_reads_inputs=False)
+    "x + y", "+", Domain((R, R)), analytic=True)
 _ew("sub", 2, np.subtract,
     (lambda g, out, x, y: g, lambda g, out, x, y: -g),
-    "x - y", "-", Domain((R, R)), analytic=True,
-    scalar="{x} - {y}", scalar_vjp=("{g}", "-{g}"), vjp_reads_out=False,
-    vjp_reads_inputs=False)
+    "x - y", "-", Domain((R, R)), analytic=True)
 _ew("mul", 2, np.multiply,
     (lambda g, out, x, y, into=None: np.multiply(g, y, out=into),
      lambda g, out, x, y, into=None: np.multiply(g, x, out=into)),
-    "x*y", "*", Domain((R, R)), analytic=True,
-    scalar="{x} * {y}", scalar_vjp=("{g} * {y}", "{g} * {x}"), vjp_reads_out=False,
-    vjp_out=True)
+    "x*y", "*", Domain((R, R)), analytic=True)
 _ew("div", 2, np.divide,
     (lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y),
-    "x/y", "/", Domain((R, POS), valid=lambda x, y: y != 0, note="y != 0"), analytic=True,
-    scalar="{x} / {y}", scalar_vjp=("{g} / {y}", "-{g} * {out} / {y}"))
+    "x/y", "/", Domain((R, POS), valid=lambda x, y: y != 0, note="y != 0"), analytic=True)
 _ew("neg", 1, np.negative,
     (lambda g, out, x: -g,),
-    "-x", "neg", Domain((R,)), analytic=True,
-    scalar="-{x}", scalar_vjp=("-{g}",), vjp_reads_out=False,
-    vjp_reads_inputs=False)
+    "-x", "neg", Domain((R,)), analytic=True)
 _ew("pow", 1, _pow,
     (_pow_vjp,),
     "x**p", "**p", Domain(
@@ -626,68 +535,47 @@ _ew("pow", 1, _pow,
         valid=_pow_valid,
         kink=lambda x, p: (x == 0) & (p < 1) & (p != 0),
         note="x > 0 unless p is an integer (x != 0 when p < 0)"),
-    params=("p",), doc="x raised to a constant exponent p", analytic=True,
-    scalar=_pow_scalar, scalar_vjp=(_pow_scalar_vjp,), vjp_reads_out=False)
+    params=("p",), doc="x raised to a constant exponent p", analytic=True)
 _ew("pow_tensor", 2, np.power,
     (lambda g, out, x, y: g * y * np.power(x, y - 1), lambda g, out, x, y: g * out * np.log(x)),
     "x**y", "**", Domain((POS, R), valid=lambda x, y: x > 0, note="x > 0"),
-    doc="x raised to an exponent that is itself a graph node", analytic=True,
-    scalar="math.pow({x}, {y})",
-    scalar_vjp=("{g} * {y} * math.pow({x}, {y} - 1)", "{g} * {out} * math.log({x})"))
+    doc="x raised to an exponent that is itself a graph node", analytic=True)
 
 # -- elementwise functions ----------------------------------------------------
 _ew("exp", 1, np.exp, (lambda g, out, x, into=None: np.multiply(g, out, out=into),), "exp(x)",
-    "exp", Domain((R,)), analytic=True, scalar="math.exp({x})", scalar_vjp=("{g} * {out}",),
-    vjp_out=True)
+    "exp", Domain((R,)), analytic=True)
 _ew("log", 1, np.log, (lambda g, out, x: g / x,), "log(x)", "log",
-    Domain((POS,), valid=lambda x: x > 0, note="x > 0"), analytic=True,
-    scalar="math.log({x})", scalar_vjp=("{g} / {x}",), vjp_reads_out=False)
+    Domain((POS,), valid=lambda x: x > 0, note="x > 0"), analytic=True)
 _ew("sin", 1, np.sin, (lambda g, out, x: g * np.cos(x),), "sin(x)", "sin", Domain((R,)),
-    analytic=True, scalar="math.sin({x})", scalar_vjp=("{g} * math.cos({x})",),
-    vjp_reads_out=False)
+    analytic=True)
 _ew("cos", 1, np.cos, (lambda g, out, x: -g * np.sin(x),), "cos(x)", "cos", Domain((R,)),
-    analytic=True, scalar="math.cos({x})", scalar_vjp=("-{g} * math.sin({x})",),
-    vjp_reads_out=False)
+    analytic=True)
 _ew("tan", 1, np.tan, (lambda g, out, x: g * (1.0 + out * out),), "tan(x)", "tan",
-    Domain(((-1.2, 1.2),), valid=lambda x: np.cos(x) != 0, note="cos(x) != 0"), analytic=True,
-    scalar="math.tan({x})", scalar_vjp=("{g} * (1.0 + {out} * {out})",))
+    Domain(((-1.2, 1.2),), valid=lambda x: np.cos(x) != 0, note="cos(x) != 0"), analytic=True)
 _ew("tanh", 1, np.tanh, (lambda g, out, x, into=None: np.multiply(g, 1.0 - out * out, out=into),),
-    "tanh(x)", "tanh", Domain((R,)), analytic=True, scalar="math.tanh({x})",
-    scalar_vjp=("{g} * (1.0 - {out} * {out})",), vjp_out=True)
+    "tanh(x)", "tanh", Domain((R,)), analytic=True)
 _ew("sigmoid", 1, _sigmoid, (_sigmoid_vjp,), "sigmoid(x)",
-    "sigmoid", Domain((R,)), analytic=True, complex_forward=_sigmoid_complex,
-    scalar="_sigmoid_f({x})", scalar_vjp=("{g} * {out} * (1.0 - {out})",), vjp_out=True)
+    "sigmoid", Domain((R,)), analytic=True, complex_forward=_sigmoid_complex)
 _ew("relu", 1, _relu, (lambda g, out, x, into=None: np.multiply(g, x > 0, out=into),), "relu(x)",
-    "relu", Domain((R,), kink=_at_zero, note="kink at x = 0 (relu'(0) = 0)"),
-    scalar="_maximum_f({x}, 0.0)", scalar_vjp=("{g} * ({x} > 0)",), vjp_reads_out=False,
-    vjp_out=True)
+    "relu", Domain((R,), kink=_at_zero, note="kink at x = 0 (relu'(0) = 0)"))
 _ew("sqrt", 1, np.sqrt, (lambda g, out, x: g * 0.5 / out,), "sqrt(x)", "sqrt",
     Domain((POS,), valid=lambda x: x >= 0, kink=_at_zero, note="x >= 0, not differentiable at 0"),
-    analytic=True, scalar="math.sqrt({x})", scalar_vjp=("{g} * 0.5 / {out}",))
+    analytic=True)
 _ew("abs", 1, np.abs, (lambda g, out, x: g * np.sign(x),), "Abs(x)", "abs",
-    Domain((R,), kink=_at_zero, note="kink at x = 0 (abs'(0) = 0)"),
-    scalar="abs({x})", scalar_vjp=("{g} * _sign_f({x})",), vjp_reads_out=False)
+    Domain((R,), kink=_at_zero, note="kink at x = 0 (abs'(0) = 0)"))
 _ew("sign", 1, np.sign, (None,), "sign(x)", "sign",
-    Domain((R,), kink=_at_zero, note="jump at x = 0, derivative 0 elsewhere"),
-    scalar="_sign_f({x})", scalar_vjp=(None,), vjp_reads_out=False)
+    Domain((R,), kink=_at_zero, note="jump at x = 0, derivative 0 elsewhere"))
 _ew("step", 1, lambda x, h0: np.heaviside(x, h0), (None,), "Heaviside(x, h0)", "step",
     Domain((R,), kink=lambda x, h0: x == 0, note="jump at x = 0, derivative 0 elsewhere"),
-    params=("h0",), doc="Heaviside step with value h0 at 0",
-    scalar=_heaviside_scalar, scalar_vjp=(None,), vjp_reads_out=False)
+    params=("h0",), doc="Heaviside step with value h0 at 0")
 _ew("maximum", 2, np.maximum,
     (lambda g, out, x, y: g * ((x > y) + 0.5 * (x == y)),
      lambda g, out, x, y: g * ((y > x) + 0.5 * (x == y))),
-    "Max(x, y)", "max", Domain((R, R), kink=_tie, note="kink where x == y (tie splits 0.5/0.5)"),
-    scalar="_maximum_f({x}, {y})",
-    scalar_vjp=("{g} * (({x} > {y}) + 0.5 * ({x} == {y}))",
-                "{g} * (({y} > {x}) + 0.5 * ({x} == {y}))"), vjp_reads_out=False)
+    "Max(x, y)", "max", Domain((R, R), kink=_tie, note="kink where x == y (tie splits 0.5/0.5)"))
 _ew("minimum", 2, np.minimum,
     (lambda g, out, x, y: g * ((x < y) + 0.5 * (x == y)),
      lambda g, out, x, y: g * ((y < x) + 0.5 * (x == y))),
-    "Min(x, y)", "min", Domain((R, R), kink=_tie, note="kink where x == y (tie splits 0.5/0.5)"),
-    scalar="_minimum_f({x}, {y})",
-    scalar_vjp=("{g} * (({x} < {y}) + 0.5 * ({x} == {y}))",
-                "{g} * (({y} < {x}) + 0.5 * ({x} == {y}))"), vjp_reads_out=False)
+    "Min(x, y)", "min", Domain((R, R), kink=_tie, note="kink where x == y (tie splits 0.5/0.5)"))
 
 # -- comparisons and selection -------------------------------------------------
 for _name, _fn, _formula, _disp in [("greater", np.greater, "x > y", ">"),
@@ -695,39 +583,33 @@ for _name, _fn, _formula, _disp in [("greater", np.greater, "x > y", ">"),
                                      ("less", np.less, "x < y", "<"),
                                      ("less_equal", np.less_equal, "x <= y", "<=")]:
     _ew(_name, 2, _fn, (None, None), _formula, _disp,
-        Domain((R, R), kink=_tie, note="jump where x == y"), dtype="bool",
-        scalar=f"({{x}} {_disp} {{y}})", scalar_vjp=(None, None), vjp_reads_out=False)
+        Domain((R, R), kink=_tie, note="jump where x == y"), dtype="bool")
 _ew("where", 3, _where,
     (None, lambda g, out, c, x, y: g * c, lambda g, out, c, x, y: g * ~c),
     "where(x, y, z)", "where",
     Domain(((-1.0, 1.0), R, R), note="the condition is not differentiated"),
-    doc="x is a boolean condition; y where it holds, z elsewhere",
-    scalar="({y} if {x} else {z})", scalar_vjp=(None, "{g} * {x}", "{g} * (not {x})"),
-    vjp_reads_out=False)
+    doc="x is a boolean condition; y where it holds, z elsewhere")
 
 # -- reductions ---------------------------------------------------------------
 _row("sum", 1, "reduction", lambda x, axis=None, keepdims=False: np.sum(x, axis, keepdims=keepdims),
      (lambda g, out, x, axis=None, keepdims=False: _expand_reduced(g, np.shape(x), axis, keepdims),),
-     _reduce_shape("sum"), "Sum", "sum", Domain((R,)), params=("axis", "keepdims"), analytic=True,
-     scalar="{x}", scalar_vjp=("{g}",), vjp_reads_out=False, vjp_reads_inputs=False)
+     _reduce_shape("sum"), "Sum", "sum", Domain((R,)), params=("axis", "keepdims"), analytic=True)
 _row("mean", 1, "reduction", lambda x, axis=None, keepdims=False: np.mean(x, axis, keepdims=keepdims),
      (lambda g, out, x, axis=None, keepdims=False:
       _expand_reduced(g, np.shape(x), axis, keepdims) / _count(np.shape(x), axis),),
      _reduce_shape("mean"), "Mean", "mean", Domain((R,)), params=("axis", "keepdims"),
-     analytic=True, scalar="{x}", scalar_vjp=("{g}",), vjp_reads_out=False,
-     vjp_reads_inputs=False)
+     analytic=True)
 
 _row("logsumexp", 1, "reduction", _logsumexp, (_logsumexp_vjp,), _reduce_shape("logsumexp"),
      "LogSumExp", "logsumexp", Domain((R,)), params=("axis", "keepdims"),
      doc="log(sum(exp(x))) over axis, computed without overflow", analytic=True,
-     complex_forward=_logsumexp_complex, scalar="{x}",
-     scalar_vjp=("{g} * math.exp({x} - {out})",))
+     complex_forward=_logsumexp_complex)
 _row("norm", 1, "reduction", lambda x: np.sqrt(np.sum(x * x)), (_norm_vjp,), _norm_shape,
      "Norm", "norm", Domain((R,), kink=lambda x: np.all(x == 0), note="kink at x = 0"),
      doc="Frobenius norm (the 2-norm of a vector)", analytic=True)
 _row("trace", 1, "reduction", np.trace, (lambda g, out, x: g * _eye_like(x),),
      _square_shape("trace", lambda s: ()), "Trace", "tr", Domain((R,)),
-     doc="sum of the diagonal of a square matrix", analytic=True, vjp_reads_out=False)
+     doc="sum of the diagonal of a square matrix", analytic=True)
 
 # -- linear algebra -------------------------------------------------------------
 _row("det", 1, "structural", np.linalg.det, (lambda g, out, x: g * out * _inv_t(x),),
@@ -737,7 +619,7 @@ _row("logdet", 1, "structural", _logdet, (lambda g, out, x: g * _inv_t(x),),
      _square_shape("logdet", lambda s: ()), "LogDet", "logdet",
      Domain((R,), valid=lambda x: np.linalg.det(x) > 0, note="det(x) > 0",
             draw=_conditioned), doc="log of a positive determinant (nan otherwise)", analytic=True,
-     complex_forward=_logdet_complex, vjp_reads_out=False)
+     complex_forward=_logdet_complex)
 _row("inv", 1, "structural", _inv,
      (lambda g, out, x: -(out.T @ g @ out.T),), _square_shape("inv", lambda s: s), "Inverse",
      "inv", Domain((R,), valid=_det_valid, note="det(x) != 0", draw=_conditioned),
@@ -745,31 +627,25 @@ _row("inv", 1, "structural", _inv,
 
 # -- structural ---------------------------------------------------------------
 _row("matmul", 2, "structural", np.matmul, (_matmul_vjp_x, _matmul_vjp_y), _matmul_shape,
-     "MatMul", "@", Domain((R, R)), analytic=True, vjp_reads_out=False, vjp_out=True)
+     "MatMul", "@", Domain((R, R)), analytic=True)
 _row("transpose", 1, "structural", lambda x, axes=None: np.transpose(x, axes),
      (_transpose_vjp,), _transpose_shape, "Transpose", "T", Domain((R,)), params=("axes",),
-     analytic=True, scalar="{x}", scalar_vjp=("{g}",), vjp_reads_out=False,
-     sparsity="selection", vjp_reads_inputs=False)
+     analytic=True, sparsity="selection")
 _row("reshape", 1, "structural", lambda x, shape: np.reshape(x, shape),
      (lambda g, out, x, shape: np.reshape(g, np.shape(x)),), _reshape_shape, "Reshape",
-     "reshape", Domain((R,)), params=("shape",), analytic=True, scalar="{x}",
-     scalar_vjp=("{g}",), vjp_reads_out=False, sparsity="selection",
-     vjp_reads_inputs=False)
+     "reshape", Domain((R,)), params=("shape",), analytic=True, sparsity="selection")
 _row("index", 1, "structural", lambda x, key: x[index_key(key)],
      (lambda g, out, x, key: _unindex(g, key, np.shape(x)),), _index_shape, "Index", "[]",
      Domain((R,)), params=("key",), doc="basic indexing: ints, slices, None, Ellipsis",
-     analytic=True, scalar="{x}", scalar_vjp=("{g}",), vjp_reads_out=False,
-     sparsity="selection", vjp_reads_inputs=False)
+     analytic=True, sparsity="selection")
 _row("unindex", 1, "structural", _unindex,
      (lambda g, out, x, key, shape: g[index_key(key)],), _unindex_shape, "Unindex", "[]ᵀ",
      Domain((R,)), params=("key", "shape"),
      doc="zeros of `shape` with x written at `key`: the adjoint of index", analytic=True,
-     complex_forward=_unindex_complex, scalar="{x}", scalar_vjp=("{g}",),
-     vjp_reads_out=False, sparsity="selection", vjp_reads_inputs=False)
+     complex_forward=_unindex_complex, sparsity="selection")
 _row("broadcast_to", 1, "structural", lambda x, shape: np.broadcast_to(x, shape),
      (lambda g, out, x, shape: g,), _broadcast_to_shape, "BroadcastTo", "broadcast",
-     Domain((R,)), params=("shape",), analytic=True, scalar="{x}", scalar_vjp=("{g}",),
-     vjp_reads_out=False, sparsity="selection", vjp_reads_inputs=False)
+     Domain((R,)), params=("shape",), analytic=True, sparsity="selection")
 
 # -- sparse Hessians: decompression ---------------------------------------------
 
@@ -855,10 +731,9 @@ _row("scatter", 1, "structural", _scatter, (_scatter_vjp,), _scatter_shape, "Sca
      "scatter", Domain((R,)), params=("src", "pos", "shape"),
      doc="zeros of `shape` with x.flat[src[k]] added at flat position pos[k] (repeated "
          "positions add up): decompresses sparse Hessians; its adjoint is the same op with "
-         "src and pos swapped", analytic=True, vjp_reads_out=False, sparsity="selection",
-     vjp_reads_inputs=False)
+         "src and pos swapped", analytic=True, sparsity="selection")
 
 PRIMITIVES: dict[str, Primitive] = {row.name: row for row in _rows}
 """name -> row; the single source of truth for what an op is."""
 
-del _rows, _name, _fn, _formula, _disp
+del _name, _fn, _formula, _disp  # (_rows stays: _row appends to it)

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 import numeric
 import symdiff as sd
 from numeric import PRIMITIVES, Program, codegen
+from numeric.codegen.rules import CODEGEN, rule_for
 from numeric.fuse import POLYVAL, derivative, polyval
 from symdiff.lowering.lower import lower
 from strategies import array_graphs, points, scalar_graphs
@@ -41,7 +42,7 @@ def _param_sets(row: numeric.Primitive) -> list[dict]:
     return [{p: () for p in row.params if p in ("shape", "key")}]
 
 
-SCALAR_ROWS = [r for r in PRIMITIVES.values() if r.scalar is not None]
+SCALAR_ROWS = [r for r in PRIMITIVES.values() if rule_for(r).scalar is not None]
 
 
 def _same(a, b, floor: float = 0.0) -> bool:
@@ -70,9 +71,24 @@ def _row_program(row, params, optimize):
 
 
 def test_every_elementwise_row_has_a_scalar_form():
-    missing = [r.name for r in PRIMITIVES.values()
-               if r.kind == "elementwise" and (r.scalar is None or len(r.scalar_vjp) != r.arity)]
+    missing = [r.name for r in PRIMITIVES.values() if r.kind == "elementwise" and (
+        rule_for(r).scalar is None or len(rule_for(r).scalar_vjp) != r.arity)]
     assert not missing
+
+
+def test_the_codegen_table_follows_the_table_of_primitives():
+    """Every entry of ``numeric/codegen/rules.py`` names a row (of the table, or the fused
+    polynomial); a row with a scalar template has one VJP template per input, ``None``
+    exactly where the row's own VJP is ``None``."""
+    rows = {**PRIMITIVES, POLYVAL.name: POLYVAL}
+    assert set(CODEGEN) <= set(rows), set(CODEGEN) - set(rows)
+    for name, rule in CODEGEN.items():
+        row = rows[name]
+        if rule.scalar is None:
+            assert rule.scalar_vjp == (), name
+            continue
+        assert len(rule.scalar_vjp) == row.arity, name
+        assert [t is None for t in rule.scalar_vjp] == [v is None for v in row.vjp], name
 
 
 @pytest.mark.parametrize("row", SCALAR_ROWS, ids=lambda r: r.name)
@@ -387,7 +403,8 @@ def test_vjp_reads_flags_are_true_of_every_row():
     checked = 0
     for case in ROW_CASES:
         row, shapes, params = case.values
-        if row.vjp_reads_out and row.vjp_reads_inputs:
+        emit = rule_for(row)
+        if emit.vjp_reads_out and emit.vjp_reads_inputs:
             continue
         rng = np.random.default_rng(11)
         xs = draw_inputs(row, shapes, params, rng)
@@ -398,8 +415,8 @@ def test_vjp_reads_flags_are_true_of_every_row():
                 if rule is None:
                     continue
                 want = rule(g, out, *xs, **params)
-                out_given = out if row.vjp_reads_out else None
-                ins_given = xs if row.vjp_reads_inputs else [
+                out_given = out if emit.vjp_reads_out else None
+                ins_given = xs if emit.vjp_reads_inputs else [
                     np.broadcast_to(np.zeros(()), np.shape(x)) for x in xs]
                 got = rule(g, out_given, *ins_given, **params)
                 np.testing.assert_array_equal(got, want, err_msg=f"{case.id} input {j}")
@@ -435,7 +452,7 @@ def test_fused_polynomial_never_overwrites_its_own_input():
 
 
 def test_vjp_out_rows_write_into_the_buffer_they_are_given():
-    """Rows with ``vjp_out`` give the same cotangent with ``into=`` a buffer, and write it
+    """Rows with ``vjp_out`` (in the codegen table) give the same cotangent with ``into=`` a buffer, and write it
     there (the generated code relies on both)."""
     from strategies import draw_inputs
     from test_primitives import ROW_CASES
@@ -443,7 +460,7 @@ def test_vjp_out_rows_write_into_the_buffer_they_are_given():
     checked = 0
     for case in ROW_CASES:
         row, shapes, params = case.values
-        if not row.vjp_out:
+        if not rule_for(row).vjp_out:
             continue
         rng = np.random.default_rng(12)
         xs = draw_inputs(row, shapes, params, rng)
