@@ -10,7 +10,8 @@
 """
 from symdiff.errors import (BackwardError, ClosedFormError, ExtraVariableError, MissingVariableError,
                      ParseError, ShapeError, SymdiffError, VariableError)
-from symdiff.graph.node import Node, const, manual_seed, randn, tensor, var
+from symdiff.graph.node import Node, const
+from symdiff.graph.leaves import manual_seed, randn, tensor, var
 from symdiff.graph.ops import (abs, broadcast_to, cos, det, exp, inv, log, logdet, logsumexp, matmul,
                   maximum, mean, minimum, norm, relu, reshape, sigmoid, sign, sin, softmax, sqrt,
                   step, sum, tan, tanh, trace, transpose, where)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import numeric
 import symdiff as sd
 from numeric import PRIMITIVES
-from symdiff.graph.node import free_names
+from symdiff.graph.walks import free_names
 from symdiff.budget import OutOfTime, run_within
 from symdiff.lowering import domain
 from symdiff.lowering.domain import KINK_GRID, domain_problems

@@ -1,8 +1,12 @@
-"""``numeric`` is the lower layer: numpy only, never SymPy, never symdiff.
+"""The layers: ``numeric`` at the bottom (numpy only, never SymPy, never symdiff), then the
+subpackages of ``symdiff`` in the order docs/design.md draws them.
 
-Checked twice: in a fresh interpreter (importing numeric and running a program leaves
-sympy and symdiff out of ``sys.modules``) and statically (no file under numeric/ imports
-them, whatever the form of the import).
+``numeric`` is checked twice: in a fresh interpreter (importing numeric and running a
+program leaves sympy and symdiff out of ``sys.modules``) and statically (no file under
+numeric/ imports them, whatever the form of the import). Every import of every module of
+``symdiff`` (inside functions too) must point down the list of layers, except in the one
+marked late-binding block of ``symdiff/graph/node.py``; and no modules import each other
+in a circle.
 """
 from __future__ import annotations
 
@@ -105,3 +109,217 @@ def test_static_check_sees_every_import_form():
            "from . import primitives\nimport numpy as np\n")
     mods = [m for _, m in sorted(_imports(ast.parse(src)))]
     assert mods == ["sympy", "sympy", "symdiff.node", "symdiff", "sympy", "symdiff", "numpy"]
+
+
+# ---------------------------------------------------------------------------
+# the layers of symdiff/: every import points down this list
+# ---------------------------------------------------------------------------
+
+SYMDIFF_DIR = NUMERIC_DIR.parent / "symdiff"
+LAYERS = [
+    ("numeric", ("numeric",)),
+    ("base", ("symdiff.errors", "symdiff.budget")),
+    ("text", ("symdiff.text",)),
+    ("graph", ("symdiff.graph",)),
+    ("lowering", ("symdiff.lowering",)),
+    ("symbolic", ("symdiff.symbolic",)),
+    ("derivatives", ("symdiff.derivatives",)),
+    ("checking", ("symdiff.checking",)),
+    ("teaching", ("symdiff.teaching",)),
+    ("top", ("symdiff.testing", "symdiff.cli", "symdiff.__main__", "symdiff")),
+]
+RULE = ("arrows point down: " + " <- ".join(name for name, _ in LAYERS)
+        + " (a module may import its own layer and the layers before it; docs/design.md)")
+LATE_BINDING = ("# ---- late binding", "# ---- end of late binding")
+"""Markers of the one block allowed to import upward: the Node methods that call into
+lowering and the closed forms (``.eval``, ``.sympy``, ``.backward``, the repr), as
+``torch.Tensor.backward`` calls into autograd."""
+
+
+def layer_of(module: str) -> int | None:
+    """Index in LAYERS of a module name (longest prefix wins), None outside the project."""
+    best = None
+    for k, (_, prefixes) in enumerate(LAYERS):
+        for p in prefixes:
+            if module == p or module.startswith(p + "."):
+                if best is None or len(p) > best[1]:
+                    best = (k, len(p))
+    return None if best is None else best[0]
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(NUMERIC_DIR.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _resolve(node: ast.ImportFrom, path: Path) -> list[str]:
+    """Absolute module names a ``from ... import`` brings in: ``from . import codegen`` is
+    package.codegen, ``from symdiff.graph.node import Node`` is symdiff.graph.node."""
+    if node.level == 0:
+        mod = node.module or ""
+    else:
+        base = module_name(path).split(".")
+        if path.name != "__init__.py":
+            base = base[:-1]
+        base = base[:len(base) - (node.level - 1)]
+        mod = ".".join(base + ([node.module] if node.module else []))
+    out = []
+    for a in node.names:
+        sub = f"{mod}.{a.name}"
+        out.append(sub if _exists(sub) else mod)
+    return out
+
+
+def _type_checking_lines(tree: ast.AST) -> set[int]:
+    """Lines inside ``if TYPE_CHECKING:`` blocks: imports there never run."""
+    lines = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", getattr(node.test, "attr", "")) \
+                == "TYPE_CHECKING":
+            for inner in node.body:
+                lines.update(range(inner.lineno, (inner.end_lineno or inner.lineno) + 1))
+    return lines
+
+
+def project_imports(path: Path) -> list[tuple[int, str, bool]]:
+    """(line, imported project module, inside the late-binding block) for every import
+    that runs (``if TYPE_CHECKING:`` imports are left out)."""
+    source = path.read_text(encoding="utf-8")
+    block, inside = set(), False
+    for i, text in enumerate(source.splitlines(), 1):
+        if text.strip().startswith(LATE_BINDING[0]):
+            inside = True
+        elif text.strip().startswith(LATE_BINDING[1]):
+            inside = False
+        if inside:
+            block.add(i)
+    tree = ast.parse(source, filename=str(path))
+    typing_only = _type_checking_lines(tree)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = _resolve(node, path)
+        else:
+            continue
+        if node.lineno in typing_only:
+            continue
+        for m in dict.fromkeys(names):
+            if layer_of(m) is not None and _exists(m):
+                found.append((node.lineno, m, node.lineno in block))
+    return found
+
+
+def _exists(module: str) -> bool:
+    rel = Path(*module.split("."))
+    root = NUMERIC_DIR.parent
+    return (root / rel).with_suffix(".py").exists() or (root / rel / "__init__.py").exists()
+
+
+def _symdiff_files() -> list[Path]:
+    return sorted(SYMDIFF_DIR.rglob("*.py"))
+
+
+def upward_imports() -> list[str]:
+    bad = []
+    for path in _symdiff_files():
+        me = module_name(path)
+        mine = layer_of(me)
+        for line, m, late in project_imports(path):
+            theirs = layer_of(m)
+            if theirs is None or theirs <= mine:
+                continue
+            if late and me == "symdiff.graph.node":
+                continue
+            bad.append(f"{path.relative_to(NUMERIC_DIR.parent)}:{line}: {me} -> {m}: "
+                       f"{LAYERS[mine][0]} may not import {LAYERS[theirs][0]}")
+    return bad
+
+
+def test_every_import_points_down_the_layers():
+    bad = upward_imports()
+    assert not bad, "upward imports:\n" + "\n".join(bad) + "\n" + RULE
+
+
+def test_every_module_belongs_to_a_layer():
+    lost = [module_name(p) for p in _symdiff_files() if layer_of(module_name(p)) is None]
+    assert not lost, lost
+
+
+def import_cycles() -> list[list[str]]:
+    """Strongly connected components (more than one module) of the import graph, counting
+    imports inside functions too, except the Node's marked late-binding block."""
+    graph: dict[str, set[str]] = {}
+    for path in _symdiff_files() + sorted(NUMERIC_DIR.rglob("*.py")):
+        me = module_name(path)
+        edges = graph.setdefault(me, set())
+        for _, m, late in project_imports(path):
+            if late or m == me:
+                continue
+            edges.add(m)
+    # Tarjan, iteratively
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on, stack, out = set(), [], []
+    counter = 0
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.get(root, ()))))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on.add(root)
+        while work:
+            v, it = work[-1]
+            for w in it:
+                if w not in index:
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on.add(w)
+                    work.append((w, iter(sorted(graph.get(w, ())))))
+                    break
+                if w in on:
+                    low[v] = min(low[v], index[w])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[v])
+                if low[v] == index[v]:
+                    comp = []
+                    while True:
+                        w = stack.pop()
+                        on.discard(w)
+                        comp.append(w)
+                        if w == v:
+                            break
+                    if len(comp) > 1:
+                        out.append(sorted(comp))
+    return out
+
+
+def test_no_import_cycles():
+    cycles = import_cycles()
+    assert not cycles, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in cycles)
+
+
+def test_the_layering_checks_can_fail(tmp_path, monkeypatch):
+    """Meta-test: an upward import and a cycle planted in a copy of the tree are reported,
+    naming the arrow and the rule."""
+    import shutil
+    root = tmp_path / "repo"
+    shutil.copytree(NUMERIC_DIR.parent / "symdiff", root / "symdiff")
+    shutil.copytree(NUMERIC_DIR, root / "numeric")
+    lower = root / "symdiff" / "lowering" / "lower.py"
+    lower.write_text(lower.read_text() + "\nfrom symdiff.teaching.explain import explain\n")
+    monkeypatch.setattr(sys.modules[__name__], "NUMERIC_DIR", root / "numeric")
+    monkeypatch.setattr(sys.modules[__name__], "SYMDIFF_DIR", root / "symdiff")
+    bad = upward_imports()
+    assert any("symdiff.lowering.lower -> symdiff.teaching.explain: lowering may not import "
+               "teaching" in b for b in bad), bad
+    assert any("symdiff.lowering.lower" in c for cycle in import_cycles() for c in cycle)

@@ -23,7 +23,8 @@ import sympy
 import symdiff as sd
 from numeric import PRIMITIVES, NumericShapeError, sum_to
 from numeric.primitives import Positions as P, index_key
-from symdiff.graph.node import apply, free_names
+from symdiff.graph.node import apply
+from symdiff.graph.walks import free_names
 from symdiff.symbolic.functions import NUMPY_FUNCTIONS, relu, sigmoid, template
 
 from strategies import boolean_inputs, compare_vjp, draw_inputs, near_row_kink

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 import symdiff as sd
 from numeric import PRIMITIVES
-from symdiff.graph.node import free_names
+from symdiff.graph.walks import free_names
 from symdiff.symbolic.functions import NUMPY_FUNCTIONS
 
 from strategies import (INTERNAL_ROWS, TABLE_BUILDERS, USER_ROWS, array_graphs,
@@ -287,7 +287,7 @@ def test_generated_graphs_are_scalar_finite_and_in_domain(graph, data):
 
 def test_strategies_cover_the_table():
     """Over a fixed set of draws, the strategies use most rows of the table."""
-    from symdiff.graph.node import topological
+    from symdiff.graph.walks import topological
 
     seen: set = set()
 
@@ -309,7 +309,7 @@ def test_table_graphs_cover_every_user_row():
     """Every row of the table has a builder in ``table_graphs`` (or is listed as internal,
     with no public builder), and a fixed set of draws generates every one of them: a new
     row fails here until the strategy generates it."""
-    from symdiff.graph.node import topological
+    from symdiff.graph.walks import topological
 
     missing = sorted(set(PRIMITIVES) - set(TABLE_BUILDERS) - set(INTERNAL_ROWS))
     assert missing == [], f"rows with no builder in strategies.TABLE_BUILDERS: {missing}"

@@ -42,7 +42,7 @@ from hypothesis import strategies as st
 import symdiff as sd
 from numeric import PRIMITIVES, sum_to
 from numeric.primitives import index_key, normalize_axis
-from symdiff.graph.node import free_names
+from symdiff.graph.walks import free_names
 
 from strategies import (INTERNAL_ROWS, Graph, draw_inputs, mixed_points, near_kink,
                         node_near_kink, norm_of_zero, table_graphs, values_at)

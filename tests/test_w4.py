@@ -22,7 +22,7 @@ import sympy
 
 import symdiff as sd
 from symdiff.derivatives.reverse import reverse
-from symdiff.graph.node import free_names
+from symdiff.graph.walks import free_names
 
 
 def w4(d: int, name: str = "x") -> tuple[sd.Node, sd.Node]:

@@ -53,7 +53,8 @@ from symdiff.budget import SYMPY_SECONDS, OutOfTime, run_within
 from symdiff.checking.report import (array_text, bad_entries, columns, entry_label,
                                      inputs_text, num, slopes_text)
 from symdiff.errors import ClosedFormError, SymdiffError
-from symdiff.graph.node import Node, apply, const, topological
+from symdiff.graph.node import Node, apply, const
+from symdiff.graph.walks import topological
 from symdiff.lowering.domain import OUTSIDE, domain_problems, values_at
 from symdiff.lowering.lower import bind, graph_leaves, lower
 from symdiff.symbolic.closed_form import element_symbols

@@ -21,7 +21,8 @@ import sympy
 
 from symdiff.checking.report import formula
 from symdiff.errors import ParseError, ShapeError, SymdiffError, VariableError
-from symdiff.graph.node import Node, apply, const, topological
+from symdiff.graph.node import Node, apply, const
+from symdiff.graph.walks import topological
 
 
 def read_function(f: Any) -> Node:

@@ -20,7 +20,8 @@ import numpy as np
 import sympy
 
 from symdiff.errors import ClosedFormError
-from symdiff.graph.node import Node, topological
+from symdiff.graph.node import Node
+from symdiff.graph.walks import topological
 
 MAX_SYMBOLIC = 400
 """Largest claim + truth graph (nodes x elements) expanded into SymPy element formulas."""

@@ -33,7 +33,8 @@ from numeric import PRIMITIVES
 from numeric.finite_diff import one_sided, step_sweep
 
 from symdiff.checking.report import entry_label, inputs_text, num, point_text, value_text
-from symdiff.graph.node import Node, topological
+from symdiff.graph.node import Node
+from symdiff.graph.walks import topological
 from symdiff.lowering.domain import (KINK_GRID, OUTSIDE, at_kink, domain_problems, near_kink,
                                      values_at)
 from symdiff.lowering.lower import bind

@@ -64,7 +64,8 @@ from symdiff.checking.difference import difference as symbolic_difference
 from symdiff.checking.points import SIMPLE, Evaluator, Mismatch, search
 from symdiff.checking.report import columns, formula, num, point_text, short, slopes_text
 from symdiff.errors import SymdiffError
-from symdiff.graph.node import Node, apply, topological
+from symdiff.graph.node import Node, apply
+from symdiff.graph.walks import topological
 from symdiff.lowering.lower import bind, graph_leaves, lower
 
 __all__ = ["verify", "VerifyReport", "Mismatch"]

@@ -43,7 +43,8 @@ from numeric import PRIMITIVES
 from symdiff.derivatives.printers import FormulaCPrinter, FormulaNumPyPrinter, c_name_clashes
 from symdiff.derivatives.reverse import grad
 from symdiff.errors import ClosedFormError, SymdiffError
-from symdiff.graph.node import Node, topological
+from symdiff.graph.node import Node
+from symdiff.graph.walks import topological
 from symdiff.lowering.lower import graph_leaves
 from symdiff.symbolic.closed_form import describe
 

@@ -32,7 +32,8 @@ import numpy as np
 
 from symdiff.derivatives.reverse import grad, reverse
 from symdiff.errors import ShapeError, SymdiffError
-from symdiff.graph.node import Node, const, topological
+from symdiff.graph.node import Node, const
+from symdiff.graph.walks import topological
 from symdiff.graph.ops import scatter
 from symdiff.derivatives.sparsity import Pattern, PatternLimitExceeded, colour_rows, jacobian_pattern
 

@@ -23,7 +23,8 @@ import sympy
 
 from numeric import PRIMITIVES
 from symdiff.derivatives.build import build
-from symdiff.graph.node import Node, topological
+from symdiff.graph.node import Node
+from symdiff.graph.walks import topological
 from symdiff.symbolic.from_sympy import from_sympy
 from symdiff.symbolic.partials import row_formula, row_partial
 

@@ -26,7 +26,8 @@ from symdiff.derivatives.adjoints import contribution
 from symdiff.derivatives.build import PAUSE_GC_NODES, build
 from symdiff.derivatives.forward import forward_scalar
 from symdiff.errors import ShapeError, SymdiffError
-from symdiff.graph.node import Node, const, topological
+from symdiff.graph.node import Node, const
+from symdiff.graph.walks import topological
 
 
 def grad(f: Node, wrt: Sequence[Node]) -> list[Node]:

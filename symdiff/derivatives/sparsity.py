@@ -50,7 +50,8 @@ from numeric import PRIMITIVES
 from numeric.primitives import normalize_axis
 
 from symdiff.errors import SymdiffError
-from symdiff.graph.node import Node, topological
+from symdiff.graph.node import Node
+from symdiff.graph.walks import topological
 
 MAX_ENTRIES = 10_000_000
 """A node with more entries than this stops the walk (its id arrays would be too large)."""

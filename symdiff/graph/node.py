@@ -14,21 +14,17 @@ does), so ``print(e)`` shows numbers; graphs over free variables stay symbolic.
 """
 from __future__ import annotations
 
-import itertools
-import keyword
 import math
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
 from numeric import PRIMITIVES, NumericShapeError
 
 from symdiff.errors import ShapeError, SymdiffError
+from symdiff.graph.walks import free_names, topological
 
 LEAF_OPS = ("var", "tensor", "const")
-_tensor_ids = itertools.count(1)
-
-
 class Node:
     """A vertex of an expression graph; build them with ``sd.var``, ``sd.tensor``, operators.
 
@@ -138,22 +134,6 @@ class Node:
     def detach(self) -> "Node":
         """A constant with this node's current value, cut from the graph."""
         return const(self.data)
-
-    # ---- evaluation, derivatives, closed forms (thin: the work lives in modules) ----
-    def eval(self, values: Any = None, /, **kwargs: Any) -> Any:
-        """Evaluate at a point: ``f.eval(x=7.0)``, ``f.eval({x: 7.0})``, ``f.eval({"x": 7.0})``."""
-        from symdiff.lowering.lower import evaluate
-        return evaluate(self, values, **kwargs)
-
-    def sympy(self, explicit: bool = False) -> Any:
-        """The closed form as a SymPy expression (see ``symdiff.closed_form``)."""
-        from symdiff.symbolic.closed_form import to_sympy
-        return to_sympy(self, explicit=explicit)
-
-    def backward(self, gradient: Any = None, retain_graph: Optional[bool] = None) -> None:
-        """PyTorch-style reverse sweep into the ``.grad`` of tensor leaves (accumulating)."""
-        from symdiff.lowering.backward import backward
-        backward(self, gradient)
 
     def retain_grad(self) -> None:
         """Keep this interior node's gradient in ``.grad`` after ``backward()``."""
@@ -275,8 +255,31 @@ class Node:
             return f"var('{self.name}', shape={self.shape})" if self.shape else f"var('{self.name}')"
         if self.op == "const":
             return f"const({np.asarray(self._value).tolist()!r})"
+        return f"Node({self._closed_form_text()}, op='{self.op}', shape={self.shape})"
+
+    # ---- late binding: the one place the graph calls up into the layers above it ----
+    # (as torch.Tensor.backward calls into autograd). Lowering, the SymPy closed forms and
+    # the backward sweep are built on Node; a Node offers them as methods, imported here
+    # when called. tests/test_layering.py allows upward imports only inside this block.
+    def eval(self, values: Any = None, /, **kwargs: Any) -> Any:
+        """Evaluate at a point: ``f.eval(x=7.0)``, ``f.eval({x: 7.0})``, ``f.eval({"x": 7.0})``."""
+        from symdiff.lowering.lower import evaluate
+        return evaluate(self, values, **kwargs)
+
+    def sympy(self, explicit: bool = False) -> Any:
+        """The closed form as a SymPy expression (see ``symdiff.symbolic.closed_form``)."""
+        from symdiff.symbolic.closed_form import to_sympy
+        return to_sympy(self, explicit=explicit)
+
+    def backward(self, gradient: Any = None, retain_graph: Optional[bool] = None) -> None:
+        """PyTorch-style reverse sweep into the ``.grad`` of tensor leaves (accumulating)."""
+        from symdiff.lowering.backward import backward
+        backward(self, gradient)
+
+    def _closed_form_text(self) -> str:
+        """A short closed form for ``repr`` (``describe`` bounds SymPy's time and size)."""
         from symdiff.symbolic.closed_form import describe
-        return f"Node({describe(self)}, op='{self.op}', shape={self.shape})"
+        return describe(self)
 
     def _repr_latex_(self) -> Optional[str]:
         """Notebooks show a node as its closed form in LaTeX (None: plain repr instead)."""
@@ -288,6 +291,8 @@ class Node:
         except Exception:  # a display hook must never raise
             return None
 
+    # ---- end of late binding ----------------------------------------------------------
+
 
 _UFUNCS = {"add": "add", "subtract": "sub", "multiply": "mul", "true_divide": "div",
            "divide": "div", "negative": "neg", "power": "pow", "matmul": "matmul",
@@ -296,47 +301,6 @@ _UFUNCS = {"add": "add", "subtract": "sub", "multiply": "mul", "true_divide": "d
            "maximum": "maximum", "minimum": "minimum", "greater": "greater",
            "greater_equal": "greater_equal", "less": "less", "less_equal": "less_equal"}
 
-
-# ---------------------------------------------------------------------------
-# leaves
-# ---------------------------------------------------------------------------
-
-def _check_name(name: Any, what: str) -> str:
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) \
-            or name.startswith("_"):
-        raise SymdiffError(f"{what} name {name!r} is not a valid identifier "
-                           "(letters, digits and _, not starting with a digit or _)")
-    return name
-
-
-def var(name: str, shape: Sequence[int] = ()) -> Node:
-    """A free variable (float64), scalar or array. Same name and shape: same variable.
-
-    >>> import symdiff as sd
-    >>> W = sd.var("W", shape=(10, 5))
-    >>> W.shape, W.name
-    ((10, 5), 'W')
-    """
-    shape = _check_shape(shape, f"var '{name}'")
-    return Node("var", name=_check_name(name, "variable"), shape=shape, requires_grad=True)
-
-
-def tensor(data: Any, requires_grad: bool = False, name: Optional[str] = None) -> Node:
-    """A leaf bound to a value (float64), like ``torch.tensor``.
-
-    >>> import symdiff as sd
-    >>> a = sd.tensor([3.0], requires_grad=True, name="a")
-    >>> a
-    tensor([3.], requires_grad=True)
-    """
-    try:
-        value = np.array(data, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise SymdiffError(f"tensor(): cannot make a float64 array of {type(data).__name__}: {e}") \
-            from None
-    name = _check_name(name, "tensor") if name is not None else f"tensor{next(_tensor_ids)}"
-    return Node("tensor", name=name, shape=value.shape, value=value,
-                requires_grad=bool(requires_grad))
 
 
 def const(value: Any) -> Node:
@@ -359,44 +323,11 @@ def const(value: Any) -> Node:
     return Node("const", shape=arr.shape, value=arr)
 
 
-def randn(*shape: int, requires_grad: bool = False, name: Optional[str] = None,
-          rng: Optional[np.random.Generator] = None) -> Node:
-    """A tensor of standard-normal samples, like ``torch.randn`` (see ``manual_seed``).
-
-    >>> import symdiff as sd
-    >>> sd.manual_seed(0)
-    >>> sd.randn(2, 3).shape
-    (2, 3)
-    """
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    gen = rng if rng is not None else _rng
-    return tensor(gen.standard_normal(tuple(int(d) for d in shape)), requires_grad, name)
-
-
-_rng = np.random.default_rng()
-
-
-def manual_seed(seed: int) -> None:
-    """Seed the generator behind ``sd.randn`` (like ``torch.manual_seed``).
-
-    >>> import symdiff as sd
-    >>> sd.manual_seed(1); a = sd.randn(2).data
-    >>> sd.manual_seed(1); bool((sd.randn(2).data == a).all())
-    True
-    """
-    global _rng
-    _rng = np.random.default_rng(seed)
-
-
 def as_node(value: Any) -> Node:
     """A node as is; anything else (number, list, array) as a constant."""
     return value if isinstance(value, Node) else const(value)
 
 
-# ---------------------------------------------------------------------------
-# building interior nodes
-# ---------------------------------------------------------------------------
 
 def apply(op: str, *args: Any, **params: Any) -> Node:
     """Make the node ``op(*args, **params)``: checks shapes, computes the value if it can.
@@ -483,16 +414,6 @@ def constant_exponent(p: Any) -> Optional[float]:
     return None
 
 
-def _check_shape(shape: Any, what: str) -> tuple:
-    try:
-        shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
-    except (TypeError, ValueError):
-        raise ShapeError(f"{what}: shape must be a tuple of ints, got {shape!r}") from None
-    if any(d < 0 for d in shape):
-        raise ShapeError(f"{what}: negative dimension in shape {shape}")
-    return shape
-
-
 def normalize_axis_param(axis: Any) -> Any:
     """Axis params must be hashable and plain: None, int or tuple of ints."""
     if axis is None:
@@ -527,61 +448,3 @@ def _int_or_none(v: Any) -> Optional[int]:
     if isinstance(v, (int, np.integer)):
         return int(v)
     raise ShapeError(f"index: slice bounds must be ints or None, got {v!r}")
-
-
-# ---------------------------------------------------------------------------
-# walks (iterative: 100k-node graphs must not hit the recursion limit)
-# ---------------------------------------------------------------------------
-
-class GraphLimitExceeded(SymdiffError):
-    """``topological(..., limit=n)`` met more than n nodes (callers turn it into their
-    own message)."""
-
-
-def topological(roots: Iterable[Node], limit: Optional[int] = None) -> list[Node]:
-    """Distinct nodes reachable from ``roots``, inputs first.
-
-    >>> import symdiff as sd
-    >>> x = sd.var("x")
-    >>> [n.op for n in topological([x + 1, x * 2])]
-    ['var', 'const', 'add', 'const', 'mul']
-    """
-    order: list[Node] = []
-    seen: set[int] = set()
-    mark = seen.add
-    # depth first, arguments left to right, each node after its arguments; a frame is
-    # (node, iterator over its arguments), so an edge costs one step of an iterator
-    for root in roots:
-        if id(root) in seen:
-            continue
-        mark(id(root))
-        if limit is not None and len(seen) > limit:
-            raise GraphLimitExceeded(f"the graph has more than {limit} nodes")
-        stack = [(root, iter(root.args))]
-        push, pop = stack.append, stack.pop
-        while stack:
-            node, args = stack[-1]
-            for a in args:
-                if id(a) in seen:
-                    continue
-                mark(id(a))
-                if limit is not None and len(seen) > limit:
-                    raise GraphLimitExceeded(f"the graph has more than {limit} nodes")
-                if a.args:
-                    push((a, iter(a.args)))
-                    break
-                order.append(a)  # a leaf: done at once
-            else:
-                pop()
-                order.append(node)
-    return order
-
-
-def free_names(node: Node) -> list[str]:
-    """Names of the free variables the graph depends on.
-
-    >>> import symdiff as sd
-    >>> free_names(sd.var("y") * sd.var("x") + 1)
-    ['x', 'y']
-    """
-    return sorted({n.name for n in topological([node]) if n.op == "var"})

@@ -15,7 +15,8 @@ from typing import Any, Mapping, Optional
 from symdiff.budget import gc_paused
 from symdiff.errors import ParseError
 from symdiff.graph.claims import MatrixBuilder, parse_matrix
-from symdiff.graph.node import Node, const, var
+from symdiff.graph.node import Node, const
+from symdiff.graph.leaves import var
 from symdiff.graph.ops import FUNCTIONS
 from symdiff.text.allowlist import MAX_NODES
 from symdiff.text.builder import OPERATORS, OperatorBuilder

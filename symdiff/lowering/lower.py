@@ -20,7 +20,8 @@ import numpy as np
 from numeric import NumericShapeError, Program
 
 from symdiff.errors import ExtraVariableError, MissingVariableError, ShapeError, SymdiffError
-from symdiff.graph.node import Node, topological
+from symdiff.graph.node import Node
+from symdiff.graph.walks import topological
 
 
 class _Slow(Exception):

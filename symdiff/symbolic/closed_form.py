@@ -34,7 +34,8 @@ import sympy
 from numeric import PRIMITIVES
 
 from symdiff.errors import ClosedFormError
-from symdiff.graph.node import GraphLimitExceeded, Node, topological
+from symdiff.graph.walks import GraphLimitExceeded, topological
+from symdiff.graph.node import Node
 from symdiff.symbolic.functions import template, to_sympy_number
 from symdiff.symbolic.matrix_form import const_form, leaf_symbol, matrix_expression
 

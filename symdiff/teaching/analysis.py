@@ -39,7 +39,8 @@ from numeric import PRIMITIVES
 from numeric.primitives import sum_to
 
 from symdiff.errors import SymdiffError
-from symdiff.graph.node import GraphLimitExceeded, Node, topological
+from symdiff.graph.walks import GraphLimitExceeded, topological
+from symdiff.graph.node import Node
 from symdiff.lowering.lower import bind, graph_leaves, lower
 from symdiff.derivatives.adjoint_text import structural_partial_text
 from symdiff.symbolic.partials import row_partial

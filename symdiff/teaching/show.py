@@ -23,7 +23,8 @@ from symdiff.checking.check import CheckReport, check
 from symdiff.symbolic.closed_form import describe
 from symdiff.teaching.dot import GraphvizNotFoundError, RenderError, pipe, to_dot
 from symdiff.errors import SymdiffError
-from symdiff.graph.node import Node, topological
+from symdiff.graph.node import Node
+from symdiff.graph.walks import topological
 
 
 class Show:

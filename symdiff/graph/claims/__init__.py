@@ -27,7 +27,8 @@ from typing import Any, Mapping
 from symdiff.budget import gc_paused
 from symdiff.graph.claims.builder import MatrixBuilder
 from symdiff.graph.claims.reading import parse_matrix
-from symdiff.graph.node import Node, topological
+from symdiff.graph.node import Node
+from symdiff.graph.walks import topological
 
 __all__ = ["MatrixBuilder", "parse_claim", "parse_matrix"]
 

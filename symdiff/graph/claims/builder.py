@@ -23,7 +23,8 @@ from symdiff.graph.claims.nodes import materialize
 from symdiff.graph.claims.reading import PRIME
 from symdiff.graph.claims.sizes import Dim, check_index, sum_rule, unify
 from symdiff.graph.claims.terms import Term, Terms
-from symdiff.graph.node import apply, var
+from symdiff.graph.node import apply
+from symdiff.graph.leaves import var
 from symdiff.text.allowlist import MAX_NODES
 from symdiff.text.builder import OperatorBuilder
 from symdiff.text.hygiene import clip_text
