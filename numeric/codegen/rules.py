@@ -29,7 +29,7 @@ vjp_reads_inputs  False when the VJPs read only the inputs' shapes (sum, reshape
          gradient-only program need not compute, or keep, those inputs.
 
 The claims in the last three columns are checked against the rows' own VJPs by
-``tests/test_codegen.py``; the scalar templates against numpy at edge values.
+``tests/numeric/test_codegen.py``; the scalar templates against numpy at edge values.
 
 >>> from numeric import PRIMITIVES
 >>> r = rule_for(PRIMITIVES["sin"])

@@ -231,7 +231,7 @@ def render(f: Node, path: str | os.PathLike, at: Optional[Mapping[str, Any]] = N
 def pipe(text: str, fmt_name: str, what: str = "the graph") -> bytes:
     """DOT text rendered by Graphviz's ``dot`` into ``fmt_name`` ("svg", "png", "pdf");
     ``GraphvizNotFoundError`` says how to install Graphviz when it is missing. With
-    Graphviz installed (the tests render for real in ``tests/test_dot.py``)::
+    Graphviz installed (the tests render for real in ``tests/teaching/test_dot.py``)::
 
         svg = pipe("digraph { a -> b }", "svg").decode()
     """

@@ -376,7 +376,7 @@ def test_every_row_matches_torch():
     """Every row at every case of the table sweep: numpy forward == torch forward, each
     VJP == torch.autograd.grad with the same cotangent, at points away from kinks."""
     t = pytest.importorskip("torch", reason="optional oracle: pip install -e '.[torch]'")
-    from test_primitives import cases_for
+    from row_cases import cases_for
 
     failures = []
     for name, row in PRIMITIVES.items():

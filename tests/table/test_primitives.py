@@ -14,7 +14,6 @@ VJPs; kink conventions; domains.
 from __future__ import annotations
 
 import itertools
-import zlib
 
 import numpy as np
 import pytest
@@ -22,153 +21,14 @@ import sympy
 
 import symdiff as sd
 from numeric import PRIMITIVES, NumericShapeError, sum_to
-from numeric.primitives import Positions as P, index_key
+from numeric.primitives import index_key
 from symdiff.graph.node import apply
 from symdiff.graph.walks import free_names
 from symdiff.symbolic.functions import NUMPY_FUNCTIONS, relu, sigmoid, template
 
+from row_cases import (BAD_CASES, CASES, ELEMENTWISE, INCOMPATIBLE, ROW_CASES, ROWS,
+                       S, cases_for, params_for, rng_for)
 from strategies import boolean_inputs, compare_vjp, draw_inputs, near_row_kink
-
-# ---------------------------------------------------------------------------
-# cases
-# ---------------------------------------------------------------------------
-
-UNARY_SHAPES = [((),), ((2,),), ((3, 2),), ((1, 2),)]
-BINARY_SHAPES = [((), ()), ((2,), (2,)), ((3, 2), (3, 2)), ((1, 2), (1, 2)), ((3, 1), (2,)),
-                 ((3, 2), ()), ((), (3, 2)), ((1, 2), (3, 1)), ((2,), (3, 2))]
-TERNARY_SHAPES = [((), (), ()), ((3, 2), (3, 2), (3, 2)), ((3, 1), (2,), ()),
-                  ((2,), (3, 1), (3, 2)), ((), (2,), (3, 1))]
-ELEMENTWISE_SHAPES = {1: UNARY_SHAPES, 2: BINARY_SHAPES, 3: TERNARY_SHAPES}
-INCOMPATIBLE = {2: ((3,), (2,)), 3: ((3,), (2,), ())}
-
-
-def S(start=None, stop=None, step=None):
-    """A slice in the table's hashable key form."""
-    return ("slice", start, stop, step)
-
-
-CASES: dict[str, list] = {
-    # elementwise rows with params: every shape set, every param value
-    "pow": [(shapes, {"p": p}) for p in (2, 3, 0.5, -1, -2.5, 1, 0, 1.5)
-            for shapes in UNARY_SHAPES],
-    "step": [(shapes, {"h0": h0}) for h0 in (0.0, 0.5) for shapes in UNARY_SHAPES],
-    # reductions
-    "sum": [(((3, 2),), {"axis": a, "keepdims": k})
-            for a in (None, 0, 1, (0, 1), -1) for k in (False, True)]
-    + [(((),), {"axis": None, "keepdims": False}), (((4,),), {"axis": 0, "keepdims": False}),
-       (((2, 3, 4),), {"axis": (0, 2), "keepdims": False}),
-       (((2, 3, 4),), {"axis": 1, "keepdims": True})],
-    "mean": [(((3, 2),), {"axis": a, "keepdims": k})
-             for a in (None, 0, 1, (0, 1), -1) for k in (False, True)]
-    + [(((),), {"axis": None, "keepdims": False}), (((4,),), {"axis": 0, "keepdims": False}),
-       (((2, 3, 4),), {"axis": (0, 2), "keepdims": True})],
-    "logsumexp": [(((3, 2),), {"axis": a, "keepdims": k})
-                  for a in (None, 0, 1, (0, 1), -1) for k in (False, True)]
-    + [(((),), {"axis": None, "keepdims": False}), (((4,),), {"axis": 0, "keepdims": False}),
-       (((2, 3, 4),), {"axis": (0, 2), "keepdims": True})],
-    "norm": [(((4,),), {}), (((3, 2),), {}), (((2, 3, 4),), {}), (((1,),), {})],
-    "trace": [(((3, 3),), {}), (((1, 1),), {})],
-    "det": [(((3, 3),), {}), (((2, 2),), {}), (((1, 1),), {})],
-    "logdet": [(((3, 3),), {}), (((2, 2),), {})],
-    "inv": [(((3, 3),), {}), (((2, 2),), {}), (((1, 1),), {})],
-    # structural. Regression cases: 1-D @ batched (x (2,) @ y (5,2,4)) had wrong VJPs in
-    # numeric and wrong adjoints in symdiff; negative transpose axes (-1, 0, 1) likewise;
-    # transpose axes (0, 1) printed as .T; unindex of a 0-d value nested an array.
-    "matmul": [(((3, 2), (2, 4)), {}), (((2,), (2, 4)), {}), (((3, 2), (2,)), {}),
-               (((2,), (2,)), {}), (((5, 3, 2), (2, 4)), {}), (((3, 2), (5, 2, 4)), {}),
-               (((5, 3, 2), (5, 2, 4)), {}), (((5, 3, 2), (2,)), {}), (((2,), (5, 2, 4)), {}),
-               (((1, 3, 2), (4, 2, 3)), {})],
-    "transpose": [(((3, 2),), {"axes": None}), (((2, 3, 4),), {"axes": None}),
-                  (((3, 2),), {"axes": (1, 0)}), (((3, 2),), {"axes": (0, 1)}),
-                  (((2, 3, 4),), {"axes": (1, 2, 0)}), (((2, 3, 4),), {"axes": (2, 0, 1)}),
-                  (((2, 3, 4),), {"axes": (-1, 0, 1)}), (((4,),), {"axes": None})],
-    "reshape": [(((3, 2),), {"shape": (6,)}), (((3, 2),), {"shape": (2, -1)}),
-                (((6,),), {"shape": (1, 2, 3)}), (((),), {"shape": (1,)}),
-                (((1,),), {"shape": ()}), (((2, 3, 4),), {"shape": (-1, 4)})],
-    "index": [(((4, 3),), {"key": (0,)}), (((4, 3),), {"key": (0, S(None, None, 2))}),
-              (((4, 3),), {"key": (None, Ellipsis)}), (((4, 3),), {"key": (Ellipsis, 1)}),
-              (((4, 3),), {"key": (S(1, None), -1)}), (((4, 3),), {"key": (S(None, None, -2),)}),
-              (((5,),), {"key": (S(1, 4),)}), (((5,),), {"key": (-1,)}),
-              (((2, 3, 4),), {"key": (1, None, S(None, None, 2), Ellipsis)})],
-    "unindex": [(((3,),), {"key": (0,), "shape": (4, 3)}),
-                (((2, 3),), {"key": (S(None, None, 2),), "shape": (4, 3)}),
-                (((1, 4, 3),), {"key": (None, Ellipsis), "shape": (4, 3)}),
-                ((( ),), {"key": (1, 2), "shape": (4, 3)}),
-                (((2,),), {"key": (S(1, None), 0), "shape": (3, 2)})],
-    "broadcast_to": [(((3,),), {"shape": (2, 3)}), (((3, 1),), {"shape": (3, 4)}),
-                     (((),), {"shape": (2, 2)}), (((1, 3),), {"shape": (2, 1, 3)}),
-                     (((2,),), {"shape": (2,)})],
-    # sparse Hessians' decompression: repeated targets add up, repeated sources copy, an
-    # empty map gives zeros, 0-d to 0-d adds x len(pos) times
-    "scatter": [(((3,),), {"src": P([0, 1, 2, 2]), "pos": P([0, 0, 3, 1]), "shape": (2, 2)}),
-                (((2, 3),), {"src": P([5, 0, 3]), "pos": P([1, 4, 4]), "shape": (6,)}),
-                (((4,),), {"src": P([0, 1, 2, 3, 1]), "pos": P([0, 5, 10, 15, 1]),
-                           "shape": (4, 4)}),
-                (((3, 2),), {"src": P([]), "pos": P([]), "shape": (2,)}),
-                (((),), {"src": P([0, 0]), "pos": P([0, 0]), "shape": ()}),
-                (((2,),), {"src": P([1]), "pos": P([5]), "shape": (2, 1, 3)})],
-}
-"""name -> list of (input shapes, params); elementwise rows without params default to
-``ELEMENTWISE_SHAPES`` of their arity."""
-
-BAD_CASES: dict[str, list] = {
-    "logsumexp": [(((3, 2),), {"axis": 2, "keepdims": False})],
-    "norm": [(((),), {})],
-    "trace": [(((3, 2),), {}), (((3,),), {})],
-    "det": [(((3, 2),), {}), (((2, 3, 3),), {})],
-    "logdet": [(((2, 3),), {})],
-    "inv": [(((3,),), {}), (((2, 3),), {})],
-    "sum": [(((3, 2),), {"axis": 2, "keepdims": False}), (((3, 2),), {"axis": (0, 0)})],
-    "mean": [(((3, 2),), {"axis": -3, "keepdims": False})],
-    "matmul": [(((3, 2), (3, 2)), {}), (((), (2,)), {}), (((2,), (3,)), {}),
-               (((2, 3, 4), (3, 4, 5)), {})],
-    "transpose": [(((3, 2),), {"axes": (0, 0)}), (((3, 2),), {"axes": (0,)})],
-    "reshape": [(((3, 2),), {"shape": (4,)}), (((3, 2),), {"shape": (-1, -1)}),
-                (((3, 2),), {"shape": (-1, 4)})],
-    "index": [(((4, 3),), {"key": (4,)}), (((4,),), {"key": (0, 0)})],
-    "unindex": [(((2,),), {"key": (0,), "shape": (4, 3)})],
-    "broadcast_to": [(((3,),), {"shape": (2, 4)}), (((2, 3),), {"shape": (3,)})],
-    "scatter": [(((3,),), {"src": P([0, 3]), "pos": P([0, 1]), "shape": (2,)}),
-                (((3,),), {"src": P([0]), "pos": P([4]), "shape": (2, 2)}),
-                (((3,),), {"src": P([0, 1]), "pos": P([0]), "shape": (2,)}),
-                (((3,),), {"src": P([-1]), "pos": P([0]), "shape": (2,)})],
-}
-"""Shapes/params each non-elementwise row's shape rule must reject."""
-
-
-def cases_for(name: str) -> list:
-    row = PRIMITIVES[name]
-    if name in CASES:
-        return CASES[name]
-    return [(shapes, {}) for shapes in ELEMENTWISE_SHAPES[row.arity]]
-
-
-def _case_id(name: str, shapes: tuple, params: dict) -> str:
-    sh = "+".join(str(s).replace(" ", "") for s in shapes)
-    pa = ",".join(f"{k}={v}" for k, v in params.items()).replace(" ", "")
-    return f"{name}-{sh}" + (f"-{pa}" if pa else "")
-
-
-ROWS = [pytest.param(row, id=name) for name, row in PRIMITIVES.items()]
-ROW_CASES = [pytest.param(row, shapes, params, id=_case_id(name, shapes, params))
-             for name, row in PRIMITIVES.items() for shapes, params in cases_for(name)]
-ELEMENTWISE = [pytest.param(row, id=name) for name, row in PRIMITIVES.items()
-               if row.kind == "elementwise"]
-
-
-def rng_for(*key: object) -> np.random.Generator:
-    """A generator seeded from the test case, so failures reproduce."""
-    return np.random.default_rng(zlib.crc32(repr(key).encode()))
-
-
-def params_for(name: str) -> list:
-    """The distinct param dicts a row is tested with."""
-    out: list = []
-    for _, params in cases_for(name):
-        if params not in out:
-            out.append(params)
-    return out
-
 
 # ---------------------------------------------------------------------------
 # schema

@@ -26,7 +26,7 @@ from numeric.codegen.rules import CODEGEN, rule_for
 from numeric.fuse import POLYVAL, derivative, polyval
 from symdiff.lowering.lower import lower
 from strategies import array_graphs, points, scalar_graphs
-from test_properties import free_names
+from symdiff.graph.walks import free_names
 
 EDGE = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, 1e-300, -1e-300, 1e300, -1e300, 700.0,
         -745.5, math.inf, -math.inf, math.nan, 1e-8, 2.0, -3.0]
@@ -398,7 +398,7 @@ def test_vjp_reads_flags_are_true_of_every_row():
     """A row that says its VJPs do not read ``out`` (or only the inputs' shapes) gives the
     same cotangents when handed None (or zero-strided stand-ins) instead."""
     from strategies import draw_inputs
-    from test_primitives import ROW_CASES
+    from row_cases import ROW_CASES
 
     checked = 0
     for case in ROW_CASES:
@@ -455,7 +455,7 @@ def test_vjp_out_rows_write_into_the_buffer_they_are_given():
     """Rows with ``vjp_out`` (in the codegen table) give the same cotangent with ``into=`` a buffer, and write it
     there (the generated code relies on both)."""
     from strategies import draw_inputs
-    from test_primitives import ROW_CASES
+    from row_cases import ROW_CASES
 
     checked = 0
     for case in ROW_CASES:

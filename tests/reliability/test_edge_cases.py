@@ -1,7 +1,7 @@
 """Reliability: numerical edge cases, inputs of every type, concurrent calls, no data lost.
 
-(Parsing hostile text: tests/test_fuzz_parse.py; outside oracles: tests/test_properties.py
-and tests/test_torch_oracle.py; huge and deep graphs: tests/test_deep_graphs.py.)
+(Parsing hostile text: tests/text/test_fuzz_parse.py; outside oracles: tests/table/test_properties.py
+and tests/table/test_torch_oracle.py; huge and deep graphs: tests/reliability/test_deep_graphs.py.)
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ import pytest
 
 # benchmarks/ is not an installed package: `python -m pytest` from the repo root finds it
 # through the current directory, but plain `pytest` or a run from elsewhere would not
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks import swell  # noqa: E402
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cli_util import run, assert_one_line_error
-from symdiff.cli import main, parse_at, parse_shapes
+from symdiff.cli import parse_at, parse_shapes
 
 
 # ---- diff: the happy path ----------------------------------------------------------

@@ -698,7 +698,7 @@ def test_random_claim_text_parses_or_raises_parse_error(text):
 
 
 # ---------------------------------------------------------------------------
-# regressions found by tests/test_fuzz_parse.py (hostile text), each fixed in parse.py
+# regressions found by tests/text/test_fuzz_parse.py (hostile text), each fixed in parse.py
 # (times are CPU times, time.process_time(): the bound is on the work done, and other
 # processes on a loaded machine must not make these tests fail)
 # ---------------------------------------------------------------------------

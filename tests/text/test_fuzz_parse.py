@@ -32,7 +32,7 @@ The figures are printed at the end of the session (``pytest -s``; the fixture
 ``_report_at_the_end``) and docs/reliability.md quotes them.
 
 Regression tests of the command-line fixes the fuzzing led to are at the end (those of
-the parser are in tests/test_parse.py).
+the parser are in tests/text/test_parse.py).
 """
 from __future__ import annotations
 
@@ -598,7 +598,7 @@ def test_fuzz_command_line():
 
 
 # ---------------------------------------------------------------------------
-# the long run: python -m pytest tests/test_fuzz_parse.py -m slow
+# the long run: python -m pytest tests/text/test_fuzz_parse.py -m slow
 # ---------------------------------------------------------------------------
 
 @pytest.mark.slow
