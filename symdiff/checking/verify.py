@@ -20,7 +20,7 @@ symdiff bug; if the truth disagrees with finite differences, the report says so 
 instead (status ``"symdiff disagrees with finite differences"``).
 
 Claims are text (read in matrix notation by the safe parser, never executed: see
-``symdiff.parse.parse_claim``), SymPy expressions (scalar, matrix expressions, or explicit
+``symdiff.graph.claims.parse_claim``), SymPy expressions (scalar, matrix expressions, or explicit
 ``Matrix``/``Array`` of entries over ``W[i, j]``), Nodes, or numbers. The notation is the
 one symdiff prints: a 1-D variable of shape (n,) is an n×1 column, ``*`` between two
 matrices is the matrix product (``@`` too), a number times a matrix scales it, ``.T``

@@ -18,28 +18,13 @@ May import: ``numeric``, ``symdiff.graph``.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Callable, Mapping
 
 from numeric import PRIMITIVES
+from symdiff.graph.params import key_text
 from symdiff.graph.node import Node
 
 Names = Mapping[int, str]
-
-
-def key_text(key: Any) -> str:
-    """A stored basic-index key as it would be written between brackets.
-
-    >>> key_text((0, ("slice", 1, None, None), ("slice", None, None, 2)))
-    '0, 1:, ::2'
-    """
-    parts = []
-    for k in key:
-        if isinstance(k, tuple) and k and k[0] == "slice":
-            s = ":".join("" if v is None else str(v) for v in k[1:3])
-            parts.append(s + (f":{k[3]}" if k[3] is not None else ""))
-        else:
-            parts.append("..." if k is Ellipsis else str(k))
-    return ", ".join(parts)
 
 
 def _c(node: Node, names: Names) -> str:

@@ -9,7 +9,7 @@ graph: reverse-over-reverse. Both are ordinary Nodes: ``.eval``, ``.sympy()``
 
 Sparse Hessians: the Hessian of a sum of local terms is mostly zeros, yet the identity
 seed makes every node of the second sweep carry an (n, n) array. So ``sd.hessian`` of one
-variable first finds the structural nonzeros of the Hessian (``symdiff.sparsity``:
+variable first finds the structural nonzeros of the Hessian (``symdiff.derivatives.sparsity``:
 the Jacobian pattern of the gradient graph, from the graph alone) and colours its rows
 so that rows of one colour share no column (3 colours for a tridiagonal Hessian, at any
 n). One sweep seeded with the k colour indicators gives k compressed rows

@@ -25,7 +25,7 @@ and callers use the dense path.
 
 ``colour_rows(pattern)`` groups rows that share no column (greedy colouring): one reverse
 sweep seeded with a group's indicator computes all rows of the group at once, because no
-two of them overlap. ``sd.hessian`` uses both (see ``symdiff.jacobian``).
+two of them overlap. ``sd.hessian`` uses both (see ``symdiff.derivatives.jacobian``).
 
 >>> import symdiff as sd
 >>> x = sd.var("x", (5,))

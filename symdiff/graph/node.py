@@ -22,6 +22,7 @@ import numpy as np
 from numeric import PRIMITIVES, NumericShapeError
 
 from symdiff.errors import ShapeError, SymdiffError
+from symdiff.graph.params import normalize_axis_param, normalize_key
 from symdiff.graph.walks import free_names, topological
 
 LEAF_OPS = ("var", "tensor", "const")
@@ -412,39 +413,3 @@ def constant_exponent(p: Any) -> Optional[float]:
             return None
         return int(p) if p.is_integer() else p
     return None
-
-
-def normalize_axis_param(axis: Any) -> Any:
-    """Axis params must be hashable and plain: None, int or tuple of ints."""
-    if axis is None:
-        return None
-    if isinstance(axis, (int, np.integer)):
-        return int(axis)
-    return tuple(int(a) for a in axis)
-
-
-def normalize_key(key: Any, shape: tuple) -> tuple:
-    """An index key in the hashable form the table stores (slices as tuples)."""
-    if not isinstance(key, tuple):
-        key = (key,)
-    out = []
-    for k in key:
-        if isinstance(k, slice):
-            out.append(("slice", _int_or_none(k.start), _int_or_none(k.stop),
-                        _int_or_none(k.step)))
-        elif k is None or k is Ellipsis:
-            out.append(k)
-        elif isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)):
-            out.append(int(k))
-        else:
-            raise ShapeError(f"index: only basic indexing (ints, slices, None, ...) is supported, "
-                             f"got {type(k).__name__} in key of an array of shape {shape}")
-    return tuple(out)
-
-
-def _int_or_none(v: Any) -> Optional[int]:
-    if v is None:
-        return None
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    raise ShapeError(f"index: slice bounds must be ints or None, got {v!r}")

@@ -14,7 +14,8 @@ from typing import Any, Callable, Optional, Sequence
 from numeric import PRIMITIVES
 
 from symdiff.errors import SymdiffError
-from symdiff.graph.node import Node, apply, as_node, normalize_axis_param
+from symdiff.graph.node import Node, apply, as_node
+from symdiff.graph.params import normalize_axis_param
 
 # elementwise one-input rows that are public functions; sign/step come out of derivatives
 _UNARY = ["exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sqrt", "abs", "sign"]

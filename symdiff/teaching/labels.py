@@ -26,7 +26,7 @@ import numpy as np
 from numeric import PRIMITIVES
 
 from symdiff.errors import SymdiffError
-from symdiff.derivatives.adjoint_text import key_text
+from symdiff.graph.params import key_text
 from symdiff.graph.node import Node
 
 __all__ = ["name_nodes", "fmt", "expression", "key_text"]

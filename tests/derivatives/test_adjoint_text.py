@@ -14,8 +14,8 @@ import sympy
 
 import symdiff as sd
 from numeric import PRIMITIVES
-from symdiff.derivatives.adjoint_text import (ADJOINT_TEXT, TEXT_FALLBACK, key_text,
-                                              structural_partial_text)
+from symdiff.derivatives.adjoint_text import (ADJOINT_TEXT, TEXT_FALLBACK, structural_partial_text)
+from symdiff.graph.params import key_text
 from symdiff.derivatives.adjoints import ADJOINTS
 from symdiff.derivatives.recipes import partial_recipe
 from symdiff.graph.node import apply

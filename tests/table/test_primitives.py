@@ -511,7 +511,7 @@ def test_sum_to_sums_broadcast_axes_and_refuses_a_wrong_shape():
         sum_to(np.ones((3, 4)), (4, 1))
 
 
-# Regression (symdiff/sympy_functions.py, relu.eval; fixed in 4311040): relu(nan) raised
+# Regression (symdiff/symbolic/functions.py, relu.eval; fixed in 4311040): relu(nan) raised
 # "ValueError: The argument 'nan' is not comparable" (it called Max(nan, 0)), while SymPy's
 # own functions return nan; sympy.simplify substitutes such values internally, so
 # simplify(sd.diff(sd.sin(sd.relu(x*sd.sign(x))), x).sympy()) raised.

@@ -332,7 +332,7 @@ def test_table_graphs_cover_every_user_row():
 # examples found by the properties, kept as plain regression tests
 # ---------------------------------------------------------------------------
 
-# Regression (symdiff/check.py, _sympy_gradients; found by test_scalar_graphs_many, fixed in
+# Regression (symdiff/checking/check.py, _sympy_gradients; found by test_scalar_graphs_many, fixed in
 # 4311040): with lambdify(..., cse=True), SymPy's cse pulled the relational x > 0.5 out of
 # Heaviside(Piecewise((0.5, x > 0.5), (x, True)), 0) into a plain symbol, and the numpy
 # printer (which has no Heaviside and prints it through rewrite(Piecewise)) folded it to 1:

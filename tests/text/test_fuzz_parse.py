@@ -664,7 +664,7 @@ def _report() -> None:
 
 
 # ---------------------------------------------------------------------------
-# regressions: the command-line fixes the fuzzing led to (symdiff/cli.py)
+# regressions: the command-line fixes the fuzzing led to (symdiff/cli)
 # ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("argv, fragment", [

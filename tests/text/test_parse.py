@@ -1,4 +1,4 @@
-"""Tests of the safe parser (symdiff/parse.py): grammar, refusals, positions, safety, limits."""
+"""Tests of the safe parser (symdiff/text and symdiff/graph/parse.py): grammar, refusals, positions, safety, limits."""
 from __future__ import annotations
 
 import math
