@@ -79,6 +79,11 @@ class Domain:
     note    the same in words, for reports.
     draw    optional ``(rng, shape) -> array`` for rows whose inputs cannot be drawn
             entry by entry from ``sample`` (det, inv: a well-conditioned matrix).
+    boundary  optional ``(*xs, **params) -> array``: where the op switches branch, as
+            the zero crossings of this array (relu, abs: ``x``; maximum, a comparison:
+            ``x - y``). Every row with a ``kink`` that lies on a hypersurface has one;
+            ``sd.verify`` finds the crossings along lines through its points and
+            compares on both sides of each, wherever they are.
     """
 
     sample: tuple[tuple[float, float], ...]
@@ -86,6 +91,7 @@ class Domain:
     kink: Optional[Callable[..., Any]] = None
     note: str = "all reals"
     draw: Optional[Callable[..., Any]] = None
+    boundary: Optional[Callable[..., Any]] = None
 
 
 @dataclass(frozen=True)
@@ -458,6 +464,14 @@ def _at_zero(x: Any, **_: Any) -> Any:
     return x == 0
 
 
+def _input(x: Any, *_: Any, **__: Any) -> Any:
+    return x
+
+
+def _difference(x: Any, y: Any, **_: Any) -> Any:
+    return np.subtract(x, y, dtype=np.float64)
+
+
 # complex-safe forwards, for the complex step (the real ones split on sign, cast to
 # float64 or take log|det|)
 
@@ -534,6 +548,7 @@ _ew("pow", 1, _pow,
         (POS,),
         valid=_pow_valid,
         kink=lambda x, p: (x == 0) & (p < 1) & (p != 0),
+        boundary=lambda x, p: x if p < 1 and p != 0 else np.ones_like(x),
         note="x > 0 unless p is an integer (x != 0 when p < 0)"),
     params=("p",), doc="x raised to a constant exponent p", analytic=True)
 _ew("pow_tensor", 2, np.power,
@@ -557,25 +572,30 @@ _ew("tanh", 1, np.tanh, (lambda g, out, x, into=None: np.multiply(g, 1.0 - out *
 _ew("sigmoid", 1, _sigmoid, (_sigmoid_vjp,), "sigmoid(x)",
     "sigmoid", Domain((R,)), analytic=True, complex_forward=_sigmoid_complex)
 _ew("relu", 1, _relu, (lambda g, out, x, into=None: np.multiply(g, x > 0, out=into),), "relu(x)",
-    "relu", Domain((R,), kink=_at_zero, note="kink at x = 0 (relu'(0) = 0)"))
+    "relu", Domain((R,), kink=_at_zero, note="kink at x = 0 (relu'(0) = 0)", boundary=_input))
 _ew("sqrt", 1, np.sqrt, (lambda g, out, x: g * 0.5 / out,), "sqrt(x)", "sqrt",
-    Domain((POS,), valid=lambda x: x >= 0, kink=_at_zero, note="x >= 0, not differentiable at 0"),
+    Domain((POS,), valid=lambda x: x >= 0, kink=_at_zero, note="x >= 0, not differentiable at 0",
+           boundary=_input),
     analytic=True)
 _ew("abs", 1, np.abs, (lambda g, out, x: g * np.sign(x),), "Abs(x)", "abs",
-    Domain((R,), kink=_at_zero, note="kink at x = 0 (abs'(0) = 0)"))
+    Domain((R,), kink=_at_zero, note="kink at x = 0 (abs'(0) = 0)", boundary=_input))
 _ew("sign", 1, np.sign, (None,), "sign(x)", "sign",
-    Domain((R,), kink=_at_zero, note="jump at x = 0, derivative 0 elsewhere"))
+    Domain((R,), kink=_at_zero, note="jump at x = 0, derivative 0 elsewhere",
+           boundary=_input))
 _ew("step", 1, lambda x, h0: np.heaviside(x, h0), (None,), "Heaviside(x, h0)", "step",
-    Domain((R,), kink=lambda x, h0: x == 0, note="jump at x = 0, derivative 0 elsewhere"),
+    Domain((R,), kink=lambda x, h0: x == 0, note="jump at x = 0, derivative 0 elsewhere",
+           boundary=_input),
     params=("h0",), doc="Heaviside step with value h0 at 0")
 _ew("maximum", 2, np.maximum,
     (lambda g, out, x, y: g * ((x > y) + 0.5 * (x == y)),
      lambda g, out, x, y: g * ((y > x) + 0.5 * (x == y))),
-    "Max(x, y)", "max", Domain((R, R), kink=_tie, note="kink where x == y (tie splits 0.5/0.5)"))
+    "Max(x, y)", "max", Domain((R, R), kink=_tie, note="kink where x == y (tie splits 0.5/0.5)",
+                              boundary=_difference))
 _ew("minimum", 2, np.minimum,
     (lambda g, out, x, y: g * ((x < y) + 0.5 * (x == y)),
      lambda g, out, x, y: g * ((y < x) + 0.5 * (x == y))),
-    "Min(x, y)", "min", Domain((R, R), kink=_tie, note="kink where x == y (tie splits 0.5/0.5)"))
+    "Min(x, y)", "min", Domain((R, R), kink=_tie, note="kink where x == y (tie splits 0.5/0.5)",
+                              boundary=_difference))
 
 # -- comparisons and selection -------------------------------------------------
 for _name, _fn, _formula, _disp in [("greater", np.greater, "x > y", ">"),
@@ -583,7 +603,7 @@ for _name, _fn, _formula, _disp in [("greater", np.greater, "x > y", ">"),
                                      ("less", np.less, "x < y", "<"),
                                      ("less_equal", np.less_equal, "x <= y", "<=")]:
     _ew(_name, 2, _fn, (None, None), _formula, _disp,
-        Domain((R, R), kink=_tie, note="jump where x == y"), dtype="bool")
+        Domain((R, R), kink=_tie, note="jump where x == y", boundary=_difference), dtype="bool")
 _ew("where", 3, _where,
     (None, lambda g, out, c, x, y: g * c, lambda g, out, c, x, y: g * ~c),
     "where(x, y, z)", "where",

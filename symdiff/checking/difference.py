@@ -10,11 +10,14 @@ May import SymPy, numpy, ``symdiff.errors``, ``symdiff.graph`` and ``symdiff.sym
 >>> import symdiff as sd
 >>> x = sd.var("x")
 >>> difference(2 * sd.sin(x) * sd.cos(x), sd.diff(sd.sin(x) ** 2, x), True)
-(0, True, '')
+Difference(expr=0, proven=True, note='', rounded=False)
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Optional
+
+import threading
 
 import numpy as np
 import sympy
@@ -30,15 +33,37 @@ MAX_SYMBOLIC = 400
 _HEAVY = ("inv", "det", "logdet")
 
 
-def difference(claim: Node, truth: Node, equal: bool) -> tuple[Any, Optional[bool], str]:
-    """(claim - truth reduced, proven zero?, note). ``equal``: the numbers agreed, so try
-    hard to prove 0; otherwise only tidy the difference for display.
+@dataclass
+class Difference:
+    """claim - truth as SymPy formed it: ``expr`` (None when not formed), ``proven`` (it
+    reduced to 0), ``rounded`` (to 0 only once a float constant was read as the simple
+    fraction it is within rounding of: "equal to rounding", not "proven") and a ``note``."""
+
+    expr: Any
+    proven: Optional[bool]
+    note: str = ""
+    rounded: bool = False
+
+
+def difference(claim: Node, truth: Node, equal: bool) -> Difference:
+    """claim - truth, reduced. ``equal``: the numbers agreed, so try hard to prove 0;
+    otherwise only tidy the difference for display.
 
     >>> import symdiff as sd
     >>> x = sd.var("x")
-    >>> difference(sd.cos(x ** 2), sd.diff(sd.sin(x ** 2), x), False)[:2]
+    >>> d = difference(sd.cos(x ** 2), sd.diff(sd.sin(x ** 2), x), False)
+    >>> d.expr, d.proven
     ((1 - 2*x)*cos(x**2), False)
+    >>> d = difference(2 * x + 1e-15, sd.diff(x ** 2, x), True)
+    >>> d.expr, d.proven, d.rounded
+    (0, True, True)
     """
+    _ROUNDED.flag = False
+    expr, proven, note = _difference(claim, truth, equal)
+    return Difference(expr, proven, note, bool(proven) and _ROUNDED.flag)
+
+
+def _difference(claim: Node, truth: Node, equal: bool) -> tuple[Any, Optional[bool], str]:
     order = topological([claim, truth])
     work = sum(max(n.size, 1) for n in order)
     heavy = any(n.op in _HEAVY and n.args[0].shape[-1] > 2 for n in order)
@@ -51,7 +76,10 @@ def difference(claim: Node, truth: Node, equal: bool) -> tuple[Any, Optional[boo
             pass
     try:
         if work <= MAX_SYMBOLIC and not heavy:
-            c, t = claim.sympy(explicit=True), truth.sympy(explicit=True)
+            # each side's float constants read as the fractions they print or round to,
+            # before they meet: what is left over is a real difference
+            c, t = _rationalize_all(claim.sympy(explicit=True)), \
+                _rationalize_all(truth.sympy(explicit=True))
             if claim.shape == ():
                 d = _reduce(sympy.sympify(c) - sympy.sympify(t), equal)
                 return d, d == 0, ""
@@ -66,6 +94,74 @@ def difference(claim: Node, truth: Node, equal: bool) -> tuple[Any, Optional[boo
     except (ClosedFormError, TypeError, ValueError, NotImplementedError, AttributeError,
             ArithmeticError, RecursionError) as e:
         return None, None, f"SymPy could not form claim - symdiff ({type(e).__name__})"
+
+
+DIGITS = 30
+"""Working precision of ``residual``: a difference SymPy could not reduce is evaluated
+with this many digits at the points the search compared."""
+MAX_RESIDUAL_ENTRIES = 400
+"""Largest explicit difference (entries) evaluated by ``residual``; matrix forms of more
+entries are left to the float comparison."""
+
+
+def residual(d: Any, point: dict, digits: int = DIGITS) -> Optional[float]:
+    """max |d| at ``point`` (name -> value) in ``digits``-digit arithmetic, or None where
+    it cannot be evaluated (unknown symbols, too many entries, a SymPy failure).
+    Variables are the symbols the closed forms use: ``x``, ``W[i, j]`` in explicit
+    forms, ``MatrixSymbol`` W in matrix forms (a vector of shape (n,) an n×1 column).
+
+    >>> import sympy
+    >>> x = sympy.Symbol("x")
+    >>> residual(sympy.Piecewise((1, x > 10**7), (0, True)), {"x": 1.5e7})
+    1.0
+    >>> residual(sympy.sin(x)**2 + sympy.cos(x)**2 - 1, {"x": 0.3}) < 1e-25
+    True
+    """
+    subs: dict = {}
+    try:
+        labels = {i.base.label for i in d.atoms(sympy.Indexed)}
+        for s in d.free_symbols - labels:
+            if isinstance(s, sympy.Indexed):
+                v = point.get(str(s.base))
+                if v is None:
+                    return None
+                subs[s] = sympy.Float(float(np.asarray(v)[tuple(int(i) for i in s.indices)]),
+                                      digits + 10)
+            elif isinstance(s, sympy.MatrixSymbol):
+                v = point.get(s.name)
+                if v is None:
+                    return None
+                m = np.asarray(v, dtype=float).reshape(s.shape)
+                subs[s] = sympy.ImmutableMatrix(m.shape[0], m.shape[1],
+                                                [sympy.Float(float(e), digits + 10)
+                                                 for e in m.reshape(-1)])
+            elif isinstance(s, sympy.Symbol):
+                if s.name not in point or np.ndim(point[s.name]) != 0:
+                    return None
+                subs[s] = sympy.Float(float(point[s.name]), digits + 10)
+            elif not isinstance(s, sympy.IndexedBase):
+                return None
+        e = d.xreplace(subs)
+        if isinstance(e, sympy.NDimArray):
+            entries = list(sympy.flatten(e.tolist()))
+        elif getattr(e, "is_Matrix", False):
+            if e.shape[0] * e.shape[1] > MAX_RESIDUAL_ENTRIES:
+                return None
+            entries = list(e.doit().as_explicit())
+        else:
+            entries = [e]
+        if len(entries) > MAX_RESIDUAL_ENTRIES:
+            return None
+        worst = 0.0
+        for entry in entries:
+            v = sympy.N(entry, digits)
+            if not v.is_number:
+                return None
+            worst = max(worst, abs(complex(v)))
+        return worst
+    except (TypeError, ValueError, ArithmeticError, AttributeError, NotImplementedError,
+            RecursionError, IndexError):
+        return None
 
 
 def _matrix_difference(claim: Node, truth: Node, equal: bool) -> tuple[Any, bool, str]:
@@ -129,11 +225,41 @@ def _reduce(d: Any, equal: bool) -> Any:
     return d
 
 
+PRINTED = 5e-15
+"""Relative distance from a simple fraction within which a float is that fraction as
+printed (SymPy prints 15 digits: 0.166666666666667 is 1/6)."""
+ROUNDING = 1e-13
+"""Absolute distance (for numbers up to 1, relative beyond) within which a float is read
+as a simple fraction it rounds to (1e-15 as 0): then the claim equals symdiff's only to
+rounding, and the report says so instead of "proven"."""
+
+
 def _rationalize(d: Any) -> Any:
-    """Floats that are simple fractions as printed (0.166666666666667) -> the fraction."""
+    """Floats that are simple fractions as printed (0.166666666666667) -> the fraction;
+    floats within rounding of one (2*x + 1e-15) too, noted in ``_ROUNDED``."""
     swap = {}
     for f in d.atoms(sympy.Float):
         r = sympy.Rational(float(f)).limit_denominator(10**6)
-        if abs(float(r) - float(f)) <= 1e-13 * max(1.0, abs(float(f))):
+        gap = abs(float(r) - float(f))
+        if gap <= PRINTED * abs(float(f)):
             swap[f] = r
+        elif gap <= ROUNDING * max(1.0, abs(float(f))):
+            swap[f] = r
+            _ROUNDED.flag = True
     return d.xreplace(swap) if swap else d
+
+
+def _rationalize_all(e: Any) -> Any:
+    """``_rationalize`` on an expression or on every entry of an explicit array."""
+    if isinstance(e, sympy.NDimArray):
+        return e.applyfunc(_rationalize)
+    return _rationalize(sympy.sympify(e))
+
+
+class _Flag(threading.local):
+    flag = False
+
+
+_ROUNDED = _Flag()
+"""Set by ``_rationalize`` when a float was read as the fraction it is within rounding
+of; ``difference`` resets and reads it (per thread: verify may run in several)."""

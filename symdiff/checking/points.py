@@ -25,13 +25,14 @@ May import numpy, ``numeric``, ``symdiff.graph``, ``symdiff.lowering`` and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import numpy as np
 
 from numeric import PRIMITIVES
 from numeric.finite_diff import one_sided, step_sweep
 
+from symdiff.checking.boundaries import points_around, switches
 from symdiff.checking.report import entry_label, inputs_text, num, point_text, value_text
 from symdiff.graph.node import Node
 from symdiff.graph.walks import topological
@@ -47,7 +48,9 @@ _ROUNDING = 64 * np.finfo(float).eps   # times the largest value used: rounding'
 STRUCTURED = ("ones", "twos", "minus_ones", "positive_ints", "ints", "halves", "zeros",
               "small", "large")
 SIMPLE = 7   # the first structured kinds make readable counterexamples
-RANDOM = ("domain", "uniform", "normal", "domain", "positive", "wide")
+RANDOM = ("domain", "uniform", "normal", "domain", "positive", "wide", "scales")
+MAX_LINES = 4
+"""Lines followed through the graph's branch boundaries (``checking.boundaries``)."""
 
 
 @dataclass
@@ -112,6 +115,7 @@ class Evaluator:
         self.nodes = [n for n in topological([F, *claims, *truths]) if not n.is_leaf]
         self.side = {id(n) for n in topological([*claims, *truths])}
         self.last_valid: Optional[list] = None
+        self.compared: list[tuple[str, list]] = []   # (kind of point, args), in order
         self.pos = {leaf.name: i for i, leaf in enumerate(lowered.leaves)}
         # which rows each leaf feeds directly: their domains guide the draws
         self.hints: dict[str, list] = {}
@@ -178,6 +182,23 @@ class Evaluator:
                                                 float(c[idx]), float(t[idx])))
         return res
 
+    def forced_mismatch(self, args: list, w: Node) -> PointResult:
+        """``compare``'s result at ``args``, with ``w``'s claim marked wrong although the
+        floats agree within tolerance there (the exact difference is not 0): its entries
+        are those where the floats differ at all, or else every entry."""
+        res = self.compare(args, exact=False)
+        k = [v.name for v in self.wrt].index(w.name)
+        c, t = res.claims[k], res.truths[k]
+        res.mismatch = True
+        if w.name not in res.wrong_names:
+            res.wrong_names.append(w.name)
+        differ = c != t
+        for idx in (zip(*np.nonzero(differ)) if np.any(differ) else np.ndindex(*c.shape)) \
+                if c.ndim else [()]:
+            res.entries.append(Mismatch(w.name, tuple(int(i) for i in idx),
+                                        float(c[idx]), float(t[idx])))
+        return res
+
     def truth_vs_fd(self, args: list, result: Optional[PointResult]
                     ) -> tuple[bool, float, str]:
         """Central differences of f against the truth at ``args``: for the mismatching
@@ -193,7 +214,9 @@ class Evaluator:
             idxs = [e.index for e in result.entries if e.variable == w.name] if result \
                 else list(np.ndindex(*w.shape))
             for idx in idxs[:MAX_FD_ENTRIES]:
-                fd = step_sweep(forward, args, k, idx, FD_STEPS)
+                # steps relative to the entry: a point at 1e11 needs steps of its size
+                scale = max(1.0, abs(float(np.asarray(args[k])[idx])))
+                fd = step_sweep(forward, args, k, idx, tuple(h * scale for h in FD_STEPS))
                 tv = float(truth[idx])
                 err = float(np.nanmin(np.abs(fd - tv))) if np.any(np.isfinite(fd)) else np.inf
                 best = float(fd[int(np.nanargmin(np.abs(fd - tv)))]) if np.isfinite(err) \
@@ -265,6 +288,8 @@ def draw(kind: str, leaf: Node, hints: list, rng: np.random.Generator) -> Any:
         return rng.standard_normal(shape)
     if kind == "wide":   # magnitudes from 0.01 to 100, either sign
         return rng.choice([-1.0, 1.0], size=shape) * 10.0 ** rng.uniform(-2, 2, size=shape)
+    if kind == "scales":   # magnitudes from 1e-6 to 1e8: a claim wrong only far out
+        return rng.choice([-1.0, 1.0], size=shape) * 10.0 ** rng.uniform(-6, 8, size=shape)
     return rng.uniform(-3.0, 3.0, size=shape)
 
 
@@ -274,25 +299,73 @@ def _at_or_near_kink(domain: Any, xs: list, params: dict) -> bool:
 
 def search(ev: Evaluator, lowered: Any, wrt: list, points: int, seed: int
            ) -> tuple[list, int, int]:
-    """Compare at up to ``points`` valid points, structured kinds first, then random
-    ones: (mismatches as (rank, result, args), valid points compared, points tried).
-    The rank orders counterexamples: the simple structured kinds by their place, the rest
-    after them."""
+    """Compare at up to ``points`` valid points, structured kinds first, then points on
+    both sides of every branch boundary (``boundaries``), then random ones: (mismatches
+    as (rank, result, args), valid points compared, points tried). The rank orders
+    counterexamples: the simple structured kinds by their place, the rest after them."""
     rng = np.random.default_rng(seed)
     found: list[tuple] = []
     tries, searched = 0, 0
     free = ev.free_leaves(wrt)
-    while searched < points and tries < 10 * points + 40:
-        structured = tries < len(STRUCTURED)
-        kind = STRUCTURED[tries] if structured else RANDOM[tries % len(RANDOM)]
+    starts: list[list] = []
+
+    def judge(args: list, rank: int, kind: str = "random") -> bool:
+        nonlocal searched
+        result = ev.compare(args, exact=False)
+        if not result.valid:
+            return False
+        searched += 1
+        ev.compared.append((kind, args))
+        if result.mismatch:
+            found.append((rank, result, args))
+        return True
+
+    while tries < len(STRUCTURED) and points > 0:
+        kind = STRUCTURED[tries]
         tries += 1
         point = {leaf.name: draw(kind, leaf, ev.hints.get(leaf.name, []), rng)
                  for leaf in free}
         args = bind(lowered, point, {})
-        result = ev.compare(args, exact=False)
-        if not result.valid:
-            continue
-        searched += 1
-        if result.mismatch:
-            found.append((tries - 1 if tries - 1 < SIMPLE else SIMPLE, result, args))
+        if judge(args, min(tries - 1, SIMPLE), "structured"):
+            starts.append(args)
+    structured_valid = searched
+    if points > 0:
+        for args in _boundary_points(ev, lowered, free, starts, rng):
+            tries += 1
+            judge(args, SIMPLE, "boundary")
+    budget = searched + points - structured_valid   # boundary points come on top
+    while searched < budget and tries < 10 * points + 40 + searched:
+        kind = RANDOM[tries % len(RANDOM)]
+        tries += 1
+        point = {leaf.name: draw(kind, leaf, ev.hints.get(leaf.name, []), rng)
+                 for leaf in free}
+        args = bind(lowered, point, {})
+        if judge(args, SIMPLE + 1) and len(starts) < 2:
+            starts.append(args)
     return found, searched, tries
+
+
+def _boundary_points(ev: Evaluator, lowered: Any, free: list, starts: list,
+                     rng: np.random.Generator) -> Iterator[list]:
+    """The first acceptable candidate of each group ``boundaries.points_around`` gives,
+    along up to ``MAX_LINES`` lines: through the first valid structured points, along the
+    diagonal and along a random direction."""
+    if not switches(ev.nodes):
+        return
+    if not starts:
+        starts = [bind(lowered, {leaf.name: draw("domain", leaf, ev.hints.get(leaf.name, []),
+                                                 rng) for leaf in free}, {})]
+    names = {leaf.name for leaf in free}
+    lines = []
+    for k, start in enumerate(starts[:2]):
+        for kind in ("ones", "normal"):
+            direction = [(np.ones(leaf.shape) if kind == "ones" else
+                          rng.standard_normal(leaf.shape)) if leaf.name in names
+                         else np.zeros(leaf.shape) for leaf in lowered.leaves]
+            lines.append((start, direction))
+    for start, direction in lines[:MAX_LINES]:
+        for group in points_around(lowered, ev.nodes, start, direction):
+            for args in group:
+                if ev.compare(args, exact=False).valid:
+                    yield args
+                    break

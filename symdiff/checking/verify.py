@@ -60,7 +60,9 @@ import numpy as np
 
 from symdiff.budget import SYMPY_SECONDS, OutOfTime, run_within
 from symdiff.checking.claims import read_claims, read_function
+from symdiff.checking.difference import DIGITS, Difference
 from symdiff.checking.difference import difference as symbolic_difference
+from symdiff.checking.exact import exact_judge
 from symdiff.checking.points import SIMPLE, Evaluator, Mismatch, search
 from symdiff.checking.report import columns, formula, num, point_text, short, slopes_text
 from symdiff.errors import SymdiffError
@@ -103,6 +105,10 @@ class VerifyReport:
     points          number of valid points compared
     at, one_sided   the point asked for, and at a kink there: name -> (left, right)
     fd_error        max |truth - finite differences| where the truth was cross-checked
+    how             name -> how a verified claim was settled: "proven by SymPy", "equal to
+                    rounding", "zero to 30 digits at N points" (SymPy could not reduce the
+                    difference; exact arithmetic at the points compared) or "equal
+                    numerically" (SymPy could not form or evaluate it)
     """
 
     ok: bool
@@ -122,6 +128,7 @@ class VerifyReport:
     fd_error: Optional[float] = None
     problems: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    how: dict = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return self.ok
@@ -133,7 +140,8 @@ class VerifyReport:
             return "not differentiable at the point asked"
         if self.status not in (STATUS_OK, STATUS_WRONG):
             return "not judged"
-        how = "proven by SymPy" if self.proven.get(name) else "equal numerically"
+        how = self.how.get(name) or ("proven by SymPy" if self.proven.get(name)
+                                     else "equal numerically")
         return f"verified ({how}, {self.points} points)"
 
     def __str__(self) -> str:
@@ -271,15 +279,58 @@ def verify(f: Any, claims: Mapping[Any, Any], at: Optional[Mapping[Any, Any]] = 
     found += mismatches
     compared += searched
 
+    # the symbolic judge: claim - truth, given sympy_seconds per variable
+    wrong = sorted({n for _, r, _ in found for n in r.wrong_names}, key=names.index)
+    difference, proven, how = {}, {}, {}
+    for w, c, t in zip(wrt, claim_nodes, truths):
+        try:
+            d = run_within(sympy_seconds, symbolic_difference, c, t, w.name not in wrong)
+        except OutOfTime:
+            d = Difference(None, None, f"SymPy did not finish forming claim - symdiff within "
+                                       f"{sympy_seconds:g} s (sympy_seconds=)")
+        difference[w.name], proven[w.name] = d.expr, d.proven
+        if d.note:
+            notes.append(f"{w.name}: {d.note}")
+        if w.name in wrong:
+            continue
+        # a difference SymPy could not reduce to 0 is never taken on the numbers' word:
+        # evaluated exactly enough to tell 0 from small, at the points compared
+        if d.proven:
+            how[w.name] = "equal to rounding" if d.rounded else "proven by SymPy"
+            if d.rounded:
+                notes.append(f"{w.name}: claim - symdiff is 0 only once the claim's float "
+                             "constants are read as the simple numbers they round to")
+        elif d.expr is None:
+            how[w.name] = "equal numerically"
+        else:
+            verdict = exact_judge(ev, w, d.expr, sympy_seconds)
+            if verdict.nonzero is not None:
+                args, value = verdict.nonzero
+                found.append((SIMPLE + 1, ev.forced_mismatch(args, w), args))
+                notes.append(f"{w.name}: claim - symdiff = {num(value)} at "
+                             f"{point_text(ev.point_of(args))} in {DIGITS}-digit arithmetic: "
+                             "within the float tolerance there, but not 0")
+            elif verdict.zero:
+                how[w.name] = f"zero to {DIGITS} digits at {verdict.zero} points"
+                notes.append(f"{w.name}: SymPy did not reduce claim - symdiff to 0; it is 0 "
+                             f"to {DIGITS} digits at {verdict.zero} points, on both sides of "
+                             "every branch boundary found")
+            else:
+                how[w.name] = "equal numerically"
+                notes.append(f"{w.name}: SymPy did not reduce claim - symdiff to 0, and it "
+                             "could not be evaluated exactly; they agree at all "
+                             f"{compared} points, on both sides of every branch boundary found")
+
     # the verdict: a counterexample only where the truth agrees with finite differences
     wrong = sorted({n for _, r, _ in found for n in r.wrong_names}, key=names.index)
     counterexample, entries, fd_error = None, [], None
     status = STATUS_OK
     if found:
         status = STATUS_WRONG
-        # the point asked for, then clearly wrong simple points, then the clearest
+        # the point asked for, then clearly wrong simple points, then the clearest and
+        # the smallest numbers
         ranked = sorted(found, key=lambda t: (t[0] if t[1].relative > 1e-3 else SIMPLE + 1,
-                                              -t[1].score))
+                                              _magnitude(t[2]), -t[1].score))
         confirmed = False
         for _, result, args in ranked[:5]:
             agree, err, detail = ev.truth_vs_fd(args, result)
@@ -315,23 +366,15 @@ def verify(f: Any, claims: Mapping[Any, Any], at: Optional[Mapping[Any, Any]] = 
                            "on the claim; please report it")
     if kink_here and status != STATUS_KINK:
         notes.append("f is not differentiable at the point asked (see the one-sided slopes)")
-
-    # the symbolic judge: claim - truth, given sympy_seconds per variable
-    difference, proven = {}, {}
-    for w, c, t in zip(wrt, claim_nodes, truths):
-        try:
-            d, p, note = run_within(sympy_seconds, symbolic_difference, c, t, w.name not in wrong)
-        except OutOfTime:
-            d, p, note = None, None, (f"SymPy did not finish forming claim - symdiff within "
-                                      f"{sympy_seconds:g} s (sympy_seconds=)")
-        difference[w.name], proven[w.name] = d, p
-        if note:
-            notes.append(f"{w.name}: {note}")
-        if p is False and w.name not in wrong and status == STATUS_OK:
-            notes.append(f"{w.name}: SymPy did not reduce claim - symdiff to 0, but they "
-                         f"agree at all {compared} points")
     ok = status == STATUS_OK
     return VerifyReport(ok, status, difference, counterexample, entries, wrong,
                         dict(zip(names, claim_nodes)), dict(zip(names, truths)), texts,
                         proven, compared, formula(f, 200), at_point, one_sided_slopes,
-                        fd_error, problems, notes)
+                        fd_error, problems, notes, how)
+
+
+def _magnitude(args: list) -> float:
+    """How large a point's numbers are, in decades: among equally wrong points the one
+    with the smallest numbers reads best."""
+    big = max((float(np.max(np.abs(a), initial=0.0)) for a in args), default=0.0)
+    return round(float(np.log10(1.0 + big)))
