@@ -6,13 +6,25 @@ are right. Two judges:
 * **SymPy**: the difference claim - truth, simplified (element by element from the
   explicit forms at small shapes, else as a matrix expression). ``0`` proves the claim.
 * **Numbers**: claim and truth compared at structured points (0, ±1, 2, integers, small
-  and large magnitudes) and random ones, all *inside the domain* of ``f`` and the claim:
+  and large magnitudes), at points on both sides of every branch boundary of ``f``, the
+  claims and the truths (``checking.boundaries``: each op that switches branch, such as
+  ``where``, ``maximum`` or ``relu``, is followed along lines over scales 1e-3 to 1e12),
+  and at random ones over scales, all *inside the domain* of ``f`` and the claim:
   a point is used only if every op of ``f``, of the claim and of the truth is defined
   there (``Domain.valid`` of its row in ``numeric.PRIMITIVES``) and not at or near a kink
   (``Domain.kink``: relu or abs at 0, a tie of maximum, the boundary of a ``where``
   condition). Inputs of log, sqrt, det, inv... are drawn with their rows' ``Domain.sample``
   and ``Domain.draw`` among the other draws. The first point where they differ, preferring
   simple ones, is the ``counterexample``.
+
+A claim is verified only when the numbers find no counterexample AND the difference is
+0: proven by SymPy ("proven by SymPy"), 0 once the claim's float constants are read as the
+simple fractions they round to ("equal to rounding"), or, when SymPy leaves it unreduced,
+0 in 30-digit arithmetic at every point compared (``checking.exact``: "zero to 30 digits
+at N points"); a difference that is not 0 there makes the claim wrong even where the floats
+agree within tolerance. Only when SymPy cannot form or evaluate the difference at all
+(large matrix forms, its time budget) does the verdict rest on the floats ("equal
+numerically"), and the report says so.
 
 The truth is ``sd.grad(f, ...)``, and before a counterexample is reported the truth is
 cross-checked there against central finite differences, so a counterexample is never a
