@@ -673,3 +673,31 @@ def test_complex_step_needs_an_analytic_forward():
     want = float(np.sum(sig.vjp[0](g, sig.forward(x[0]), x[0]) * d))
     assert abs(_complex_step_vjp(sig, sig.forward, x, {}, 0, g, d) - want) > 0.1
     assert abs(_complex_step_vjp(sig, complex_forward(sig), x, {}, 0, g, d) - want) < 1e-12
+
+
+POINT_KINKS = {"norm"}
+"""Rows whose only kink is a point (norm at 0), not a surface a claim could be wrong past."""
+
+
+@pytest.mark.parametrize("row", ROWS)
+def test_a_kink_on_a_surface_has_a_boundary(row):
+    """sd.verify finds thresholds through Domain.boundary: a row that has kinks on a
+    surface must say where its branches switch, as zero crossings: wherever its kink
+    predicate holds (drawn on an integer grid, so kinks and ties are hit), the boundary
+    is 0."""
+    dom = row.domain
+    if dom.kink is None or row.name in POINT_KINKS:
+        return
+    assert dom.boundary is not None, f"{row.name} has kinks but no Domain.boundary"
+    hit = 0
+    for shapes, params in cases_for(row.name):
+        rng = rng_for(row.name, shapes, "boundary")
+        for _ in range(20):
+            xs = [rng.integers(-2, 3, size=s).astype(float) for s in shapes]
+            kink = np.broadcast_to(np.asarray(dom.kink(*xs, **params)), np.broadcast_shapes(
+                *[np.shape(x) for x in xs]))
+            b = np.broadcast_to(np.asarray(dom.boundary(*xs, **params), dtype=float),
+                                kink.shape)
+            assert np.all(b[kink] == 0), (row.name, xs, params)
+            hit += int(np.any(kink))
+    assert hit, f"{row.name}: no kink was hit on the grid, so nothing was checked"
