@@ -8,8 +8,9 @@
 >>> f.eval(x=7.0), sd.value_and_grad(f, [x])(x=7.0)
 (52.0, (52.0, [14.0]))
 """
-from symdiff.errors import (BackwardError, ClosedFormError, ExtraVariableError, MissingVariableError,
-                     ParseError, ShapeError, SymdiffError, VariableError)
+from symdiff.errors import (ArgumentError, BackwardError, ClosedFormError, ExtraVariableError,
+                            MissingVariableError, ParseError, ShapeError, SymdiffError,
+                            VariableError)
 from symdiff.graph.node import Node, const
 from symdiff.graph.leaves import manual_seed, randn, tensor, var
 from symdiff.graph.ops import (abs, broadcast_to, cos, det, exp, inv, log, logdet, logsumexp, matmul,
@@ -31,7 +32,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SymdiffError", "ParseError", "ShapeError", "VariableError", "MissingVariableError",
-    "ExtraVariableError", "ClosedFormError", "BackwardError",
+    "ExtraVariableError", "ClosedFormError", "BackwardError", "ArgumentError",
     "Node", "var", "tensor", "const", "randn", "manual_seed",
     "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sqrt", "abs", "sign",
     "step", "maximum", "minimum", "where", "sum", "mean", "matmul", "transpose", "reshape",

@@ -37,8 +37,17 @@ class ShapeError(SymdiffError, ValueError):
     """Shapes that do not fit an op (the message names the op and the shapes)."""
 
 
+class ArgumentError(SymdiffError, TypeError, ValueError):
+    """An argument of the wrong type or value for a public function (the message names the
+    function and the argument): text where a Node is expected, ``None`` or a complex
+    number where a number is, a float where an int is, a negative seed.  It is a
+    ``TypeError`` and a ``ValueError`` too, so code catching either keeps working."""
+
+
 class VariableError(SymdiffError, ValueError):
-    """A problem with the variables a call was given."""
+    """A problem with the variables a call was given: a name that is not a variable of
+    the graph, or two different leaves under one name (``var("x")`` beside
+    ``var("x", (2,))``, or a tensor named ``x``)."""
 
 
 class MissingVariableError(VariableError):

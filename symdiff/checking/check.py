@@ -52,8 +52,10 @@ from numeric.finite_diff import (COMPLEX_STEP, ONE_SIDED_STEP, STEPS, complex_fo
 from symdiff.budget import SYMPY_SECONDS, OutOfTime, run_within
 from symdiff.checking.report import (array_text, bad_entries, columns, entry_label,
                                      inputs_text, num, slopes_text)
-from symdiff.errors import ClosedFormError, SymdiffError
+from symdiff.errors import ClosedFormError
+from symdiff.graph.arguments import as_function, as_point, check_wrt
 from symdiff.graph.node import Node, apply, const
+from symdiff.graph.values import as_real, as_seed
 from symdiff.graph.walks import topological
 from symdiff.lowering.domain import OUTSIDE, domain_problems, values_at
 from symdiff.lowering.lower import bind, graph_leaves, lower
@@ -182,8 +184,12 @@ def check(f: Node, at: Optional[Mapping[Any, Any]] = None, wrt: Optional[Sequenc
     >>> r.ok, r.problems[0].startswith("relu")
     (False, True)
     """
-    if not isinstance(f, Node):
-        raise SymdiffError(f"check() needs a symdiff Node, got {type(f).__name__}")
+    f, at = as_function(f, "sd.check"), as_point(at, "sd.check")
+    wrt = None if wrt is None else check_wrt(f, wrt, "sd.check")[0]
+    eps = as_real(eps, "sd.check", "eps", 0.0, strict=True)
+    atol, rtol = as_real(atol, "sd.check", "atol", 0.0), as_real(rtol, "sd.check", "rtol", 0.0)
+    seed = as_seed(seed, "sd.check")
+    sympy_seconds = as_real(sympy_seconds, "sd.check", "sympy_seconds", 0.0)
     notes: list[str] = []
     F = f
     if f.shape != () and f.size == 1:

@@ -32,6 +32,7 @@ import numpy as np
 
 from symdiff.derivatives.reverse import grad, reverse
 from symdiff.errors import ShapeError, SymdiffError
+from symdiff.graph.arguments import as_function, check_wrt
 from symdiff.graph.node import Node, const
 from symdiff.graph.walks import topological
 from symdiff.graph.ops import scatter
@@ -54,10 +55,9 @@ def jacobian(f: Node, x: Union[Node, Sequence[Node]]) -> Union[Node, list[Node]]
     >>> J.eval(x=[0.0, 1.0]).round(6).tolist()
     [[0.0, 0.0], [0.841471, 0.0]]
     """
-    many = not isinstance(x, Node)
-    xs = list(x) if many else [x]
-    if not isinstance(f, Node):
-        raise SymdiffError(f"sd.jacobian: f must be a Node, not {type(f).__name__}")
+    f = as_function(f, "sd.jacobian")
+    xs, single = check_wrt(f, x, "sd.jacobian", "x")
+    many = not single
     size = f.size
     if size > 1_000_000:
         raise ShapeError(f"sd.jacobian: f has {size} elements; a dense Jacobian of that many "
@@ -170,12 +170,15 @@ def hessian(f: Node, x: Union[Node, Sequence[Node]],
     >>> Hs.eval(x=[1.0, 2.0]).tolist(), sd.hessian_info(Hs).colours
     ([[6.0, 1.0], [1.0, 12.0]], 2)
     """
+    f = as_function(f, "sd.hessian")
     if f.size != 1:
         raise ShapeError(f"sd.hessian: f has shape {f.shape}; a Hessian needs a scalar f "
                          "(use sd.jacobian of sd.jacobian for vector functions)")
-    if sparse not in (None, True, False):
+    if sparse is not None and not isinstance(sparse, (bool, np.bool_)):
         raise SymdiffError(f"sd.hessian: sparse must be None, True or False, not {sparse!r}")
-    if isinstance(x, Node):
+    sparse = None if sparse is None else bool(sparse)
+    xs, single = check_wrt(f, x, "sd.hessian", "x")
+    if single:
         g = grad(f, [x])[0]
         H, info = _hessian_of_one(g, x, sparse)
         _INFO[H] = info
@@ -183,7 +186,6 @@ def hessian(f: Node, x: Union[Node, Sequence[Node]],
     if sparse:
         raise SymdiffError("sd.hessian: sparse=True needs one variable (an array variable "
                            "holds many: sd.hessian(f, x, sparse=True))")
-    xs = list(x)
     firsts = grad(f, xs)
     return [list(jacobian(g, xs)) for g in firsts]
 

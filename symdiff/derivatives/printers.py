@@ -4,34 +4,37 @@
 ``C99CodePrinter`` taught symdiff's own functions (``relu``, ``sigmoid``, ``Heaviside``
 with its value at 0) and the few matrix expressions SymPy's numpy printer lacks; a
 function a printer does not know is printed through its rewrite rules
-(``RewritingPrinter``). ``c_name_clashes`` says which variable names generated C could
-not use (C keywords, ``math.h`` names).
+(``RewritingPrinter``). ``FormulaCPrinter`` prints each variable under its C name
+(``symdiff.derivatives.c_names``: ``pow`` becomes ``pow_``); ``c_name_clashes`` says which
+names C cannot spell at all (not ASCII). ``PYTHON_GLOBALS`` are the names generated Python
+uses besides its arguments, which a variable may not shadow.
 
-May import: sympy.
+May import: sympy, ``symdiff.derivatives.c_names``.
 
 >>> import sympy
 >>> from symdiff.symbolic.functions import relu
 >>> FormulaCPrinter().doprint(relu(sympy.Symbol("x")))
 'fmax(0, x)'
->>> c_name_clashes(["x", "double", "sin"])
-['double', 'sin']
+>>> FormulaCPrinter({"pow": "pow_"}).doprint(sympy.Symbol("pow") ** 3)
+'pow(pow_, 3)'
+>>> c_name_clashes(["x", "double", "θ"])
+['θ']
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 import sympy
 from sympy.printing.c import C99CodePrinter
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.numpy import NumPyPrinter
 
-C_KEYWORDS = frozenset("""
-    auto break case char const continue default do double else enum extern float for goto
-    if inline int long register restrict return short signed sizeof static struct switch
-    typedef union unsigned void volatile while _Bool _Complex _Imaginary
-    NAN INFINITY HUGE_VAL M_E M_PI
-""".split())
-"""Names C source cannot give a variable: keywords and ``math.h``'s constants."""
+from symdiff.derivatives.c_names import C_KEYWORDS, c_identifiers, c_reserved  # noqa: F401
+
+PYTHON_GLOBALS = frozenset({"float", "abs"})
+"""Builtins generated Python calls (besides the modules it imports): a variable of one of
+these names would shadow it. ``tests/reliability/test_generated_names.py`` reads every name the
+generated code of each op's derivative uses, to keep this list whole."""
 
 
 def _rewritten(expr: Any) -> Optional[Any]:
@@ -110,10 +113,21 @@ class FormulaNumPyPrinter(RewritingPrinter, NumPyPrinter):
 
 
 class FormulaCPrinter(RewritingPrinter, C99CodePrinter):
-    """SymPy's C99 printer plus Heaviside; relu and sigmoid print through rewrites."""
+    """SymPy's C99 printer plus Heaviside; relu and sigmoid print through rewrites.
+    ``names`` maps variable names to their C names (``c_names.c_identifiers``); a
+    reserved name not in it still gets SymPy's trailing underscore."""
 
-    def __init__(self) -> None:
+    def __init__(self, names: Optional[Mapping[str, str]] = None) -> None:
         super().__init__({"strict": True})
+        self._c_names = dict(names or {})
+
+    def _print_Symbol(self, expr: Any) -> str:
+        name = self._c_names.get(expr.name)
+        if name is not None:
+            return name
+        if c_reserved(expr.name):
+            return c_identifiers([expr.name])[expr.name]
+        return super()._print_Symbol(expr)
 
     def _print_Heaviside(self, expr: Any) -> str:
         x, h0 = self._print(expr.args[0]), _h0(expr)
@@ -125,12 +139,11 @@ class FormulaCPrinter(RewritingPrinter, C99CodePrinter):
 
 
 def c_name_clashes(names: Iterable[str]) -> list[str]:
-    """The ``names`` generated C cannot give a variable: not ASCII, C keywords, or
-    functions ``FormulaCPrinter`` calls (``sin``, ``fabs``, ...), in the order given.
+    """The ``names`` generated C cannot spell (not ASCII), in the order given. Names C
+    reserves (keywords, ``math.h`` and ``stdlib.h`` names) are not clashes: they are
+    printed under ``c_identifiers``'s names.
 
-    >>> c_name_clashes(["W", "fabs", "int"])
-    ['fabs', 'int']
+    >>> c_name_clashes(["W", "fabs", "int", "α"])
+    ['α']
     """
-    functions = {v for v in FormulaCPrinter().known_functions.values() if isinstance(v, str)}
-    return [n for n in names if not n.isascii() or n in C_KEYWORDS or n in functions or
-            n in {"fabs", "abs"}]
+    return [n for n in names if not n.isascii()]

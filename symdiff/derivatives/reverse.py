@@ -25,9 +25,10 @@ from symdiff.budget import gc_paused
 from symdiff.derivatives.adjoints import contribution
 from symdiff.derivatives.build import PAUSE_GC_NODES, build
 from symdiff.derivatives.forward import forward_scalar
-from symdiff.errors import ShapeError, SymdiffError
+from symdiff.errors import ShapeError
+from symdiff.graph.arguments import as_function, check_wrt
 from symdiff.graph.node import Node, const
-from symdiff.graph.walks import topological
+from symdiff.graph.walks import graph_leaves, topological
 
 
 def grad(f: Node, wrt: Sequence[Node]) -> list[Node]:
@@ -39,13 +40,16 @@ def grad(f: Node, wrt: Sequence[Node]) -> list[Node]:
     >>> [g.sympy() for g in sd.grad(x * y + y**2, [x, y])]
     [y, x + 2*y]
     """
-    if isinstance(wrt, Node):
-        raise SymdiffError("sd.grad takes a list of variables; use sd.diff(f, x) for one")
+    return _grad(f, wrt, "sd.grad", "wrt", "many")
+
+
+def _grad(f: Node, wrt: Sequence[Node], who: str, arg: str, accepts: str) -> list[Node]:
+    f = as_function(f, who)
     if f.size != 1:
-        raise ShapeError(f"sd.grad/sd.diff: f has shape {f.shape}; derivatives here need a scalar "
+        raise ShapeError(f"{who}: f has shape {f.shape}; derivatives here need a scalar "
                          "f (reduce it with sd.sum or sd.mean; sd.jacobian takes any shape)")
-    wrt = list(wrt)
     order = topological([f])
+    wrt, _ = check_wrt(f, wrt, who, arg, accepts, leaves=graph_leaves(order))
     if len(wrt) == 1:
         out = forward_scalar(f, wrt[0], order)
         if out is not None:
@@ -67,16 +71,13 @@ def reverse(f: Node, wrt: Sequence[Node], seed: Node,
     >>> J.shape
     (2, 2)
     """
-    for w in wrt:
-        if not isinstance(w, Node) or w.op not in ("var", "tensor"):
-            raise SymdiffError(f"can only differentiate with respect to variables or tensors, "
-                               f"not {w!r}")
     batch = seed.shape[:seed.ndim - f.ndim]
     if seed.shape != batch + f.shape:
         raise ShapeError(f"a seed of shape {seed.shape} does not end with f's shape {f.shape}")
-    names = {w.name for w in wrt}
     if order is None:
         order = topological([f])
+    wrt, _ = check_wrt(f, wrt, "reverse", leaves=graph_leaves(order))
+    names = {w.name for w in wrt}
     with gc_paused(len(order), PAUSE_GC_NODES):
         found = _cotangents(f, names, seed, order)
     out = []
@@ -148,4 +149,4 @@ def diff(f: Node, x: Node) -> Node:
     >>> sd.diff(x**2 + 3, x).sympy()
     2*x
     """
-    return grad(f, [x])[0]
+    return _grad(f, x, "sd.diff", "x", "one")[0]

@@ -17,6 +17,7 @@ import numpy as np
 from numeric import PRIMITIVES
 
 from symdiff.errors import ShapeError
+from symdiff.graph.values import real_array
 
 
 
@@ -45,7 +46,7 @@ class GradArray(np.ndarray):
 
 
 def as_grad(value: Any, node: Any) -> GradArray:
-    arr = np.array(value, dtype=np.float64)
+    arr = real_array(value, f"grad of {node._describe()}")
     if arr.shape != node.shape:
         raise ShapeError(f"grad of {node._describe()} must have shape {node.shape}, "
                          f"got {arr.shape}")

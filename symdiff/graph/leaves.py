@@ -1,7 +1,9 @@
 """Leaves of a graph: free variables (``sd.var``), bound tensors (``sd.tensor``, ``sd.randn``).
 
-Constants are ``symdiff.graph.node.const`` (every op makes them from numbers). Imports the
-Node module and symdiff's errors.
+Constants are ``symdiff.graph.node.const`` (every op makes them from numbers). Names,
+shapes and values are checked as they come in (``symdiff.graph.values``, ``params``): a
+name the parser would refuse, a dimension that is not an int, text or complex data are
+errors here, not surprises later. Imports the Node module and those two.
 
 >>> import symdiff as sd
 >>> sd.var("W", shape=(2, 3)).shape, sd.tensor([1.0, 2.0], name="t").name
@@ -10,36 +12,33 @@ Node module and symdiff's errors.
 from __future__ import annotations
 
 import itertools
-import keyword
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from symdiff.errors import ShapeError, SymdiffError
+from symdiff.errors import ArgumentError
 from symdiff.graph.node import Node
+from symdiff.graph.params import as_shape
+from symdiff.graph.values import as_flag, as_seed, leaf_name, real_array, shown
 
 
 _tensor_ids = itertools.count(1)
 
 
-def _check_name(name: Any, what: str) -> str:
-    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name) \
-            or name.startswith("_"):
-        raise SymdiffError(f"{what} name {name!r} is not a valid identifier "
-                           "(letters, digits and _, not starting with a digit or _)")
-    return name
-
-
 def var(name: str, shape: Sequence[int] = ()) -> Node:
-    """A free variable (float64), scalar or array. Same name and shape: same variable.
+    """A free variable (float64), scalar or array. Same name and shape: same variable;
+    the same name with another shape is another variable, and a graph or a call may not
+    hold both (``VariableError``). Names follow the parser's rules: identifiers not
+    starting with ``_``, and no spelling Python would read as another name (``ｘ``).
 
     >>> import symdiff as sd
     >>> W = sd.var("W", shape=(10, 5))
     >>> W.shape, W.name
     ((10, 5), 'W')
     """
-    shape = _check_shape(shape, f"var '{name}'")
-    return Node("var", name=_check_name(name, "variable"), shape=shape, requires_grad=True)
+    name = leaf_name(name, "sd.var: variable")
+    shape = as_shape(shape, f"sd.var '{name}'")
+    return Node("var", name=name, shape=shape, requires_grad=True)
 
 
 def tensor(data: Any, requires_grad: bool = False, name: Optional[str] = None) -> Node:
@@ -50,14 +49,12 @@ def tensor(data: Any, requires_grad: bool = False, name: Optional[str] = None) -
     >>> a
     tensor([3.], requires_grad=True)
     """
-    try:
-        value = np.array(data, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise SymdiffError(f"tensor(): cannot make a float64 array of {type(data).__name__}: {e}") \
-            from None
-    name = _check_name(name, "tensor") if name is not None else f"tensor{next(_tensor_ids)}"
+    value = real_array(data.data if isinstance(data, Node) else data, "sd.tensor: data")
+    requires_grad = as_flag(requires_grad, "sd.tensor", "requires_grad")
+    name = leaf_name(name, "sd.tensor: tensor") if name is not None \
+        else f"tensor{next(_tensor_ids)}"
     return Node("tensor", name=name, shape=value.shape, value=value,
-                requires_grad=bool(requires_grad))
+                requires_grad=requires_grad)
 
 
 def randn(*shape: int, requires_grad: bool = False, name: Optional[str] = None,
@@ -69,10 +66,15 @@ def randn(*shape: int, requires_grad: bool = False, name: Optional[str] = None,
     >>> sd.randn(2, 3).shape
     (2, 3)
     """
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        shape = shape[0]
+    shape = as_shape(shape, "sd.randn")
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise ArgumentError(f"sd.randn: rng must be a numpy.random.Generator "
+                            f"(np.random.default_rng(seed)), not {type(rng).__name__} "
+                            f"{shown(rng)}")
     gen = rng if rng is not None else _rng
-    return tensor(gen.standard_normal(tuple(int(d) for d in shape)), requires_grad, name)
+    return tensor(gen.standard_normal(shape), requires_grad, name)
 
 
 _rng = np.random.default_rng()
@@ -87,14 +89,4 @@ def manual_seed(seed: int) -> None:
     True
     """
     global _rng
-    _rng = np.random.default_rng(seed)
-
-
-def _check_shape(shape: Any, what: str) -> tuple:
-    try:
-        shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(d) for d in shape)
-    except (TypeError, ValueError):
-        raise ShapeError(f"{what}: shape must be a tuple of ints, got {shape!r}") from None
-    if any(d < 0 for d in shape):
-        raise ShapeError(f"{what}: negative dimension in shape {shape}")
-    return shape
+    _rng = np.random.default_rng(as_seed(seed, "sd.manual_seed"))

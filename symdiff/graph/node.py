@@ -22,7 +22,8 @@ import numpy as np
 from numeric import PRIMITIVES, NumericShapeError
 
 from symdiff.errors import ShapeError, SymdiffError
-from symdiff.graph.params import normalize_axis_param, normalize_key
+from symdiff.graph.params import as_axes, as_shape, normalize_axis_param, normalize_key
+from symdiff.graph.values import as_flag, real_array
 from symdiff.graph.walks import free_names, topological
 
 LEAF_OPS = ("var", "tensor", "const")
@@ -93,7 +94,8 @@ class Node:
     def data(self, value: Any) -> None:
         if self.op != "tensor":
             raise SymdiffError(f"only tensor leaves can be assigned .data, not {self._describe()}")
-        v = np.array(value, dtype=np.float64)
+        v = real_array(value.data if isinstance(value, Node) else value,
+                       f"tensor '{self.name}': new data")
         if v.shape != self.shape:
             raise ShapeError(f"tensor '{self.name}': new data has shape {v.shape}, "
                              f"expected {self.shape}")
@@ -212,20 +214,22 @@ class Node:
         return apply("transpose", self, axes=None)
 
     def transpose(self, *axes: Any) -> "Node":
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return apply("transpose", self, axes=tuple(int(a) for a in axes) if axes else None)
+        if len(axes) == 1 and (isinstance(axes[0], (tuple, list)) or axes[0] is None):
+            axes = axes[0]
+        return apply("transpose", self, axes=as_axes(axes, "transpose") if axes else None)
 
     def reshape(self, *shape: Any) -> "Node":
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return apply("reshape", self, shape=tuple(int(d) for d in shape))
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+            shape = shape[0]
+        return apply("reshape", self, shape=as_shape(shape, "reshape", reshape=True))
 
     def sum(self, axis: Any = None, keepdims: bool = False) -> "Node":
-        return apply("sum", self, axis=normalize_axis_param(axis), keepdims=bool(keepdims))
+        return apply("sum", self, axis=normalize_axis_param(axis, "sum"),
+                     keepdims=as_flag(keepdims, "sum", "keepdims"))
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> "Node":
-        return apply("mean", self, axis=normalize_axis_param(axis), keepdims=bool(keepdims))
+        return apply("mean", self, axis=normalize_axis_param(axis, "mean"),
+                     keepdims=as_flag(keepdims, "mean", "keepdims"))
 
     # numpy's ufuncs on nodes (np.sin(x)) build graph nodes too
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -313,20 +317,21 @@ def const(value: Any) -> Node:
     """
     if isinstance(value, Node):
         return value
-    arr = np.asarray(value)
+    return _constant(value, "sd.const: value")
+
+
+def _constant(value: Any, what: str) -> Node:
+    # None, text, complex numbers and integers past float64 are refused, never read as nan
+    arr = real_array(value, what, keep_bool=True)
     if arr.dtype == np.bool_:
-        return Node("const", shape=arr.shape, dtype="bool", value=arr.copy())
-    try:
-        arr = np.array(value, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise SymdiffError(f"const(): cannot make a float64 array of {type(value).__name__}: {e}") \
-            from None
+        return Node("const", shape=arr.shape, dtype="bool", value=arr)
     return Node("const", shape=arr.shape, value=arr)
 
 
-def as_node(value: Any) -> Node:
-    """A node as is; anything else (number, list, array) as a constant."""
-    return value if isinstance(value, Node) else const(value)
+def as_node(value: Any, what: str = "sd.const: value") -> Node:
+    """A node as is; anything else (number, list, array) as a constant (``what`` names the
+    argument if it is not a number)."""
+    return value if isinstance(value, Node) else _constant(value, what)
 
 
 
@@ -384,7 +389,7 @@ def _inputs(op: str, args: tuple) -> list[Node]:
     0.0 / 1.0 (as in numpy and PyTorch), and ``where`` gets a boolean condition."""
     nodes = []
     for i, a in enumerate(args):
-        a = as_node(a)
+        a = as_node(a, f"{op}: input {i + 1}")
         wants_bool = op == "where" and i == 0
         if wants_bool and a.dtype not in ("bool", "any"):
             raise SymdiffError(f"where: the condition must be a comparison such as x > 0, "

@@ -15,7 +15,8 @@ from numeric import PRIMITIVES
 
 from symdiff.errors import SymdiffError
 from symdiff.graph.node import Node, apply, as_node
-from symdiff.graph.params import normalize_axis_param
+from symdiff.graph.params import as_axes, as_shape, normalize_axis_param
+from symdiff.graph.values import as_flag, as_real
 
 # elementwise one-input rows that are public functions; sign/step come out of derivatives
 _UNARY = ["exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sqrt", "abs", "sign"]
@@ -77,7 +78,7 @@ def step(x: Any, h0: float = 0.5) -> Node:
     >>> sd.step(sd.tensor([-1.0, 0.0, 2.0]), 0.0).data.tolist()
     [0.0, 0.0, 1.0]
     """
-    return apply("step", x, h0=float(h0))
+    return apply("step", x, h0=as_real(h0, "sd.step", "h0"))
 
 
 def sum(x: Any, axis: Optional[Any] = None, keepdims: bool = False) -> Node:  # noqa: A001
@@ -87,7 +88,8 @@ def sum(x: Any, axis: Optional[Any] = None, keepdims: bool = False) -> Node:  # 
     >>> sd.sum(sd.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0).data.tolist()
     [4.0, 6.0]
     """
-    return apply("sum", x, axis=normalize_axis_param(axis), keepdims=bool(keepdims))
+    return apply("sum", x, axis=normalize_axis_param(axis, "sd.sum"),
+                 keepdims=as_flag(keepdims, "sd.sum", "keepdims"))
 
 
 def mean(x: Any, axis: Optional[Any] = None, keepdims: bool = False) -> Node:
@@ -97,7 +99,8 @@ def mean(x: Any, axis: Optional[Any] = None, keepdims: bool = False) -> Node:
     >>> sd.mean(sd.tensor([1.0, 2.0, 6.0])).item()
     3.0
     """
-    return apply("mean", x, axis=normalize_axis_param(axis), keepdims=bool(keepdims))
+    return apply("mean", x, axis=normalize_axis_param(axis, "sd.mean"),
+                 keepdims=as_flag(keepdims, "sd.mean", "keepdims"))
 
 
 def matmul(a: Any, b: Any) -> Node:
@@ -117,7 +120,7 @@ def transpose(x: Any, axes: Optional[Sequence[int]] = None) -> Node:
     >>> sd.transpose(sd.var("A", (2, 3))).shape
     (3, 2)
     """
-    return apply("transpose", x, axes=None if axes is None else tuple(int(a) for a in axes))
+    return apply("transpose", x, axes=as_axes(axes, "sd.transpose"))
 
 
 def reshape(x: Any, shape: Sequence[int]) -> Node:
@@ -127,9 +130,7 @@ def reshape(x: Any, shape: Sequence[int]) -> Node:
     >>> sd.reshape(sd.var("A", (2, 3)), (3, -1)).shape
     (3, 2)
     """
-    if isinstance(shape, int):
-        shape = (shape,)
-    return apply("reshape", x, shape=tuple(int(d) for d in shape))
+    return apply("reshape", x, shape=as_shape(shape, "sd.reshape", reshape=True))
 
 
 def broadcast_to(x: Any, shape: Sequence[int]) -> Node:
@@ -139,7 +140,7 @@ def broadcast_to(x: Any, shape: Sequence[int]) -> Node:
     >>> sd.broadcast_to(sd.var("b", (3,)), (2, 3)).shape
     (2, 3)
     """
-    return apply("broadcast_to", x, shape=tuple(int(d) for d in shape))
+    return apply("broadcast_to", x, shape=as_shape(shape, "sd.broadcast_to"))
 
 
 def trace(x: Any) -> Node:
@@ -192,7 +193,10 @@ def norm(x: Any, ord: Optional[Any] = None) -> Node:  # noqa: A002 (numpy's name
     >>> sd.norm(sd.tensor([3.0, 4.0])).item()
     5.0
     """
-    x = as_node(x)
+    x = as_node(x, "sd.norm: x")
+    if ord is not None and not isinstance(ord, (str, int, float)):
+        raise SymdiffError(f"sd.norm: ord must be None, 'fro', 1 or 2, not "
+                           f"{type(ord).__name__}")
     if ord in (None, "fro") or (ord == 2 and x.ndim == 1):
         return apply("norm", x)
     if ord == 1 and x.ndim == 1:
@@ -209,7 +213,8 @@ def logsumexp(x: Any, axis: Optional[Any] = None, keepdims: bool = False) -> Nod
     >>> round(sd.logsumexp(sd.tensor([1000.0, 1000.0])).item(), 6)
     1000.693147
     """
-    return apply("logsumexp", x, axis=normalize_axis_param(axis), keepdims=bool(keepdims))
+    return apply("logsumexp", x, axis=normalize_axis_param(axis, "sd.logsumexp"),
+                 keepdims=as_flag(keepdims, "sd.logsumexp", "keepdims"))
 
 
 def softmax(x: Any, axis: Any = -1) -> Node:
@@ -220,6 +225,7 @@ def softmax(x: Any, axis: Any = -1) -> Node:
     >>> sd.softmax(sd.tensor([0.0, 0.0])).data.tolist()
     [0.5, 0.5]
     """
+    axis = normalize_axis_param(axis, "sd.softmax")
     return exp(x - logsumexp(x, axis=axis, keepdims=True))  # noqa: F821 (made from the table)
 
 

@@ -1,7 +1,9 @@
-"""Static params of ops in the hashable forms the table stores: axes, and basic-index keys
-(slices as ``("slice", start, stop, step)``), and an index key as it is written.
+"""Static params of ops in the hashable forms the table stores: shapes, axes, and
+basic-index keys (slices as ``("slice", start, stop, step)``), and an index key as it is
+written. Each is checked as users give it: a dimension is an int (``2.5`` is not 2, ``True``
+is not 1), a shape fits a float64 array.
 
-Imports only symdiff's errors.
+Imports symdiff's errors and ``symdiff.graph.values`` (for showing a value in a message).
 
 >>> key = normalize_key((0, slice(1, None)), (3, 4))
 >>> key, key_text(key)
@@ -9,20 +11,79 @@ Imports only symdiff's errors.
 """
 from __future__ import annotations
 
+import math
+import sys
 from typing import Any, Optional
 
 import numpy as np
 
 from symdiff.errors import ShapeError
+from symdiff.graph.values import shown
+
+MAX_NDIM = 32
+"""Most axes a shape may have (numpy 1's limit; numpy 2 allows 64)."""
+MAX_SIZE = sys.maxsize // 8
+"""Most elements a shape may have: a float64 array of more bytes cannot exist."""
 
 
-def normalize_axis_param(axis: Any) -> Any:
-    """Axis params must be hashable and plain: None, int or tuple of ints."""
+def _is_int(d: Any) -> bool:
+    return isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_))
+
+
+def as_shape(shape: Any, what: str, reshape: bool = False) -> tuple:
+    """A shape as a tuple of ints: an int or a tuple, list or 1-D array of ints, no
+    negative dimension (``reshape``: one -1 allowed), at most ``MAX_NDIM`` axes and
+    ``MAX_SIZE`` elements. ``what`` names the caller in the message (a ``ShapeError``).
+
+    >>> as_shape(3, "sd.var"), as_shape([2, 3], "sd.var"), as_shape((2, -1), "reshape", True)
+    ((3,), (2, 3), (2, -1))
+    """
+    if _is_int(shape):
+        dims: tuple = (shape,)
+    elif isinstance(shape, (tuple, list)) or (isinstance(shape, np.ndarray)
+                                              and shape.ndim == 1):
+        dims = tuple(shape)
+    else:
+        raise ShapeError(f"{what}: shape must be a tuple of ints, not {type(shape).__name__} "
+                         f"{shown(shape)}")
+    for d in dims:
+        if not _is_int(d):
+            raise ShapeError(f"{what}: shape must be a tuple of ints; {shown(shape)} has "
+                             f"{type(d).__name__} {shown(d)}")
+    dims = tuple(int(d) for d in dims)
+    if len(dims) > MAX_NDIM:
+        raise ShapeError(f"{what}: shape has {len(dims)} axes, more than {MAX_NDIM}")
+    unknown = [d for d in dims if d < 0]
+    if unknown and not (reshape and unknown == [-1]):
+        allowed = " (one -1 is allowed)" if reshape else ""
+        raise ShapeError(f"{what}: negative dimension in shape {shown(dims)}{allowed}")
+    if math.prod(d for d in dims if d > 0) > MAX_SIZE:
+        raise ShapeError(f"{what}: shape {shown(dims)} has more elements than a float64 "
+                         f"array can hold (at most {MAX_SIZE})")
+    return dims
+
+
+def normalize_axis_param(axis: Any, who: str = "axis") -> Any:
+    """Axis params must be hashable and plain: None, int or tuple of ints (``who`` names
+    the function in the message; the op's shape rule checks the range)."""
     if axis is None:
         return None
-    if isinstance(axis, (int, np.integer)):
+    if _is_int(axis):
         return int(axis)
-    return tuple(int(a) for a in axis)
+    if isinstance(axis, (tuple, list)) and all(_is_int(a) for a in axis):
+        return tuple(int(a) for a in axis)
+    raise ShapeError(f"{who}: axis must be None, an int or a tuple of ints, not "
+                     f"{type(axis).__name__} {shown(axis)}")
+
+
+def as_axes(axes: Any, who: str) -> Optional[tuple]:
+    """A permutation's axes for ``transpose``: None (reverse them) or ints."""
+    if axes is None:
+        return None
+    if isinstance(axes, (tuple, list)) and all(_is_int(a) for a in axes):
+        return tuple(int(a) for a in axes)
+    raise ShapeError(f"{who}: axes must be None or a tuple of ints, not "
+                     f"{type(axes).__name__} {shown(axes)}")
 
 
 def normalize_key(key: Any, shape: tuple) -> tuple:

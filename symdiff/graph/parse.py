@@ -13,11 +13,13 @@ import math
 from typing import Any, Mapping, Optional
 
 from symdiff.budget import gc_paused
-from symdiff.errors import ParseError
+from symdiff.errors import ArgumentError, ParseError
 from symdiff.graph.claims import MatrixBuilder, parse_matrix
 from symdiff.graph.node import Node, const
 from symdiff.graph.leaves import var
 from symdiff.graph.ops import FUNCTIONS
+from symdiff.graph.params import as_shape
+from symdiff.graph.values import leaf_name, shown
 from symdiff.text.allowlist import MAX_NODES
 from symdiff.text.builder import OPERATORS, OperatorBuilder
 from symdiff.text.numbers import constant_power
@@ -41,14 +43,28 @@ def parse(text: str, shapes: Mapping[str, tuple] | None = None, *,
     >>> sd.parse("W.T*v", {"W": (3, 2), "v": (3,)}, matrix=True).shape
     (2, 1)
     """
+    if not isinstance(text, str):
+        raise ArgumentError(f"sd.parse: text must be a str, not {type(text).__name__} "
+                            f"{shown(text)}")
+    shapes = _shapes(shapes)
     if matrix:
-        mb = MatrixBuilder({k: var(k, tuple(v)) for k, v in (shapes or {}).items()},
-                           strict=False)
+        mb = MatrixBuilder({k: var(k, v) for k, v in shapes.items()}, strict=False)
         with gc_paused(len(text) if isinstance(text, str) else 0):
             return mb.finish(parse_matrix(text, mb), None, text)
     builder = NodeBuilder(shapes)
     with gc_paused(len(text) if isinstance(text, str) else 0):
         return builder.finish(parse_with(text, builder))
+
+
+def _shapes(shapes: Any) -> dict[str, tuple]:
+    """``shapes`` checked: a mapping of names to shapes (each as ``sd.var`` takes it)."""
+    if shapes is None:
+        return {}
+    if not isinstance(shapes, Mapping):
+        raise ArgumentError(f"sd.parse: shapes must be a mapping of names to shapes, such as "
+                            f"{{'x': (3,)}}, not {type(shapes).__name__} {shown(shapes)}")
+    return {leaf_name(k, "sd.parse: shapes: variable"):
+            as_shape(v, f"sd.parse: shapes[{k!r}]") for k, v in shapes.items()}
 
 
 def _number_of(value: Any) -> Optional[float]:
@@ -85,7 +101,7 @@ class NodeBuilder(OperatorBuilder):
     def name(self, identifier: str, position: int) -> Any:
         if identifier not in self._names:
             if identifier in self.shapes:
-                node = var(identifier, tuple(self.shapes[identifier]))
+                node = var(identifier, self.shapes[identifier])
             elif identifier in self.functions:
                 raise ParseError(f"function '{identifier}' must be called, "
                                  f"e.g. {identifier}(x)")

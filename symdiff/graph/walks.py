@@ -1,6 +1,7 @@
 """Walks over a graph, iterative so that 100,000-node graphs never meet the recursion limit.
 
-Imports nothing of symdiff but its errors: a walk needs only each node's ``args``.
+Imports nothing of symdiff but its errors: a walk needs only each node's ``args`` (and,
+for ``graph_leaves``, a leaf's ``op``, ``name`` and ``shape``).
 
 >>> import symdiff as sd
 >>> x = sd.var("x")
@@ -9,9 +10,9 @@ Imports nothing of symdiff but its errors: a walk needs only each node's ``args`
 """
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, Sequence
 
-from symdiff.errors import SymdiffError
+from symdiff.errors import SymdiffError, VariableError
 
 Node = Any  # anything with ``args``: a walk needs nothing else of a Node
 
@@ -68,3 +69,37 @@ def free_names(node: Node) -> list[str]:
     ['x', 'y']
     """
     return sorted({n.name for n in topological([node]) if n.op == "var"})
+
+
+def same_leaf(a: Node, b: Node) -> bool:
+    """Whether two leaves are one: the same object, or variables of one name and shape
+    (``var("x")`` made twice is one variable, as ``Symbol("x")`` is in SymPy). Two tensors
+    are one only if they are the same object: each holds its own value."""
+    return a is b or (a.op == b.op == "var" and a.name == b.name and a.shape == b.shape)
+
+
+def leaf_text(leaf: Node) -> str:
+    """``var 'x' of shape (2,)``: a leaf as a message names it."""
+    return f"{leaf.op} '{leaf.name}' of shape {leaf.shape}"
+
+
+def graph_leaves(nodes: Sequence[Node]) -> dict[str, Node]:
+    """Variables and tensors of a graph by name; the same name must mean the same leaf
+    (``same_leaf``), else ``VariableError`` names both.
+
+    >>> import symdiff as sd
+    >>> sorted(graph_leaves(topological([sd.var("x") * sd.var("y") + sd.var("x")])))
+    ['x', 'y']
+    """
+    leaves: dict[str, Node] = {}
+    for n in nodes:
+        if n.op not in ("var", "tensor"):
+            continue
+        seen = leaves.get(n.name)
+        if seen is None:
+            leaves[n.name] = n
+        elif not same_leaf(seen, n):
+            raise VariableError(
+                f"two different leaves are named '{n.name}' ({leaf_text(seen)} and "
+                f"{leaf_text(n)}); one name is one variable: give them different names")
+    return leaves

@@ -21,6 +21,7 @@ import numpy as np
 from symdiff.errors import BackwardError, MissingVariableError, ShapeError
 from symdiff.graph.grads import as_grad
 from symdiff.graph.node import Node
+from symdiff.graph.values import real_array
 from symdiff.lowering.lower import lower
 
 
@@ -37,8 +38,8 @@ def backward(root: Any, gradient: Any = None) -> None:
                 "only for one-element outputs: pass gradient= with that shape")
         seed = np.ones(root.shape)
     else:
-        seed = np.asarray(gradient.data if isinstance(gradient, Node) else gradient,
-                          dtype=np.float64)
+        seed = real_array(gradient.data if isinstance(gradient, Node) else gradient,
+                          "backward(): gradient", copy=False)
         if seed.shape != root.shape:
             raise ShapeError(f"backward(gradient=...): expected shape {root.shape} (the "
                              f"output's), got {seed.shape}")

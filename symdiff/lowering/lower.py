@@ -19,9 +19,15 @@ import numpy as np
 
 from numeric import NumericShapeError, Program
 
-from symdiff.errors import ExtraVariableError, MissingVariableError, ShapeError, SymdiffError
+from symdiff.errors import (ArgumentError, ExtraVariableError, MissingVariableError, ShapeError,
+                            SymdiffError, VariableError)
+from symdiff.graph.arguments import as_function, check_wrt, match_leaves
 from symdiff.graph.node import Node
-from symdiff.graph.walks import topological
+from symdiff.graph.values import shown
+from symdiff.graph.walks import graph_leaves, leaf_text, same_leaf, topological
+
+__all__ = ["Lowered", "ValueAndGrad", "bind", "evaluate", "graph_leaves", "lower",
+           "value_and_grad"]
 
 
 class _Slow(Exception):
@@ -66,12 +72,19 @@ def _fast_binder(names: list[str], scalar: Any) -> Any:
     return ns["fast"]
 
 
-def _fast_call(fast: Any, values: Any, kwargs: dict) -> Any:
+def _fast_call(fast: Any, values: Any, kwargs: dict, leaf_ids: frozenset) -> Any:
     if values is None:
         return fast(**kwargs)
     if kwargs or type(values) is not dict:
         raise _Slow
-    return fast(**{k if type(k) is str else k.name: v for k, v in values.items()})
+    named = {}
+    for k, v in values.items():
+        if type(k) is not str:
+            if id(k) not in leaf_ids:
+                raise _Slow  # a node key other than the graph's own leaf: bind checks it
+            k = k.name
+        named[k] = v
+    return fast(**named)
 
 
 class Lowered:
@@ -88,6 +101,7 @@ class Lowered:
         self.slots = slots  # id(node) -> program slot, for reading node values
         self.names = [leaf.name for leaf in leaves]
         self.index = {name: i for i, name in enumerate(self.names)}
+        self.leaf_ids = frozenset(id(leaf) for leaf in leaves)
         self._fast: dict[str, Any] = {}
 
     def fast(self, mode: str) -> Any:
@@ -105,24 +119,6 @@ def _hashable(v: Any) -> Any:
     if isinstance(v, np.ndarray):
         return (v.shape, v.tobytes())
     return v
-
-
-def graph_leaves(nodes: Sequence[Node]) -> dict[str, Node]:
-    """Variables and tensors of a graph by name; the same name must mean the same leaf."""
-    leaves: dict[str, Node] = {}
-    for n in nodes:
-        if n.op not in ("var", "tensor"):
-            continue
-        seen = leaves.get(n.name)
-        if seen is None:
-            leaves[n.name] = n
-        elif seen is not n:
-            if n.op == "var" and seen.op == "var" and n.shape == seen.shape:
-                continue  # var("x") made twice is one variable, as Symbol("x") is in SymPy
-            raise SymdiffError(
-                f"two different leaves are named '{n.name}' ({seen.op} of shape {seen.shape} "
-                f"and {n.op} of shape {n.shape}); give them different names")
-    return leaves
 
 
 def lower(root: Node, wrt: Sequence[Node] = (), retain: Sequence[Node] = (),
@@ -151,6 +147,8 @@ def lower(root: Node, wrt: Sequence[Node] = (), retain: Sequence[Node] = (),
         if w.op not in ("var", "tensor"):
             raise SymdiffError(f"can only differentiate with respect to variables or tensors, "
                                f"not {w._describe()}")
+    match_leaves(leaves, wrt, "lower")   # one name, one leaf: never the other one's slot
+    for w in wrt:
         if w.name not in leaves:
             leaves[w.name] = w  # f does not depend on w: its gradient is zero
             unused.add(w.name)
@@ -221,7 +219,7 @@ def bind(lowered: Lowered, values: Any, kwargs: Mapping[str, Any]) -> list:
             raise SymdiffError(f"values must be a mapping of variable (name or node) to value, "
                                f"got {type(values).__name__}")
         for k, v in values.items():
-            given[k.name if isinstance(k, Node) else str(k)] = v
+            given[_key_name(lowered, k)] = v
     given.update(kwargs)
     unknown = [k for k in given if k not in lowered.index and k not in lowered.context]
     if unknown:
@@ -250,6 +248,23 @@ def bind(lowered: Lowered, values: Any, kwargs: Mapping[str, Any]) -> list:
             f"no value given for variable{'s' if len(missing) > 1 else ''} "
             f"{', '.join(map(repr, missing))}")
     return args
+
+
+def _key_name(lowered: Lowered, key: Any) -> str:
+    """The name a value is given for: a str, or a variable or tensor node, which must be
+    the graph's own leaf of that name (``same_leaf``), not another one of the same name."""
+    if isinstance(key, str):
+        return key
+    if not isinstance(key, Node) or key.op not in ("var", "tensor"):
+        what = key._describe() if isinstance(key, Node) else \
+            f"{type(key).__name__} {shown(key)}"
+        raise ArgumentError(f"values are keyed by variable names or variable nodes, not {what}")
+    i = lowered.index.get(key.name)
+    if i is not None and not same_leaf(lowered.leaves[i], key):
+        raise VariableError(f"a value is given for {leaf_text(key)}, but the graph's "
+                            f"'{key.name}' is {leaf_text(lowered.leaves[i])}; one name is one "
+                            "variable: key the value by the graph's own variable or its name")
+    return key.name
 
 
 def _as_float_array(name: str, v: Any) -> np.ndarray:
@@ -281,13 +296,13 @@ def evaluate(f: Node, values: Any = None, **kwargs: Any) -> Any:
     >>> (x**2 + 3).eval(x=7.0)
     52.0
     """
-    lowered = f._cache.get("eval")
+    lowered = f._cache.get("eval") if isinstance(f, Node) else None
     if lowered is None:
-        lowered = f._cache["eval"] = lower(f)
+        lowered = f._cache["eval"] = lower(as_function(f, "sd.evaluate"))
     fast = lowered.fast("scalar_forward")
     if fast is not None:
         try:
-            return float(_fast_call(fast, values, kwargs))
+            return float(_fast_call(fast, values, kwargs, lowered.leaf_ids))
         except _FALLBACK:
             pass
     return _out(lowered.program.forward(*bind(lowered, values, kwargs)))
@@ -302,8 +317,8 @@ class ValueAndGrad:
     """
 
     def __init__(self, f: Node, wrt: Union[Node, Sequence[Node]]):
-        self.single = isinstance(wrt, Node)
-        self.wrt = [wrt] if self.single else list(wrt)
+        f = as_function(f, "sd.value_and_grad")
+        self.wrt, self.single = check_wrt(f, wrt, "sd.value_and_grad")
         if f.size != 1:
             raise ShapeError(f"value_and_grad: f has shape {f.shape}; gradients need a "
                              "scalar (reduce it with sd.sum or sd.mean)")
@@ -314,7 +329,7 @@ class ValueAndGrad:
         fast = self._fast
         if fast is not None:
             try:
-                value, grads = _fast_call(fast, values, kwargs)
+                value, grads = _fast_call(fast, values, kwargs, self.lowered.leaf_ids)
             except _FALLBACK:
                 pass
             else:

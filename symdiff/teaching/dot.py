@@ -214,6 +214,9 @@ def render(f: Node, path: str | os.PathLike, at: Optional[Mapping[str, Any]] = N
     ...     (p.name, p.read_text(encoding="utf-8").startswith("digraph"))
     ('olah.dot', True)
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise RenderError(f"render: path must be a file name (str or pathlib.Path), not "
+                          f"{type(path).__name__}")
     path = pathlib.Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:

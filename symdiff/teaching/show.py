@@ -23,6 +23,7 @@ from symdiff.checking.check import CheckReport, check
 from symdiff.symbolic.closed_form import describe
 from symdiff.teaching.dot import GraphvizNotFoundError, RenderError, pipe, to_dot
 from symdiff.errors import SymdiffError
+from symdiff.graph.arguments import as_function
 from symdiff.graph.node import Node
 from symdiff.graph.walks import topological
 
@@ -68,6 +69,7 @@ def show(f: Node, at: Optional[Mapping[str, Any]] = None, max_nodes: int = 200) 
     >>> s.report.ok, "digraph" in s.dot
     (True, True)
     """
+    f = as_function(f, "sd.show")
     notes: list[str] = []
     latex = None
     size = len(topological([f]))
