@@ -20,6 +20,7 @@ import numpy as np
 import sympy
 
 from symdiff.checking.report import formula
+from symdiff.graph.arguments import match_leaves
 from symdiff.errors import ParseError, ShapeError, SymdiffError, VariableError
 from symdiff.graph.node import Node, apply, const
 from symdiff.graph.walks import topological
@@ -63,12 +64,8 @@ def read_claims(claims: Any, leaves: dict) -> tuple[list, list, dict]:
             if key.op not in ("var", "tensor"):
                 raise VariableError(f"a claim is keyed by {key._describe()}; keys are "
                                     "variables (or their names)")
+            match_leaves(leaves, [key], "sd.verify", "claims")
             seen = leaves.get(key.name)
-            if seen is not None and seen is not key and not (
-                    seen.op == key.op == "var" and seen.shape == key.shape):
-                raise VariableError(f"the claim's variable '{key.name}' ({key.op} of shape "
-                                    f"{key.shape}) is not f's '{key.name}' ({seen.op} of "
-                                    f"shape {seen.shape})")
             w = seen if seen is not None else key
         else:
             name = str(key)

@@ -77,8 +77,9 @@ from symdiff.checking.difference import difference as symbolic_difference
 from symdiff.checking.exact import exact_judge
 from symdiff.checking.points import SIMPLE, Evaluator, Mismatch, search
 from symdiff.checking.report import columns, formula, num, point_text, short, slopes_text
-from symdiff.errors import SymdiffError
+from symdiff.graph.arguments import as_point
 from symdiff.graph.node import Node, apply
+from symdiff.graph.values import as_int, as_real, as_seed
 from symdiff.graph.walks import topological
 from symdiff.lowering.lower import bind, graph_leaves, lower
 
@@ -240,6 +241,10 @@ def verify(f: Any, claims: Mapping[Any, Any], at: Optional[Mapping[Any, Any]] = 
     ('wrong', ['x'], array([1., 1.]))
     """
     f = read_function(f)
+    at, seed = as_point(at, "sd.verify"), as_seed(seed, "sd.verify")
+    points = as_int(points, "sd.verify", "points", minimum=0)
+    atol, rtol = as_real(atol, "sd.verify", "atol", 0.0), as_real(rtol, "sd.verify", "rtol", 0.0)
+    sympy_seconds = as_real(sympy_seconds, "sd.verify", "sympy_seconds", 0.0)
     F = f if f.shape == () else apply("sum", f, axis=None, keepdims=False)
     order = topological([F])
     leaves = graph_leaves(order)
@@ -260,9 +265,6 @@ def verify(f: Any, claims: Mapping[Any, Any], at: Optional[Mapping[Any, Any]] = 
     found: list[tuple] = []       # (rank, result, args) of each mismatch
     compared = 0
     if at is not None:
-        if not isinstance(at, Mapping):
-            raise SymdiffError(f"at must be a mapping of variable (name or node) to value, "
-                               f"got {type(at).__name__}")
         unused = set(names) - set(lowered.index)   # claimed, but in no graph: no value needed
         args = bind(lowered, {k: v for k, v in at.items()
                               if (k.name if isinstance(k, Node) else str(k)) not in unused}, {})

@@ -124,3 +124,17 @@ def test_never_ok_while_the_difference_is_not_zero(threshold, jump, side):
     claim = f"2*x + {jump!r}*where(x {side} {threshold!r}, 1, 0)"
     r = sd.verify(x ** 2, {"x": claim})
     assert not r.ok, str(r)
+
+
+@pytest.mark.parametrize("kwargs, name", [({"seed": -1}, "seed"), ({"points": 1.5}, "points"),
+                                          ({"atol": -1.0}, "atol"), ({"rtol": "x"}, "rtol"),
+                                          ({"sympy_seconds": float("nan")}, "sympy_seconds"),
+                                          ({"at": [1.0]}, "at")])
+def test_verify_refuses_bad_arguments_by_name(kwargs, name):
+    with pytest.raises(sd.SymdiffError, match=name):
+        sd.verify(x ** 2, {"x": "2*x"}, **kwargs)
+
+
+def test_a_claim_keyed_by_another_variable_of_the_same_name_is_refused():
+    with pytest.raises(sd.VariableError, match="one name is one variable"):
+        sd.verify(x ** 2, {sd.var("x", (2,)): "2*x"})
