@@ -153,7 +153,8 @@ class CheckReport:
             errs = []
             for name, cs in self.complex_step.items():
                 rev = np.asarray(self.reverse_mode[name])
-                diff = np.abs(np.asarray(cs) - rev)
+                with np.errstate(invalid="ignore"):   # inf - inf where f is not finite
+                    diff = np.abs(np.asarray(cs) - rev)
                 worst = np.nanmax(diff) if np.any(np.isfinite(diff)) else np.nan
                 errs.append(f"{name} {worst:.1e}")
             lines.append(f"complex step (h = {COMPLEX_STEP:.0e}), max |cs - rev|: "

@@ -142,12 +142,15 @@ def _text_of(m: Any, args: list[str]) -> str:
 # powers and numbers, in SymPy's terms
 # ---------------------------------------------------------------------------
 
-def _exact_bits(e: Any) -> float:
-    """About how many binary digits the exact numbers (Integer, Rational) in ``e`` have."""
-    bits = 0.0
-    for a in e.atoms(sympy.Rational):
-        bits += (math.log2(abs(a.p)) if a.p else 0.0) + math.log2(a.q)
-    return bits
+def _exact_bits(c: Any) -> float:
+    """About how many binary digits SymPy's exact power of the constant ``c`` grows by per
+    unit of exponent: a Rational's numerator and denominator, and likewise a root of one
+    (``sqrt(3)**n`` is ``3**(n/2)``); other constants (``pi``, ``exp(3)``) stay symbolic."""
+    if c.is_Rational:
+        return (math.log2(abs(c.p)) if c.p else 0.0) + math.log2(c.q)
+    if c.is_Pow and c.base.is_Rational and c.exp.is_Rational:
+        return _exact_bits(c.base) * abs(float(c.exp))
+    return 0.0
 
 
 def _log2_abs(c: Any) -> float:
@@ -160,39 +163,40 @@ def _log2_abs(c: Any) -> float:
 
 def check_power(base: Any, exponent: Any) -> None:
     """Raise ``ClosedFormError`` when SymPy would compute ``base**exponent`` (or the power
-    of ``base``'s numeric coefficient, which it distributes: ``(3*x)**n = 3**n * x**n``)
-    to an exact number past ``MAX_EXACT_BITS`` or a Float past float64's exponent range.
+    of ``base``'s constant factors, which it distributes: ``(3*x)**n = 3**n * x**n``) to
+    an exact number past ``MAX_EXACT_BITS`` or a Float past float64's exponent range.
     Only numbers are estimated; symbolic parts stay symbolic whatever the exponent.
 
     >>> x = sympy.Symbol("x")
     >>> check_power(3 * x, sympy.Integer(100))
     >>> try:
-    ...     check_power(3 * x, sympy.Integer(10**9))
+    ...     check_power(sympy.sqrt(3) * x, sympy.Integer(10**9))
     ... except ClosedFormError as e:
     ...     print(str(e)[:52])
-    the power (3*…)**1000000000 would make SymPy compute
+    the power (sqrt(3)*…)**1000000000 would make SymPy c
     """
     if not getattr(exponent, "is_Number", False) or not exponent.is_finite:
         return
     n = abs(float(exponent))
     if n <= 1:
         return          # roots and reciprocals do not grow a number
-    coeff = base if base.is_number else base.as_coeff_Mul()[0]
-    if coeff.is_zero or coeff in (sympy.S.One, sympy.S.NegativeOne):
-        return
-    if coeff.is_Float or (exponent.is_Float and coeff.is_Rational):
-        size, limit = n * abs(_log2_abs(coeff)), FLOAT_EXPONENT_BITS
-        kind = "float64's exponent range"
-    else:
-        size, limit = n * _exact_bits(coeff), MAX_EXACT_BITS
-        kind = f"{MAX_EXACT_BITS:,} binary digits"
-    if size > limit:
-        shown = _short(coeff) if coeff is base else f"{_short(coeff)}*…"
-        raise ClosedFormError(
-            f"the power ({shown})**{_short(exponent)} would make SymPy compute a number of "
-            f"about {size:.3g} binary digits, past {kind} (symdiff.symbolic.constants): such "
-            "a number takes minutes to compute or print. Evaluate the graph numerically "
-            "instead")
+    factors = base.args if base.is_Mul else (base,)
+    for c in factors:
+        if not c.is_number or c.is_zero or c in (sympy.S.One, sympy.S.NegativeOne):
+            continue
+        if c.is_Float or (exponent.is_Float and c.is_Rational):
+            size, limit = n * abs(_log2_abs(c)), FLOAT_EXPONENT_BITS
+            kind = "float64's exponent range"
+        else:
+            size, limit = n * _exact_bits(c), MAX_EXACT_BITS
+            kind = f"{MAX_EXACT_BITS:,} binary digits"
+        if size > limit:
+            shown = _short(c) if c is base else f"{_short(c)}*…"
+            raise ClosedFormError(
+                f"the power ({shown})**{_short(exponent)} would make SymPy compute a number "
+                f"of about {size:.3g} binary digits, past {kind} (symdiff.symbolic.constants):"
+                " such a number takes minutes to compute or print. Evaluate the graph "
+                "numerically instead")
 
 
 def _short(v: Any) -> str:
