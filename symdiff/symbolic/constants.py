@@ -12,10 +12,11 @@ no time budget can stop. So three rules apply before and while a closed form is 
   (no variable or tensor below it) and whose float64 value is inf or nan raises
   ``ClosedFormError`` naming it (``refuse_non_finite``). Every number symdiff computes
   with it would be inf or nan too;
-* **powers are estimated first**: a power of a number (or of a product with a numeric
-  coefficient) whose exact result would have more than ``MAX_EXACT_BITS`` binary digits,
-  or whose float result would leave float64's exponent range, is refused before SymPy
-  sees it (``check_power``, called by every row template's ``instantiate``);
+* **powers are estimated first**: a power of a number, or of a product's constant factors
+  (which SymPy raises on their own: ``(sqrt(3)*x)**n`` holds ``3**(n/2)``), whose exact
+  result would have more than ``MAX_EXACT_BITS`` binary digits, or whose float result
+  would leave float64's exponent range, is refused before SymPy sees it (``check_power``,
+  called by every row template's ``instantiate``);
 * **every number built is measured**: a node whose closed form is a number longer than
   ``MAX_EXACT_BITS`` or a Float outside float64's range is refused (``check_number``).
 
@@ -215,23 +216,25 @@ def check_number(e: Any, where: Optional[str] = None) -> None:
     >>> try:
     ...     check_number(sympy.Integer(2) ** 20000, "node pow")
     ... except ClosedFormError as e:
-    ...     print(str(e)[:48])
-    node pow has a closed form of 2e+04 binary digit
+    ...     print(str(e)[:55])
+    node pow is a number of 2e+04 binary digits, past the 1
     """
     if not getattr(e, "is_Number", False):
         return
     if e.is_Float:
-        size, limit = abs(_log2_abs(e)), FLOAT_EXPONENT_BITS
+        size = abs(_log2_abs(e))
+        if size > FLOAT_EXPONENT_BITS:
+            raise ClosedFormError(
+                f"{where or 'a constant'} is a Float near 2**{_log2_abs(e):.3g}, past "
+                f"float64's exponent range (symdiff.symbolic.constants); evaluate the graph "
+                "numerically instead")
     elif e.is_Rational:
-        size, limit = float(int(e.p).bit_length() + int(e.q).bit_length() - 1), MAX_EXACT_BITS
-    else:
-        return
-    if size > limit:
-        what = "a Float with a binary exponent of" if e.is_Float else "a closed form of"
-        raise ClosedFormError(
-            f"{where or 'a constant'} has {what} {size:.3g} binary digits, past the "
-            f"{limit:,} a closed form may hold (symdiff.symbolic.constants); evaluate "
-            "the graph numerically instead")
+        size = float(int(e.p).bit_length() + int(e.q).bit_length() - 1)
+        if size > MAX_EXACT_BITS:
+            raise ClosedFormError(
+                f"{where or 'a constant'} is a number of {size:.3g} binary digits, past the "
+                f"{MAX_EXACT_BITS:,} a closed form may hold (symdiff.symbolic.constants); "
+                "evaluate the graph numerically instead")
 
 
 def check_numbers(value: Any, where: Optional[str] = None) -> None:

@@ -255,7 +255,8 @@ def pipe(text: str, fmt_name: str, what: str = "the graph",
         raise RenderError(
             f"render: Graphviz's dot did not finish laying out {what} within {limit:g} s (its "
             "layout time grows very fast with crossing edges); write a .dot file instead, "
-            "draw a smaller part of the graph, or pass seconds= to wait longer") from None
+            "draw a smaller part of the graph, or give dot longer with sd.render(..., "
+            "seconds=)") from None
     except OSError as e:
         raise GraphvizNotFoundError(f"render: Graphviz's dot program could not be run "
                                     f"({type(e).__name__}); {INSTALL_HINT}") from None
