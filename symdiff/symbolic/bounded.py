@@ -31,7 +31,11 @@ SYMPY_FAILURES = (ArithmeticError, ValueError, TypeError, RecursionError, Memory
 overflowing numbers, integers too long to print, recursion past Python's limit."""
 
 def seconds_or_default(seconds: Optional[float]) -> float:
-    """``seconds``, or ``symdiff.budget.SYMPY_SECONDS`` (read at the call) when None."""
+    """``seconds``, or ``symdiff.budget.SYMPY_SECONDS`` (read at the call) when None.
+
+    >>> seconds_or_default(None) == budget.SYMPY_SECONDS, seconds_or_default(2)
+    (True, 2.0)
+    """
     return budget.SYMPY_SECONDS if seconds is None else float(seconds)
 
 
