@@ -10,7 +10,9 @@ the call ends within ``LIMIT`` seconds, generous for a loaded 2-core machine.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import shutil
+import subprocess
 import time
 
 import numpy as np
@@ -185,13 +187,33 @@ def test_c_code_of_a_4x4_inverse_gradient_stops_within_its_budget():
 
 
 @pytest.mark.slow
-def test_c_code_of_a_4x4_inverse_gradient_now_finishes():
+def test_c_code_of_a_4x4_inverse_gradient_now_finishes(tmp_path):
     # SymPy's m.inv() proved the determinant nonzero by simplifying it (minutes); the
     # explicit inverse is adjugate / determinant now (a few seconds for this gradient)
     f, S, m = _gaussian_nll()
     with bounded(60.0):
         code = sd.formula(f, wrt=[S, m], lang="c", sympy_seconds=60)
     assert "void grad_f(const double *S, const double *m, const double *y" in code
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler on this machine")
+    src, lib = tmp_path / "grad.c", tmp_path / "libgrad.so"
+    src.write_text(code)
+    subprocess.run([cc, "-std=c99", "-shared", "-fPIC", "-O1", "-o", str(lib), str(src), "-lm"],
+                   check=True, capture_output=True)
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((4, 4))
+    point = {"S": A @ A.T + 4 * np.eye(4), "m": rng.standard_normal(4),
+             "y": rng.standard_normal(4)}
+    dptr = ctypes.POINTER(ctypes.c_double)
+    outs = [np.zeros((4, 4)), np.zeros(4)]
+    ins = [np.ascontiguousarray(point[k]) for k in ("S", "m", "y")]
+    fn = ctypes.CDLL(str(lib)).grad_f
+    fn.restype = None
+    fn(*[a.ctypes.data_as(dptr) for a in ins + outs])
+    want = sd.value_and_grad(f, [S, m])(**point)[1]
+    np.testing.assert_allclose(outs[0], want[0], atol=1e-12)
+    np.testing.assert_allclose(outs[1], want[1], atol=1e-12)
 
 
 # ---------------------------------------------------------------------------
