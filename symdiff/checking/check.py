@@ -26,6 +26,11 @@ Two diagnostics beyond pass/fail (they do not change ``ok``):
   every op of ``f`` is analytic (``Primitive.analytic``); None otherwise, and
   ``report.complex_note`` says which op is not analytic.
 
+Bounded time: the SymPy step has its own budget (``sympy_seconds``; past it, or past
+``MAX_SYMBOLIC_NODES``, the closed form comes from ``sd.grad``'s graph, one program for
+every gradient), and the numeric opinions share ``fd_seconds``: on large inputs they cover
+a random sample of the entries, and the notes say which (``symdiff.checking.entries``).
+
 The domain and kink scan is ``symdiff.lowering.domain``'s, the finite differences
 ``numeric.finite_diff``'s, the printing ``symdiff.checking.report``'s. May import numpy,
 SymPy, ``numeric`` and symdiff's layers below ``checking`` (budget, errors, graph,
@@ -45,28 +50,28 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 import sympy
 
-from numeric import ATOL, EPS, PRIMITIVES, RTOL
-from numeric.finite_diff import (COMPLEX_STEP, ONE_SIDED_STEP, STEPS, complex_forward,
-                                 complex_step, entry_difference, one_sided, step_sweep)
+from numeric import ATOL, EPS, RTOL
+from numeric.finite_diff import COMPLEX_STEP, ONE_SIDED_STEP, STEPS
 
-from symdiff.budget import SYMPY_SECONDS, OutOfTime, run_within
+from symdiff.budget import OutOfTime, run_within
+from symdiff.checking.entries import FD_SECONDS, MAX_ENTRIES, central_differences, diagnostics
 from symdiff.checking.report import (array_text, bad_entries, columns, entry_label,
                                      inputs_text, num, slopes_text)
-from symdiff.errors import ClosedFormError
 from symdiff.graph.arguments import as_function, as_point, check_wrt
+from symdiff.errors import SymdiffError
 from symdiff.graph.node import Node, apply, const
 from symdiff.graph.values import as_real, as_seed
 from symdiff.graph.walks import topological
 from symdiff.lowering.domain import OUTSIDE, domain_problems, values_at
 from symdiff.lowering.lower import bind, graph_leaves, lower
-from symdiff.symbolic.closed_form import element_symbols
+from symdiff.symbolic.bounded import SYMPY_FAILURES, failure_text, seconds_or_default
+from symdiff.symbolic.closed_form import build, element_symbols
 from symdiff.symbolic.functions import NUMPY_FUNCTIONS
 
+__all__ = ["check", "CheckReport", "Entry", "MAX_ENTRIES", "FD_SECONDS"]
+
 CLOSED_RTOL = 1e-10
-MAX_ENTRIES = 1000            # entries per variable checked one by one; above, a sample
 MAX_SYMBOLIC_NODES = 400      # graphs (nodes x elements) above this use sd.grad's graph
-MAX_SWEEP_ENTRIES = 20        # entries per variable in the step-size sweep
-MAX_ONE_SIDED_ENTRIES = 100   # entries per variable given one-sided slopes at a kink
 
 
 @dataclass
@@ -150,7 +155,8 @@ class CheckReport:
             errs = []
             for name, cs in self.complex_step.items():
                 rev = np.asarray(self.reverse_mode[name])
-                diff = np.abs(np.asarray(cs) - rev)
+                with np.errstate(invalid="ignore"):   # inf - inf where f is not finite
+                    diff = np.abs(np.asarray(cs) - rev)
                 worst = np.nanmax(diff) if np.any(np.isfinite(diff)) else np.nan
                 errs.append(f"{name} {worst:.1e}")
             lines.append(f"complex step (h = {COMPLEX_STEP:.0e}), max |cs - rev|: "
@@ -167,17 +173,20 @@ class CheckReport:
 
 
 def check(f: Node, at: Optional[Mapping[Any, Any]] = None, wrt: Optional[Sequence[Node]] = None,
-          *, eps: float = EPS, atol: float = ATOL, rtol: float = RTOL,
-          seed: int = 0, sympy_seconds: float = SYMPY_SECONDS) -> CheckReport:
+          *, eps: float = EPS, atol: float = ATOL, rtol: float = RTOL, seed: int = 0,
+          sympy_seconds: Optional[float] = None, fd_seconds: float = FD_SECONDS) -> CheckReport:
     """Cross-check ``f``'s gradient at a point three ways; see the module docstring.
 
     ``at`` maps variables (names or nodes) to values; bound tensors default to their value.
     ``wrt`` defaults to every variable and every tensor with ``requires_grad``.
     A non-scalar ``f`` is checked through ``sum(f * r)`` for a fixed random ``r``.
     The closed-form column comes from SymPy (``sympy.diff`` of ``f``'s explicit closed
-    form) when that takes under ``sympy_seconds``; otherwise, and for graphs over
-    ``MAX_SYMBOLIC_NODES`` element operations, from ``sd.grad``'s derivative graph, and a
-    note says which and why.
+    form) when that takes under ``sympy_seconds`` (None: ``symdiff.budget.SYMPY_SECONDS``);
+    otherwise, and for graphs over ``MAX_SYMBOLIC_NODES`` element operations, from
+    ``sd.grad``'s derivative graph, and a note says which and why. Finite differences,
+    the step sweep, the complex step and one-sided slopes share ``fd_seconds``: on large
+    inputs they cover a random sample of the entries, and the notes say which part
+    (``symdiff.checking.entries``).
 
     >>> import symdiff as sd
     >>> r = sd.check(sd.relu(sd.var("x")), at={"x": 0.0})
@@ -189,7 +198,9 @@ def check(f: Node, at: Optional[Mapping[Any, Any]] = None, wrt: Optional[Sequenc
     eps = as_real(eps, "sd.check", "eps", 0.0, strict=True)
     atol, rtol = as_real(atol, "sd.check", "atol", 0.0), as_real(rtol, "sd.check", "rtol", 0.0)
     seed = as_seed(seed, "sd.check")
-    sympy_seconds = as_real(sympy_seconds, "sd.check", "sympy_seconds", 0.0)
+    if sympy_seconds is not None:   # None: the budget's default, read at the call
+        sympy_seconds = as_real(sympy_seconds, "sd.check", "sympy_seconds", 0.0)
+    fd_seconds = as_real(fd_seconds, "sd.check", "fd_seconds", 0.0)
     notes: list[str] = []
     F = f
     if f.shape != () and f.size == 1:
@@ -210,29 +221,19 @@ def check(f: Node, at: Optional[Mapping[Any, Any]] = None, wrt: Optional[Sequenc
     value = float(np.asarray(value).reshape(()))
     problems = _problems(order, lowered, args)
 
-    closed, how = _closed_form(F, order, wrt, lowered, args, sympy_seconds)
+    closed, how = _closed_form(F, order, wrt, lowered, args, seconds_or_default(sympy_seconds))
     if how:
         notes.append(how)
     rng = np.random.default_rng(seed)
+    sample = central_differences(lowered, args, wrt, rng, eps, fd_seconds)
+    notes += sample.notes
     entries: list[Entry] = []
-    fd_out: dict = {}
-    pos = {leaf.name: i for i, leaf in enumerate(lowered.leaves)}
-    checked: dict = {}
     for w, rev, clo in zip(wrt, reverse, closed):
-        k = pos[w.name]
-        size = max(int(np.prod(w.shape, dtype=np.int64)), 1)
-        flat = range(size) if size <= MAX_ENTRIES else \
-            sorted(rng.choice(size, MAX_ENTRIES, replace=False).tolist())
-        if size > MAX_ENTRIES:
-            notes.append(f"{w.name} has {size} entries: checked a random sample of {MAX_ENTRIES}")
-        fd = np.full(w.shape, np.nan)
-        checked[w.name] = [np.unravel_index(i, w.shape) if w.shape else () for i in flat]
-        for idx in checked[w.name]:
-            fd[idx] = entry_difference(lowered.program.forward, args, k, idx, eps)
+        fd = np.asarray(sample.fd[w.name])
+        for idx in sample.checked[w.name]:
             c, r_, d = float(np.asarray(clo)[idx]), float(np.asarray(rev)[idx]), float(fd[idx])
             entries.append(Entry(w.name, tuple(int(j) for j in idx), c, r_, d,
                                  _verdict(c, r_, d, atol, rtol)))
-        fd_out[w.name] = float(fd) if fd.ndim == 0 else fd
     if not np.isfinite(value):
         problems.append(f"the value of f is {value} (not finite)")
     kink = any("not differentiable" in p for p in problems)
@@ -244,69 +245,10 @@ def check(f: Node, at: Optional[Mapping[Any, Any]] = None, wrt: Optional[Sequenc
     ok = not problems and all(e.verdict == "ok" for e in entries)
     out = lambda arrs: {w.name: (float(a) if np.ndim(a) == 0 else np.asarray(a))
                         for w, a in zip(wrt, arrs)}
-    report = CheckReport(ok, value, out(closed), out(reverse), fd_out, entries, problems,
+    report = CheckReport(ok, value, out(closed), out(reverse), sample.fd, entries, problems,
                          notes, point)
-    _add_diagnostics(report, F, order, wrt, reverse, lowered, args, checked, kink, rng)
+    diagnostics(report, F, order, wrt, reverse, lowered, args, sample, kink, rng)
     return report
-
-
-def _add_diagnostics(report: CheckReport, F: Node, order: list[Node], wrt: list[Node],
-                     reverse: list, lowered: Any, args: list, checked: dict, kink: bool,
-                     rng: np.random.Generator) -> None:
-    """Step-size sweep, complex step and (at a kink) one-sided slopes, into ``report``."""
-    forward = lowered.program.forward
-    pos = {leaf.name: i for i, leaf in enumerate(lowered.leaves)}
-    not_analytic = sorted({n.op for n in order if not n.is_leaf
-                           and not PRIMITIVES[n.op].analytic})
-    if not_analytic:
-        report.complex_note = (f"not available ({', '.join(not_analytic)} "
-                               f"{'is' if len(not_analytic) == 1 else 'are'} not analytic)")
-    names = [leaf.name for leaf in lowered.leaves]
-
-    def complex_f(*xs: Any) -> Any:
-        return _complex_forward(order, F, dict(zip(names, xs)))
-
-    for w, rev in zip(wrt, reverse):
-        k, idxs, rev = pos[w.name], checked[w.name], np.asarray(rev)
-        sweep = idxs if len(idxs) <= MAX_SWEEP_ENTRIES else \
-            [idxs[i] for i in sorted(rng.choice(len(idxs), MAX_SWEEP_ENTRIES, replace=False))]
-        if len(sweep) < len(idxs):
-            report.notes.append(f"step sweep over a sample of {len(sweep)} entries of {w.name}")
-        errs = np.zeros(len(STEPS))
-        for idx in sweep:
-            with np.errstate(invalid="ignore"):
-                # np.maximum, not fmax: a nan difference must show as nan, not vanish
-                errs = np.maximum(errs, np.abs(step_sweep(forward, args, k, idx) - rev[idx]))
-        report.step_errors[w.name] = errs
-        report.best_step[w.name] = STEPS[int(np.nanargmin(errs))] if np.any(np.isfinite(errs)) \
-            else float("nan")
-        if not_analytic:
-            report.complex_step[w.name] = None
-        else:
-            cs = np.full(w.shape, np.nan)
-            for idx in idxs:
-                cs[idx] = complex_step(complex_f, args, k, idx)
-            report.complex_step[w.name] = float(cs) if cs.ndim == 0 else cs
-        if kink:
-            left, right = np.full(w.shape, np.nan), np.full(w.shape, np.nan)
-            for idx in idxs[:MAX_ONE_SIDED_ENTRIES]:
-                left[idx], right[idx] = one_sided(forward, args, k, idx)
-            report.one_sided[w.name] = (left, right) if w.shape else (float(left), float(right))
-
-
-def _complex_forward(order: list[Node], root: Node, values: dict) -> Any:
-    """``root``'s value with the table's forwards run on (complex) leaf values."""
-    vals: dict[int, Any] = {}
-    with np.errstate(all="ignore"):
-        for n in order:
-            if n.op in ("var", "tensor"):
-                vals[id(n)] = values[n.name]
-            elif n.op == "const":
-                vals[id(n)] = n._value
-            else:
-                row = PRIMITIVES[n.op]
-                vals[id(n)] = complex_forward(row)(*[vals[id(a)] for a in n.args], **n.params)
-    return vals[id(root)]
 
 
 def _verdict(c: float, r: float, d: float, atol: float, rtol: float) -> str:
@@ -342,23 +284,27 @@ def _closed_form(F: Node, order: list[Node], wrt: list[Node], lowered: Any,
         except OutOfTime:
             reason = (f"SymPy did not finish within {seconds:g} s (its simplification of "
                       "nested functions can be exponential; sympy_seconds= sets the budget)")
-        except (ClosedFormError, TypeError, ValueError, NotImplementedError, AttributeError,
-                ArithmeticError, RecursionError) as e:
-            reason = f"SymPy could not evaluate it ({type(e).__name__})"
+        except SymdiffError as e:
+            reason = f"SymPy could not build it ({str(e).splitlines()[0]})"
+        except SYMPY_FAILURES as e:
+            reason = f"SymPy could not evaluate it ({failure_text(e)})"
     else:
         reason = f"the graph is too large to expand ({work} element operations)"
     from symdiff.derivatives.reverse import grad
     graphs = grad(F, wrt)
+    # one program for every gradient graph: they share their subgraphs, and lowering
+    # each alone would be quadratic in the number of variables
     values = {leaf.name: a for leaf, a in zip(lowered.leaves, args)}
+    sub = lower(graphs[0], retain=graphs[1:], optimize=False) if graphs else None
     out = []
-    for g in graphs:
-        sub = lower(g)
-        out.append(sub.program.forward(*[values.get(l.name, l._value) for l in sub.leaves]))
+    if sub is not None:
+        slots = sub.program.values(*[values.get(l.name, l._value) for l in sub.leaves])
+        out = [slots[sub.slots[id(g)]] for g in graphs]
     return out, (f"closed form column from the symbolic derivative graph (sd.grad): {reason}")
 
 
 def _sympy_gradients(F: Node, wrt: list[Node], lowered: Any, args: list) -> list:
-    expr = F.sympy(explicit=True)
+    expr = build(F, explicit=True)
     # real dummies per element: differentiation of Abs, Max... needs real symbols
     flat_syms, flat_vals, by_leaf = [], [], {}
     for leaf, a in zip(lowered.leaves, args):

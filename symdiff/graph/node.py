@@ -271,10 +271,12 @@ class Node:
         from symdiff.lowering.lower import evaluate
         return evaluate(self, values, **kwargs)
 
-    def sympy(self, explicit: bool = False) -> Any:
-        """The closed form as a SymPy expression (see ``symdiff.symbolic.closed_form``)."""
+    def sympy(self, explicit: bool = False, sympy_seconds: Optional[float] = None) -> Any:
+        """The closed form as a SymPy expression (see ``symdiff.symbolic.closed_form``),
+        built within ``sympy_seconds`` (None: ``symdiff.budget.SYMPY_SECONDS``, 10 s); past
+        it, or when SymPy fails, ``ClosedFormError`` says so."""
         from symdiff.symbolic.closed_form import to_sympy
-        return to_sympy(self, explicit=explicit)
+        return to_sympy(self, explicit=explicit, seconds=sympy_seconds)
 
     def backward(self, gradient: Any = None, retain_graph: Optional[bool] = None) -> None:
         """PyTorch-style reverse sweep into the ``.grad`` of tensor leaves (accumulating)."""
@@ -282,19 +284,15 @@ class Node:
         backward(self, gradient)
 
     def _closed_form_text(self) -> str:
-        """A short closed form for ``repr`` (``describe`` bounds SymPy's time and size)."""
-        from symdiff.symbolic.closed_form import describe
-        return describe(self)
+        """A short closed form for ``repr``: a node count past 60 nodes, 2 s or any failure."""
+        from symdiff.symbolic.display import short_text
+        return short_text(self)
 
     def _repr_latex_(self) -> Optional[str]:
-        """Notebooks show a node as its closed form in LaTeX (None: plain repr instead)."""
-        import sympy
-        if len(topological([self])) > 200:
-            return None
-        try:
-            return f"${sympy.latex(self.sympy())}$"
-        except Exception:  # a display hook must never raise
-            return None
+        """Notebooks show a node as its closed form in LaTeX (None: plain repr instead),
+        under a 2 s budget; it never raises."""
+        from symdiff.symbolic.display import latex_text
+        return latex_text(self)
 
     # ---- end of late binding ----------------------------------------------------------
 

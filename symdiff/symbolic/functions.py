@@ -24,6 +24,8 @@ import sympy
 
 from numeric import PRIMITIVES
 
+from symdiff.symbolic.constants import check_power
+
 
 class relu(sympy.Function):
     """max(x, 0); derivative Heaviside(x, 0), i.e. relu'(0) = 0 as in PyTorch."""
@@ -92,16 +94,23 @@ ARG_NAMES = ("x", "y", "z")
 
 @dataclass(frozen=True)
 class Template:
-    """A row's formula over real dummy symbols ``args`` and parameter symbols ``params``."""
+    """A row's formula over real dummy symbols ``args`` and parameter symbols ``params``;
+    ``powers`` lists its ``(base, exponent)`` pairs, estimated before each use."""
 
     expr: Any
     args: tuple
     params: dict
+    powers: tuple = ()
 
     def instantiate(self, args: Any, params: dict) -> Any:
+        """The formula with ``args`` and the numbers of ``params`` in place. A power whose
+        numbers SymPy would compute to an enormous size (``3**(10**9)``, ``(3*x)**1e9``)
+        raises ``ClosedFormError`` first (``symdiff.symbolic.constants.check_power``)."""
         mapping = dict(zip(self.args, args))
         for k, sym in self.params.items():
             mapping[sym] = to_sympy_number(params[k], exact=True)
+        for base, exponent in self.powers:
+            check_power(base.xreplace(mapping), exponent.xreplace(mapping))
         return self.expr.xreplace(mapping)
 
 
@@ -114,7 +123,9 @@ def template(op: str) -> Template:
     args = tuple(sympy.Symbol(n, real=True) for n in ARG_NAMES[:row.arity])
     params = {p: sympy.Symbol(p, real=True) for p in row.params}
     expr = parse_sympy(row.sympy, {**dict(zip(ARG_NAMES, args)), **params}, NAMESPACE)
-    return Template(expr, args, params)
+    powers = tuple((p.base, p.exp) for p in expr.atoms(sympy.Pow)
+                   if not (p.exp.is_Number and abs(p.exp) <= 1))
+    return Template(expr, args, params, powers)
 
 
 def to_sympy_number(v: Any, exact: bool = False) -> Any:

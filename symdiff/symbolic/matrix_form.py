@@ -9,7 +9,7 @@ indexing as blocks, norms, logsumexp, trace, det, inverse). ``leaf_symbol`` and
 ``symdiff.symbolic.closed_form``, which chooses the form and validates it.
 
 May import: numpy, sympy, ``numeric``, ``symdiff.errors``, ``symdiff.graph`` and
-``symdiff.symbolic`` (functions, notation).
+``symdiff.symbolic`` (constants, functions, notation).
 
 >>> import symdiff as sd
 >>> W = sd.var("W", (2, 3))
@@ -29,6 +29,7 @@ from numeric import PRIMITIVES
 
 from symdiff.errors import ClosedFormError
 from symdiff.graph.node import Node
+from symdiff.symbolic.constants import check_numbers
 from symdiff.symbolic.functions import template, to_sympy_number
 from symdiff.symbolic.notation import Elementwise, Entry, Ones, scalar_times_ones
 
@@ -138,6 +139,11 @@ def _elementwise_matrix(n: Node, xs: list[Any]) -> Any:
     shapes = [a.shape for a in n.args]
     if n.shape == ():
         return template(n.op).instantiate(xs, n.params)
+    if len(xs) == 1 and isinstance(xs[0], sympy.MatrixBase):
+        # an explicit matrix (a constant, a 1x1 holding a scalar) element by element through
+        # the row's formula, which estimates its powers before SymPy computes them
+        t = template(n.op)
+        return xs[0].applyfunc(lambda e: t.instantiate([e], n.params))
     if n.op in ("add", "sub"):
         a, b = (_bcast(x, s, n.shape, n) for x, s in zip(xs, shapes))
         return _add(a, b) if n.op == "add" else _add(a, _mul(-1, b))
@@ -364,6 +370,7 @@ def matrix_expression(order: list[Node], root: Node) -> Any:
         try:
             val[id(n)] = _elementwise_matrix(n, xs) if row.kind == "elementwise" \
                 else _STRUCTURAL[n.op](n, *xs)
+            check_numbers(val[id(n)], n._describe())
         except ClosedFormError:
             raise
         except Exception as e:  # SymPy's matrix algebra refusing a combination

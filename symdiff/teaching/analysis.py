@@ -14,10 +14,11 @@ Edge partials at the point are the same VJPs with the incoming gradient set to 1
 follow the table's conventions: relu'(0) = 0); their symbolic text is the row's SymPy
 partial (``symdiff.symbolic.partials``, the one ``sd.diff`` uses) for elementwise rows, and
 the derivatives' table of adjoint texts (``symdiff.derivatives.adjoint_text``, beside the
-adjoint rules) for structural and reduction rows.
+adjoint rules) for structural and reduction rows. The SymPy partials are made within
+SymPy's time budget; an edge past it (or one SymPy fails on) shows the rule's name.
 
-May import numpy, SymPy, ``numeric`` and every layer below teaching (errors, graph,
-lowering, symbolic, derivatives), and ``symdiff.teaching.labels``.
+May import numpy, SymPy, ``numeric`` and every layer below teaching (errors, budget,
+graph, lowering, symbolic, derivatives), and ``symdiff.teaching.labels``.
 
 >>> import symdiff as sd
 >>> from symdiff.teaching.labels import fmt
@@ -38,11 +39,13 @@ import numpy as np
 from numeric import PRIMITIVES
 from numeric.primitives import sum_to
 
+from symdiff.budget import OutOfTime, run_within
 from symdiff.errors import SymdiffError
 from symdiff.graph.walks import GraphLimitExceeded, topological
 from symdiff.graph.node import Node
 from symdiff.lowering.lower import bind, graph_leaves, lower
 from symdiff.derivatives.adjoint_text import structural_partial_text
+from symdiff.symbolic.bounded import seconds_or_default
 from symdiff.symbolic.partials import row_partial
 from symdiff.teaching.labels import name_nodes
 
@@ -141,13 +144,14 @@ def analyze(f: Node, at: Optional[Mapping[str, Any]] = None,
                    for j, a in enumerate(n.args)):
                 varies.add(id(n))
     edges = []
+    labels = _edge_labels(nodes, canon, named)
     for n in nodes:
         for j, a in enumerate(n.args):
             a = canon(a)
             if a.op == "const":
                 edges.append(Edge(a, n, j, False, None))
                 continue
-            text, is_rule, expr = _symbolic(n, j, named)
+            text, is_rule, expr = labels.get((id(n), j)) or _rule_name(n)
             flows = id(a) in varies and PRIMITIVES[n.op].vjp[j] is not None
             edges.append(Edge(a, n, j, flows, text, is_rule, expr))
     info = GraphInfo(f, nodes, named, edges, varies, _reverse_order(f, canon), rep=rep)
@@ -261,6 +265,28 @@ def _symbol(n: Node, names: Mapping[int, str]) -> Any:
     return sympy.Symbol(names[id(n)], real=True)
 
 
+def _edge_labels(nodes: list, canon: Any, names: Mapping[int, str]) -> dict:
+    """(id(node), j) -> ``_symbolic(node, j)`` for the edges from non-constants, computed
+    within SymPy's budget (``symdiff.budget.SYMPY_SECONDS``, read at the call): edges it
+    leaves out are labelled with the rule's name, so a picture never waits on SymPy."""
+    out: dict = {}
+
+    def work() -> None:
+        for n in nodes:
+            for j, a in enumerate(n.args):
+                if canon(a).op != "const":
+                    out[(id(n), j)] = _symbolic(n, j, names)
+    try:
+        run_within(seconds_or_default(None), work)
+    except OutOfTime:
+        pass
+    return out
+
+
+def _rule_name(node: Node) -> tuple:
+    return f"the VJP rule of {PRIMITIVES[node.op].display}", True, None
+
+
 def _symbolic(node: Node, j: int, names: Mapping[int, str]) -> tuple:
     """(text, is_rule, sympy expr or None) of ∂node/∂(input j)."""
     row = PRIMITIVES[node.op]
@@ -274,7 +300,7 @@ def _symbolic(node: Node, j: int, names: Mapping[int, str]) -> tuple:
         expr = expr.xreplace(dict(zip(dummies, (_symbol(a, names) for a in node.args))))
         return printer().doprint(expr), False, expr
     except Exception:  # a picture must not fail on SymPy: fall back to the rule's name
-        return f"the VJP rule of {row.display}", True, None
+        return _rule_name(node)
 
 
 @lru_cache(maxsize=1)

@@ -30,10 +30,9 @@ in graphs with structural ops, whose edges use ``g`` for the incoming gradient),
 (tensors, constants). Graphs over ``max_nodes`` nodes are refused (``GraphTooLargeError``).
 
 This module holds the DOT text (``to_dot``), files (``render``) and Graphviz's ``dot``
-(``pipe``) with their errors; the names, numbers and partials it draws come from
+(``pipe``, run with a timeout) with their errors; the names, numbers and partials it draws come from
 ``symdiff.teaching.analysis`` and ``symdiff.teaching.labels``, the only modules of the
-package it imports, besides ``symdiff.errors``, ``symdiff.graph`` and (lazily) the
-``graphviz`` package.
+package it imports, besides ``symdiff.errors`` and ``symdiff.graph``.
 
 >>> import symdiff as sd
 >>> a, b = sd.var("a"), sd.var("b")
@@ -51,6 +50,7 @@ from __future__ import annotations
 import os
 import pathlib
 import shutil
+import subprocess
 from typing import Any, Mapping, Optional
 
 from symdiff.errors import SymdiffError
@@ -60,9 +60,11 @@ from symdiff.teaching.labels import expression, fmt
 
 __all__ = ["to_dot", "render", "pipe", "RenderError", "GraphvizNotFoundError"]
 
-INSTALL_HINT = ("install the Python package with pip install 'symdiff-graph[viz]' (or pip install "
-                "graphviz) and Graphviz's dot program with apt-get install graphviz (Debian/"
-                "Ubuntu), brew install graphviz (macOS) or conda install graphviz")
+INSTALL_HINT = ("install Graphviz's dot program with apt-get install graphviz (Debian/Ubuntu), "
+                "brew install graphviz (macOS) or conda install graphviz")
+DOT_SECONDS = 10.0
+"""Time Graphviz's ``dot`` gets to lay out a picture (``render(..., seconds=)``); its layout
+time grows very fast with crossing edges, so past it ``render`` raises ``RenderError``."""
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": None, ".gv": None}
 
 
@@ -71,7 +73,7 @@ class RenderError(SymdiffError, ValueError):
 
 
 class GraphvizNotFoundError(RenderError, RuntimeError):
-    """The ``graphviz`` Python package or Graphviz's ``dot`` program is missing."""
+    """Graphviz's ``dot`` program is missing or cannot be run."""
 
 
 # ---------------------------------------------------------------------------
@@ -200,12 +202,13 @@ def _legend() -> list:
 # ---------------------------------------------------------------------------
 
 def render(f: Node, path: str | os.PathLike, at: Optional[Mapping[str, Any]] = None,
-           names: Optional[Mapping[str, Node]] = None, max_nodes: int = 200) -> pathlib.Path:
+           names: Optional[Mapping[str, Node]] = None, max_nodes: int = 200,
+           seconds: Optional[float] = None) -> pathlib.Path:
     """Write the picture of ``to_dot(f, ...)`` to ``path``; the suffix picks the format.
 
-    ``.svg``, ``.png`` and ``.pdf`` run Graphviz's ``dot`` through the ``graphviz`` Python
-    package (``pip install 'symdiff-graph[viz]'`` and the system Graphviz);
-    ``.dot`` (or ``.gv``) writes the DOT text and needs neither.
+    ``.svg``, ``.png`` and ``.pdf`` run Graphviz's ``dot`` (the system Graphviz), which
+    gets ``seconds`` to lay the picture out (None: ``DOT_SECONDS``, 10 s; past it,
+    ``RenderError``); ``.dot`` (or ``.gv``) writes the DOT text and needs no Graphviz.
 
     >>> import tempfile, pathlib, symdiff as sd
     >>> a, b = sd.var("a"), sd.var("b")
@@ -227,31 +230,40 @@ def render(f: Node, path: str | os.PathLike, at: Optional[Mapping[str, Any]] = N
     if fmt_name is None:
         path.write_text(text, encoding="utf-8")
         return path
-    path.write_bytes(pipe(text, fmt_name, path.name))
+    path.write_bytes(pipe(text, fmt_name, path.name, seconds))
     return path
 
 
-def pipe(text: str, fmt_name: str, what: str = "the graph") -> bytes:
-    """DOT text rendered by Graphviz's ``dot`` into ``fmt_name`` ("svg", "png", "pdf");
-    ``GraphvizNotFoundError`` says how to install Graphviz when it is missing. With
-    Graphviz installed (the tests render for real in ``tests/teaching/test_dot.py``)::
+def pipe(text: str, fmt_name: str, what: str = "the graph",
+         seconds: Optional[float] = None) -> bytes:
+    """DOT text rendered by Graphviz's ``dot`` into ``fmt_name`` ("svg", "png", "pdf"),
+    within ``seconds`` (None: ``DOT_SECONDS``); ``GraphvizNotFoundError`` says how to
+    install Graphviz when it is missing, ``RenderError`` when ``dot`` fails or runs out of
+    time. With Graphviz installed (the tests render for real in
+    ``tests/teaching/test_dot.py``)::
 
         svg = pipe("digraph { a -> b }", "svg").decode()
     """
-    try:
-        import graphviz
-    except ImportError:
-        raise GraphvizNotFoundError(f"render: the graphviz Python package is not installed; "
-                                    f"{INSTALL_HINT}") from None
-    if shutil.which("dot") is None:
+    exe = shutil.which("dot")
+    if exe is None:
         raise GraphvizNotFoundError(f"render: Graphviz's dot program is not on PATH; "
-                                    f"{INSTALL_HINT}. Writing a .dot file needs neither.")
+                                    f"{INSTALL_HINT}. Writing a .dot file needs no Graphviz.")
+    limit = DOT_SECONDS if seconds is None else float(seconds)
     try:
-        data = graphviz.Source(text, encoding="utf-8").pipe(format=fmt_name)
-    except graphviz.ExecutableNotFound:
-        raise GraphvizNotFoundError(f"render: Graphviz's dot program could not be run; "
-                                    f"{INSTALL_HINT}") from None
-    except graphviz.CalledProcessError as e:
-        err = (e.stderr or b"").decode("utf-8", "replace").strip()
-        raise RenderError(f"render: Graphviz's dot failed on {what}: {err}") from None
-    return data
+        # dot itself, not the graphviz package's pipe: that has no timeout, and dot's
+        # layout time has no bound (a 61-node chain of products ran for minutes)
+        done = subprocess.run([exe, f"-T{fmt_name}"], input=text.encode("utf-8"),
+                              capture_output=True, timeout=limit, check=False)
+    except subprocess.TimeoutExpired:
+        raise RenderError(
+            f"render: Graphviz's dot did not finish laying out {what} within {limit:g} s (its "
+            "layout time grows very fast with crossing edges); write a .dot file instead, "
+            "draw a smaller part of the graph, or give dot longer with sd.render(..., "
+            "seconds=)") from None
+    except OSError as e:
+        raise GraphvizNotFoundError(f"render: Graphviz's dot program could not be run "
+                                    f"({type(e).__name__}); {INSTALL_HINT}") from None
+    if done.returncode != 0:
+        err = done.stderr.decode("utf-8", "replace").strip()
+        raise RenderError(f"render: Graphviz's dot failed on {what}: {err}")
+    return done.stdout

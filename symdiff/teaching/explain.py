@@ -19,7 +19,9 @@ and compact values instead of a product of numbers; for an ``f`` of several elem
 grads are those of ``sum(f)``.
 
 This module only writes text: it may import ``symdiff.teaching.analysis`` and
-``symdiff.teaching.labels``, ``symdiff.graph``, numpy and (lazily) SymPy.
+``symdiff.teaching.labels``, ``symdiff.graph``, ``symdiff.budget`` (its SymPy step, the
+simplified sum of the path products, has SymPy's time budget and is left out past it),
+``symdiff.symbolic``, numpy and (lazily) SymPy.
 
 >>> import symdiff as sd
 >>> a, b = sd.var("a"), sd.var("b")
@@ -60,11 +62,14 @@ Forward mode vs reverse mode (...):
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Mapping, Optional
 
 import numpy as np
 
+from symdiff.budget import OutOfTime, run_within
 from symdiff.graph.node import Node
+from symdiff.symbolic.bounded import seconds_or_default
 from symdiff.teaching.analysis import Edge, GraphInfo, analyze, printer
 from symdiff.teaching.labels import expression, fmt
 
@@ -241,6 +246,7 @@ def _paths(info: GraphInfo) -> str:
         if e.flows:
             by_child.setdefault(id(e.child), []).append(e)
     numbers = info.grads is not None
+    deadline = time.perf_counter() + seconds_or_default(None)   # SymPy's, for all paths
     lines = ["Paths (Olah: a derivative is the sum over all paths from the input to the output "
              "of the product of the derivatives on the path's edges):"]
     for x in info.inputs:
@@ -268,22 +274,28 @@ def _paths(info: GraphInfo) -> str:
                         for p in paths)
             lines.append(f"  {name} = {terms} = {nums} = {fmt(total)}")
             if symbolic:
-                lines.append(f"      symbolically: {syms}{_simplified(paths)}")
+                lines.append(f"      symbolically: {syms}{_simplified(paths, deadline)}")
         elif symbolic:
-            lines.append(f"  {name} = {terms} = {syms}{_simplified(paths)}")
+            lines.append(f"  {name} = {terms} = {syms}{_simplified(paths, deadline)}")
         else:
             lines.append(f"  {name} = {terms}")
     return "\n".join(lines) if len(lines) > 1 else ""
 
 
-def _simplified(paths: list) -> str:
-    """`` = c + d``: the SymPy sum of the path products, when it reads differently."""
+def _simplified(paths: list, deadline: float) -> str:
+    """`` = c + d``: the SymPy sum of the path products, when it reads differently; nothing
+    once SymPy's budget (``deadline``) is spent or when SymPy fails."""
     import sympy
 
-    total = sympy.Add(*(sympy.Mul(*(e.expr for e in p)) for p in paths))
-    text = printer().doprint(total)
+    def text() -> str:
+        total = sympy.Add(*(sympy.Mul(*(e.expr for e in p)) for p in paths))
+        return printer().doprint(total)
+    try:
+        simplified = run_within(deadline - time.perf_counter(), text)
+    except (Exception, OutOfTime):  # the text never fails on SymPy
+        return ""
     plain = _sum_of_products(paths, lambda e: e.symbolic, _factor_sym)
-    return "" if text == plain else f" = {text}"
+    return "" if simplified == plain else f" = {simplified}"
 
 
 def _sum_of_products(paths: list, plain: Any, factor: Any) -> str:

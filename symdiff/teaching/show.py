@@ -20,7 +20,9 @@ from typing import Any, Mapping, Optional
 import sympy
 
 from symdiff.checking.check import CheckReport, check
-from symdiff.symbolic.closed_form import describe
+from symdiff.symbolic.bounded import within
+from symdiff.symbolic.closed_form import build
+from symdiff.symbolic.display import short_text
 from symdiff.teaching.dot import GraphvizNotFoundError, RenderError, pipe, to_dot
 from symdiff.errors import SymdiffError
 from symdiff.graph.arguments import as_function
@@ -37,7 +39,7 @@ class Show:
         self.report, self.notes = report, notes
 
     def __str__(self) -> str:
-        lines = [f"f = {describe(self.f, limit=200)}"]
+        lines = [f"f = {short_text(self.f, limit=200)}"]
         if self.report is not None:
             lines += ["", str(self.report)]
         lines += self.notes
@@ -57,11 +59,14 @@ class Show:
         return "<div class='symdiff-show'>" + "\n".join(parts) + "</div>"
 
 
-def show(f: Node, at: Optional[Mapping[str, Any]] = None, max_nodes: int = 200) -> Show:
+def show(f: Node, at: Optional[Mapping[str, Any]] = None, max_nodes: int = 200,
+         sympy_seconds: Optional[float] = None) -> Show:
     """Formula (LaTeX), graph (SVG) and, with ``at``, the gradient check of ``f``.
 
-    Parts that cannot be made are left out with a note saying why (no closed form, a
-    graph too large to draw, Graphviz not installed), so ``show`` works on any graph.
+    Parts that cannot be made are left out with a note saying why (no closed form, SymPy
+    past ``sympy_seconds``, a graph too large to draw or to lay out within
+    ``DOT_SECONDS``, Graphviz not installed), so ``show`` works on any graph in bounded
+    time. ``sympy_seconds`` (None: ``symdiff.budget.SYMPY_SECONDS``) is also the check's.
 
     >>> import symdiff as sd
     >>> a, b = sd.var("a"), sd.var("b")
@@ -79,7 +84,7 @@ def show(f: Node, at: Optional[Mapping[str, Any]] = None, max_nodes: int = 200) 
                      f"{max_nodes})")
     else:
         try:
-            latex = sympy.latex(f.sympy())
+            latex = within(sympy_seconds, "the formula", lambda: sympy.latex(build(f)))
         except SymdiffError as e:
             notes.append(f"no closed form: {e}")
     dot = svg = None
@@ -93,5 +98,5 @@ def show(f: Node, at: Optional[Mapping[str, Any]] = None, max_nodes: int = 200) 
         notes.append(f"no graph: {e}")
     report = None
     if at is not None:
-        report = check(f, at=at)
+        report = check(f, at=at, sympy_seconds=sympy_seconds)
     return Show(f, latex, dot, svg, report, notes)

@@ -312,30 +312,37 @@ def test_render_without_dot_on_path_says_how_to_install(tmp_path, monkeypatch):
     with pytest.raises(GraphvizNotFoundError) as info:
         render(olah_vars(), tmp_path / "olah.svg", at=AT)
     msg = str(info.value)
-    assert "pip install 'symdiff-graph[viz]'" in msg
     assert "apt-get install graphviz" in msg and "brew install graphviz" in msg
+    assert "a .dot file needs no Graphviz" in msg
     assert isinstance(info.value, sd.SymdiffError)
     assert not (tmp_path / "olah.svg").exists()
 
 
 def test_render_when_dot_cannot_be_run(tmp_path, monkeypatch):
-    # which() finds something, but running it fails: graphviz.ExecutableNotFound
-    graphviz = pytest.importorskip("graphviz")
-    monkeypatch.setattr(dotmod.shutil, "which", lambda name: "/usr/bin/dot")
-
-    def missing(self, *a, **k):
-        raise graphviz.ExecutableNotFound(("dot",))
-    monkeypatch.setattr(graphviz.Source, "pipe", missing)
+    # which() finds something, but it is not a program that can run
+    fake = tmp_path / "dot"
+    fake.write_text("not a program", encoding="utf-8")
+    monkeypatch.setattr(dotmod.shutil, "which", lambda name: str(fake))
     with pytest.raises(GraphvizNotFoundError, match="apt-get install graphviz"):
         render(olah_vars(), tmp_path / "olah.png", at=AT)
 
 
-def test_render_without_the_python_package(tmp_path, monkeypatch):
+@pytest.mark.skipif(not HAS_DOT, reason="Graphviz's dot is not installed")
+def test_render_needs_dot_but_not_the_python_package(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "graphviz", None)  # import graphviz -> ImportError
-    with pytest.raises(GraphvizNotFoundError, match=r"pip install 'symdiff-graph\[viz\]'"):
-        render(olah_vars(), tmp_path / "olah.pdf", at=AT)
-    render(olah_vars(), tmp_path / "olah.dot", at=AT)  # .dot needs neither
+    p = render(olah_vars(), tmp_path / "olah.svg", at=AT)
+    assert p.read_bytes().lstrip().startswith(b"<?xml")
+    render(olah_vars(), tmp_path / "olah.dot", at=AT)
     assert (tmp_path / "olah.dot").exists()
+
+
+def test_a_failing_dot_is_a_render_error_with_its_message(tmp_path, monkeypatch):
+    fake = tmp_path / "dot"
+    fake.write_text("#!/bin/sh\necho 'syntax error in line 1' >&2\nexit 1\n", encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setattr(dotmod.shutil, "which", lambda name: str(fake))
+    with pytest.raises(RenderError, match="dot failed on olah.svg: syntax error in line 1"):
+        render(olah_vars(), tmp_path / "olah.svg", at=AT)
 
 
 def test_g_is_not_an_automatic_name_next_to_rules_on_g():
