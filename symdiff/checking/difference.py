@@ -24,6 +24,7 @@ import sympy
 
 from symdiff.errors import ClosedFormError
 from symdiff.graph.node import Node
+from symdiff.symbolic.closed_form import build
 from symdiff.graph.walks import topological
 
 MAX_SYMBOLIC = 400
@@ -78,8 +79,8 @@ def _difference(claim: Node, truth: Node, equal: bool) -> tuple[Any, Optional[bo
         if work <= MAX_SYMBOLIC and not heavy:
             # each side's float constants read as the fractions they print or round to,
             # before they meet: what is left over is a real difference
-            c, t = _rationalize_all(claim.sympy(explicit=True)), \
-                _rationalize_all(truth.sympy(explicit=True))
+            c, t = _rationalize_all(build(claim, explicit=True)), \
+                _rationalize_all(build(truth, explicit=True))
             if claim.shape == ():
                 d = _reduce(sympy.sympify(c) - sympy.sympify(t), equal)
                 return d, d == 0, ""
@@ -166,7 +167,7 @@ def residual(d: Any, point: dict, digits: int = DIGITS) -> Optional[float]:
 
 def _matrix_difference(claim: Node, truth: Node, equal: bool) -> tuple[Any, bool, str]:
     """claim - truth from the matrix forms: 0 only when they are the same expression."""
-    c, t = _canonical(claim.sympy()), _canonical(truth.sympy())
+    c, t = _canonical(build(claim)), _canonical(build(truth))
     if c == t or str(c) == str(t):
         return sympy.S.Zero, True, ""
     d = c - t
@@ -201,7 +202,7 @@ def _reduce(d: Any, equal: bool) -> Any:
     if d == 0:
         return sympy.S.Zero
     ops = sympy.count_ops(d)
-    if ops > 2000:
+    if ops > 2000 or not _expandable(d):
         return d
     e = sympy.expand(d)
     if e == 0 or d.is_polynomial():
@@ -232,6 +233,18 @@ ROUNDING = 1e-13
 """Absolute distance (for numbers up to 1, relative beyond) within which a float is read
 as a simple fraction it rounds to (1e-15 as 0): then the claim equals symdiff's only to
 rounding, and the report says so instead of "proven"."""
+
+
+MAX_EXPANDED_POWER = 40
+"""Largest integer power of a sum that ``_reduce`` multiplies out: (x + 1)**(10**6) has a
+million terms (it took 3.7 GB); such a difference is judged by exact evaluation instead."""
+
+
+def _expandable(d: Any) -> bool:
+    """Whether ``sympy.expand(d)`` stays small: no power of a sum beyond
+    ``MAX_EXPANDED_POWER``."""
+    return not any(p.base.is_Add and p.exp.is_Integer and abs(int(p.exp)) > MAX_EXPANDED_POWER
+                   for p in d.atoms(sympy.Pow))
 
 
 def _rationalize(d: Any) -> Any:
