@@ -35,7 +35,7 @@ from symdiff.budget.pauses import PAUSE_GC_AT, gc_paused
 from symdiff.budget.threads import RETRY_SECONDS
 from symdiff.budget.warm import before_first_worker, ensure_warm
 
-__all__ = ["run_within", "OutOfTime", "OutOfMemory", "WorkerError", "SYMPY_SECONDS",
+__all__ = ["run_within", "run_in_thread", "OutOfTime", "OutOfMemory", "WorkerError", "SYMPY_SECONDS",
            "NOTICE_SECONDS", "RETRY_SECONDS", "limit", "Limit", "remaining", "configure",
            "settings", "Settings", "before_first_worker", "gc_paused", "PAUSE_GC_AT"]
 
@@ -67,6 +67,21 @@ def run_within(seconds: float, work: Callable[..., T], *args: Any) -> T:
     ensure_warm()
     if settings().isolation == "process" and not process.IN_CHILD:
         return process.run(seconds, work, args, settings().memory_mb)
+    if not threads.AVAILABLE:
+        return work(*args)
+    return threads.run(seconds, work, args)
+
+
+def run_in_thread(seconds: float, work: Callable[..., T], *args: Any) -> T:
+    """``run_within`` always in a worker thread of this process, whatever ``configure``
+    says: for work that must share the caller's streams and state, such as a whole
+    command of the command line (its SymPy steps still follow ``configure``).
+
+    >>> run_in_thread(5.0, max, 1, 2)
+    2
+    """
+    seconds = allowed(seconds)
+    ensure_warm()
     if not threads.AVAILABLE:
         return work(*args)
     return threads.run(seconds, work, args)

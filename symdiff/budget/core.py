@@ -252,9 +252,10 @@ class Schedule:
             self.notice_at = None
 
     def next_wait(self) -> float:
-        """Seconds to wait before something is due (0 when the budget is spent)."""
+        """Seconds to wait before something is due (0 when the budget is spent; at most
+        an hour, as waits on locks and ``select`` refuse huge timeouts)."""
         until = self.end if self.notice_at is None else min(self.end, self.notice_at)
-        return max(0.0, until - time.monotonic())
+        return min(3600.0, max(0.0, until - time.monotonic()))
 
     def spent(self) -> bool:
         return time.monotonic() >= self.end

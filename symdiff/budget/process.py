@@ -17,10 +17,12 @@ Imports ``symdiff.budget.core`` and the standard library.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import select
 import signal
+import sys
 from typing import Any, Callable, Optional
 
 from symdiff.budget.core import OutOfMemory, OutOfTime, Schedule, WorkerError, limit
@@ -36,6 +38,9 @@ def run(seconds: float, work: Callable[..., Any], args: tuple,
     """``work(*args)`` in a forked child; ``OutOfTime`` after ``seconds`` (the child is
     killed), ``OutOfMemory`` past ``memory_mb`` more megabytes."""
     schedule = Schedule(seconds)
+    for stream in (sys.stdout, sys.stderr):  # else the child inherits unwritten text
+        with contextlib.suppress(Exception):
+            stream.flush()
     read_end, write_end = os.pipe()
     try:
         pid = os.fork()
@@ -133,7 +138,8 @@ def _child(fd: int, seconds: float, work: Callable[..., Any], args: tuple,
         if memory_mb is not None:
             _cap_memory(memory_mb)
         try:
-            with limit(seconds):
+            # nested work takes its time from what is left; the caller announces it
+            with limit(seconds, on_slow=_silent):
                 answer: tuple = ("value", work(*args))
         except MemoryError:
             answer = ("memory", None)
@@ -143,10 +149,17 @@ def _child(fd: int, seconds: float, work: Callable[..., Any], args: tuple,
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
+        for stream in (sys.stdout, sys.stderr):  # what the work printed
+            with contextlib.suppress(Exception):
+                stream.flush()
     except BaseException:  # noqa: BLE001 - nothing may escape a forked child
         code = 70
     finally:
         os._exit(code)
+
+
+def _silent(seconds: float) -> None:
+    """The child's notice: none, the waiting caller gives it."""
 
 
 def _portable(error: BaseException) -> BaseException:

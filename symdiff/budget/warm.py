@@ -15,6 +15,7 @@ Imports only the standard library.
 from __future__ import annotations
 
 import threading
+import warnings
 from typing import Callable, TypeVar
 
 F = TypeVar("F", bound=Callable[[], None])
@@ -41,7 +42,8 @@ def before_first_worker(warm_up: F) -> F:
 
 def ensure_warm() -> None:
     """Run the warm-ups not run yet, in this thread (a warm-up that itself runs budgeted
-    work does not start them again)."""
+    work does not start them again). One that fails is reported as a RuntimeWarning and
+    skipped: it costs a protection, never the call."""
     global _DONE
     if _DONE == len(_WARM_UPS) or getattr(_RUNNING, "active", False):
         return
@@ -51,6 +53,11 @@ def ensure_warm() -> None:
             while _DONE < len(_WARM_UPS):
                 warm_up = _WARM_UPS[_DONE]
                 _DONE += 1          # counted first: a warm-up that fails is not retried
-                warm_up()
+                try:
+                    warm_up()
+                except Exception as e:  # noqa: BLE001 - it only loses a protection
+                    warnings.warn(f"symdiff.budget: the warm-up {warm_up!r} failed "
+                                  f"({type(e).__name__}: {e}); budgeted work may build "
+                                  "what it needs itself", RuntimeWarning, stacklevel=2)
         finally:
             _RUNNING.active = False
