@@ -32,6 +32,9 @@ and of a ``symdiff`` command (``--sympy-seconds``)."""
 NOTICE_SECONDS = 2.0
 """Default time after which work still running is announced (``configure(notice_seconds=)``)."""
 
+WAIT_SLICE = 0.1
+"""Longest single wait of a caller for its work (see ``Schedule.next_wait``)."""
+
 ISOLATIONS = ("thread", "process")
 """The values ``configure(isolation=)`` and ``SYMDIFF_BUDGET_ISOLATION`` accept."""
 
@@ -167,14 +170,15 @@ def _positive(value: Any, where: str) -> float:
 @dataclasses.dataclass
 class Limit:
     """The budget ``limit`` set: ``seconds`` in all, ending at ``deadline``
-    (``time.monotonic()``); ``on_slow(seconds)`` is called once when work under it is
-    still running ``notice_seconds`` after the limit began."""
+    (``time.monotonic()``); ``busy``: the seconds budgeted work under it has taken so far;
+    ``on_slow(seconds)`` is called once when that reaches ``notice_seconds``."""
 
     seconds: float
     deadline: float
     started: float
     on_slow: Optional[Callable[[float], None]] = None
     noticed: bool = False
+    busy: float = 0.0
 
     def remaining(self) -> float:
         """Seconds left (0 when spent)."""
@@ -193,8 +197,8 @@ def limit(seconds: float, *, on_slow: Optional[Callable[[float], None]] = None
     ``OutOfTime`` at once. A limit inside another ends no later than the outer one. It
     belongs to the thread or asyncio task that set it (a ``contextvars`` variable), and
     work run by ``run_within`` sees it too. ``on_slow(seconds)`` is called once, in the
-    waiting thread, when budgeted work is still running ``notice_seconds`` (see
-    ``configure``) after the limit began.
+    waiting thread, when budgeted work under it has taken ``notice_seconds`` (see
+    ``configure``) in all and is still running.
 
     >>> from symdiff.budget import run_within
     >>> with limit(5.0) as budget:
@@ -244,18 +248,26 @@ class Schedule:
 
     def __init__(self, seconds: float):
         now = time.monotonic()
-        self.seconds, self.end = seconds, now + seconds
+        self.start, self.seconds, self.end = now, seconds, now + seconds
         self.active = _LIMIT.get()
-        start = self.active.started if self.active is not None else now
-        self.notice_at: Optional[float] = start + settings().notice_seconds
+        # announced when budgeted work has taken notice_seconds in all: a command's quick
+        # SymPy steps after slow numbers are not "still working"
+        busy = self.active.busy if self.active is not None else 0.0
+        self.notice_at: Optional[float] = now + max(0.0, settings().notice_seconds - busy)
         if self.active is not None and self.active.noticed:
             self.notice_at = None
 
+    def close(self) -> None:
+        """The work has ended: count its time against the limit's notice."""
+        if self.active is not None:
+            self.active.busy += time.monotonic() - self.start
+
     def next_wait(self) -> float:
-        """Seconds to wait before something is due (0 when the budget is spent; at most
-        an hour, as waits on locks and ``select`` refuse huge timeouts)."""
+        """Seconds to wait before something is due (0 when the budget is spent), at most
+        ``WAIT_SLICE``: a thread blocked in a wait does not see an exception raised in it
+        from outside (a budget around its own, a Ctrl-C passed on) until the wait ends."""
         until = self.end if self.notice_at is None else min(self.end, self.notice_at)
-        return min(3600.0, max(0.0, until - time.monotonic()))
+        return min(WAIT_SLICE, max(0.0, until - time.monotonic()))
 
     def spent(self) -> bool:
         return time.monotonic() >= self.end

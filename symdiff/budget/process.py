@@ -61,6 +61,7 @@ def run(seconds: float, work: Callable[..., Any], args: tuple,
         os.close(read_end)
         if not reaped:  # out of time, or interrupted while waiting: the child goes too
             _kill(pid)
+        schedule.close()
     return _outcome(data, status, memory_mb)
 
 
@@ -124,7 +125,8 @@ def _outcome(data: bytes, status: int, memory_mb: Optional[float]) -> Any:
 def _memory_message(memory_mb: Optional[float]) -> str:
     if memory_mb is None:
         return "out of memory in the worker process"
-    return f"the work needed more than its memory cap of {memory_mb:g} MB"
+    return f"the work needed more than its memory cap of {memory_mb:g} MB " \
+           "(SYMDIFF_BUDGET_MEMORY_MB or symdiff.budget.configure(memory_mb=) sets it)"
 
 
 def _child(fd: int, seconds: float, work: Callable[..., Any], args: tuple,
@@ -138,8 +140,9 @@ def _child(fd: int, seconds: float, work: Callable[..., Any], args: tuple,
         if memory_mb is not None:
             _cap_memory(memory_mb)
         try:
-            # nested work takes its time from what is left; the caller announces it
-            with limit(seconds, on_slow=_silent):
+            # nested work takes its time from what is left, less a margin in which the
+            # child can still answer what it does then; the caller announces it
+            with limit(seconds - min(1.0, seconds / 10), on_slow=_silent):
                 answer: tuple = ("value", work(*args))
         except MemoryError:
             answer = ("memory", None)

@@ -92,6 +92,8 @@ def run(seconds: float, work: Callable[..., Any], args: tuple) -> Any:
         # out of time, or interrupted while waiting (Ctrl-C): the work must stop too
         _stop(job, worker)
         raise
+    finally:
+        schedule.close()
     if job.error is not None:
         raise job.error
     return job.value
