@@ -4,7 +4,8 @@ The child is a copy of the caller made by ``fork``, so the work needs no picklin
 closure is fine) and finds everything the caller had built (the warm-up of
 ``symdiff.budget.warm`` runs before the fork). It caps its own address space
 (``RLIMIT_AS``: the size it had plus ``memory_mb``), runs the work under the caller's
-limit, and writes the result, pickled, to a pipe; it ends with ``os._exit``, so it never
+limit (less a tenth, at most 1 s, in which it can still answer what nested work did
+when that ran out), and writes the result, pickled, to a pipe; it ends with ``os._exit``, so it never
 runs the caller's exit handlers or flushes the caller's buffers. The caller reads the
 pipe until the budget is spent, then kills the child (SIGKILL stops a long call into C as
 well, which a thread cannot). What the work changed in the child (caches) stays there.
@@ -23,6 +24,7 @@ import pickle
 import select
 import signal
 import sys
+import time
 from typing import Any, Callable, Optional
 
 from symdiff.budget.core import OutOfMemory, OutOfTime, Schedule, WorkerError, limit
@@ -55,7 +57,7 @@ def run(seconds: float, work: Callable[..., Any], args: tuple,
     reaped = False
     try:
         data = _read(read_end, schedule)
-        status = _reap(pid)
+        status = _wait_for_exit(pid, schedule)
         reaped = True
     finally:
         os.close(read_end)
@@ -68,9 +70,10 @@ def run(seconds: float, work: Callable[..., Any], args: tuple,
 def _read(fd: int, schedule: Schedule) -> bytes:
     """All the child writes, or OutOfTime when the budget is spent first."""
     chunks = []
+    poller = select.poll()   # not select(): a server's descriptors may pass FD_SETSIZE
+    poller.register(fd, select.POLLIN)
     while True:
-        ready, _, _ = select.select([fd], [], [], schedule.next_wait())
-        if ready:
+        if poller.poll(schedule.next_wait() * 1000):
             chunk = os.read(fd, _CHUNK)
             if not chunk:
                 return b"".join(chunks)
@@ -79,6 +82,18 @@ def _read(fd: int, schedule: Schedule) -> bytes:
             raise OutOfTime(f"did not finish within {schedule.seconds:g} s", schedule.seconds)
         else:
             schedule.tick()
+
+
+def _wait_for_exit(pid: int, schedule: Schedule) -> int:
+    """The child's exit status once it has answered (it exits at once, unless the work
+    left something running that holds it: then it is out of time as well)."""
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        if schedule.spent():
+            raise OutOfTime(f"did not finish within {schedule.seconds:g} s", schedule.seconds)
+        time.sleep(0.002)
 
 
 def _reap(pid: int) -> int:
