@@ -71,7 +71,6 @@ class _Job:
         self.ended = threading.Event()    # the worker has nothing left to run
         self.value: Any = None
         self.error: Optional[BaseException] = None
-        self.ident: Optional[int] = None
 
 
 def run(seconds: float, work: Callable[..., Any], args: tuple) -> Any:
@@ -81,9 +80,8 @@ def run(seconds: float, work: Callable[..., Any], args: tuple) -> Any:
     worker = threading.Thread(target=_body, args=(job, context, work, args),
                               name=WORKER_NAME, daemon=True)
     schedule = Schedule(seconds)
-    worker.start()
-    job.ident = worker.ident
     try:
+        worker.start()
         while not job.ended.wait(schedule.next_wait()):
             if schedule.spent():
                 raise OutOfTime(f"did not finish within {seconds:g} s", seconds)
@@ -137,8 +135,8 @@ def _shoot_until_ended(job: _Job, worker: threading.Thread) -> None:
         # is_alive() can be trusted: nobody joins the worker (see the module docstring)
         while not job.ended.is_set() and worker.is_alive():
             with job.guard:
-                if job.started and not job.done:
-                    _SET_ASYNC_EXC(job.ident, OutOfTime)
+                if job.started and not job.done:   # started: the worker has its ident
+                    _SET_ASYNC_EXC(worker.ident, OutOfTime)
             job.ended.wait(RETRY_SECONDS)
 
 

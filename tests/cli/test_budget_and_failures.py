@@ -26,7 +26,7 @@ AT_TEN = ",".join(f"x{i}=1" for i in range(10))
 
 @pytest.fixture
 def quick_notice():
-    before = budget.configure(notice_seconds=0.3)
+    before = budget.configure(notice_seconds=0.5)
     yield
     budget.configure(isolation=before.isolation, memory_mb=before.memory_mb,
                      notice_seconds=before.notice_seconds)
