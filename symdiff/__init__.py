@@ -27,12 +27,31 @@ from symdiff.teaching.show import Show, show
 from symdiff.checking.verify import VerifyReport, verify
 from symdiff.graph.parse import parse
 from symdiff.checking.check import check
+from symdiff.budget import OutOfMemory, before_first_worker as _before_first_worker
+
+
+@_before_first_worker
+def _warm_up_sympy() -> None:
+    """Build what SymPy steps share (the rows' templates, read by symdiff's parser; SymPy's
+    printers, imported lazily) before the first budget worker starts: a worker stopped in
+    the middle of building them could leave a lock held (symdiff.budget.warm)."""
+    import sympy
+    from numeric import PRIMITIVES
+    from symdiff.symbolic.from_sympy import _function_ops
+    from symdiff.symbolic.functions import template
+    for name, row in PRIMITIVES.items():
+        if row.kind == "elementwise":
+            template(name)
+    _function_ops()
+    x = sympy.Symbol("x", real=True)
+    expr = sympy.diff(template("tanh").instantiate([x], {}) * x, x)
+    str(expr), sympy.latex(expr), sympy.ccode(expr), sympy.pycode(expr)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "SymdiffError", "ParseError", "ShapeError", "VariableError", "MissingVariableError",
-    "ExtraVariableError", "ClosedFormError", "BackwardError", "ArgumentError",
+    "ExtraVariableError", "ClosedFormError", "BackwardError", "ArgumentError", "OutOfMemory",
     "Node", "var", "tensor", "const", "randn", "manual_seed",
     "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sqrt", "abs", "sign",
     "step", "maximum", "minimum", "where", "sum", "mean", "matmul", "transpose", "reshape",

@@ -18,6 +18,12 @@ prints the value, the gradient from the numeric reverse mode and the cross-check
   number or a nested list (read with ``ast.literal_eval``, never ``eval``).
 * ``--shape W=2,3`` declares an array variable; an array value in ``--at`` also implies
   its shape.
+* ``--sympy-seconds S`` (every command; default 10) is the time for all of the command's
+  SymPy work together, however many closed forms it prints. SymPy's simplification can
+  be exponential on nested functions: past the budget, ``diff`` says of each closed form
+  it could not finish that it ran out and still prints the value, the gradient and the
+  check; ``--latex``/``--code``, whose output is the formula, exit 2. ``0`` skips SymPy.
+  Work still running after 2 s is announced by one line on stderr.
 * ``--latex`` prints the derivatives as one LaTeX ``aligned`` block instead of the plain
   closed forms; ``--code python`` / ``--code c`` prints a gradient function's source
   instead (both from ``sd.formula``; give one of the two). With ``--at`` as well, the
@@ -25,26 +31,30 @@ prints the value, the gradient from the numeric reverse mode and the cross-check
   output is exactly the formula, so ``--code python > grad.py`` gives an importable file.
 
 Exit status: 0 when the check passes (or no ``--at`` was given), 1 when it fails (for
-instance at a kink such as ``relu(x)`` at ``x=0``), 2 on bad input, with one line on
-stderr starting ``symdiff: error:``.
+instance at a kink such as ``relu(x)`` at ``x=0``), 2 on bad input or when a command
+cannot finish (out of time or memory), with one line on stderr starting ``symdiff:
+error:``, and 130 after Ctrl-C. A terminal that cannot print ``∂`` gets ASCII.
 """
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
-from typing import Optional, Sequence
+import warnings
+from typing import Callable, Optional, Sequence
 
 import symdiff as sd
+from symdiff.budget import SYMPY_SECONDS, OutOfTime, limit, run_in_thread
 from symdiff.cli.commands import run_diff, run_explain, run_graph, run_verify
-from symdiff.cli.values import UsageError, parse_at, parse_shapes, parse_wrt
+from symdiff.cli.failures import printable, report
+from symdiff.cli.values import UsageError, parse_at, parse_seconds, parse_shapes, parse_wrt
 
 __all__ = ["main", "UsageError", "parse_at", "parse_shapes", "parse_wrt"]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 check failed, 2 bad input).
+    """Run the command line; returns the exit status (0 ok, 1 check failed, 2 bad input,
+    130 interrupted).
 
     >>> main(["diff", "x**2 + 3", "--wrt", "x"])
     f = x**2 + 3
@@ -56,26 +66,53 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse has printed usage and its message already
         return e.code if isinstance(e.code, int) else 2
+    seconds = None
+    with printable():
+        try:
+            seconds = args.sympy_seconds = parse_seconds(args.sympy_seconds)
+            with warnings.catch_warnings():
+                # numpy's overflow warnings: the check reports values that are not finite
+                warnings.simplefilter("ignore", RuntimeWarning)
+                return _run(args, seconds)
+        except BaseException as e:  # every failure is one line (failures.report)
+            return report(e, seconds)
+
+
+GRACE_SECONDS = 60.0
+"""Time a command may take beyond its SymPy budget before it is stopped as a whole: the
+numeric work is bounded by the size limits of ``--at`` and ``--shape`` and takes far less;
+this is the net under a SymPy step a lower layer forgot to budget."""
+
+
+def _run(args: argparse.Namespace, seconds: float) -> int:
+    """The command, under one SymPy budget of ``seconds`` (every SymPy step takes its time
+    from it, however many there are) and, as a whole, ``seconds + GRACE_SECONDS``."""
+    def command() -> int:
+        try:
+            with limit(seconds, on_slow=_notice(args.sympy_work)):
+                return args.run(args)
+        except OutOfTime:  # a step that did not catch it: the budget is spent
+            raise CommandTimeout(f"SymPy did not finish within the command's budget of "
+                                 f"{seconds:g} s (--sympy-seconds sets it)") from None
+
+    total = seconds + GRACE_SECONDS
     try:
-        return args.run(args)
-    except sd.SymdiffError as e:
-        print(f"symdiff: error: {_one_line(e)}", file=sys.stderr)
-        return 2
-    except MemoryError:  # shapes and values are bounded, but a formula can still be huge
-        print("symdiff: error: out of memory (the expression, its shapes or its values are "
-              "too large)", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # piped into head & co.: stop quietly, with the status of SIGPIPE
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 128 + 13
+        return run_in_thread(total, command)
+    except OutOfTime:
+        raise CommandTimeout(f"the command did not finish within {total:g} s (its SymPy "
+                             f"budget of {seconds:g} s and {GRACE_SECONDS:g} s for the "
+                             "rest)") from None
 
 
-def _one_line(e: sd.SymdiffError) -> str:
-    message = (str(e).splitlines() or [type(e).__name__])[0]
-    text = getattr(e, "text", "")  # a ParseError shows where in the text, on one line
-    if text and "\n" not in text and len(text) <= 80:
-        message += f" in {text!r}"
-    return message
+class CommandTimeout(sd.SymdiffError):
+    """A command that ran out of time as a whole (reported with exit status 2)."""
+
+
+def _notice(what: str) -> Callable[[float], None]:
+    def still_working(seconds: float) -> None:
+        print(f"symdiff: SymPy is still working on {what} (budget {seconds:g} s; "
+              "--sympy-seconds to change)", file=sys.stderr, flush=True)
+    return still_working
 
 
 _OPTION_LIKE = re.compile(r"--?[A-Za-z][A-Za-z0-9_-]*(=.*)?", re.DOTALL)
@@ -121,7 +158,7 @@ def _parser() -> argparse.ArgumentParser:
     # no argparse choices: a bad value must give symdiff's one-line error, not usage text
     diff.add_argument("--code", metavar="LANG",
                       help="print a gradient function's source instead: python or c")
-    diff.set_defaults(run=run_diff)
+    diff.set_defaults(run=run_diff, sympy_work="the closed forms")
 
     verify = commands.add_parser(
         "verify", help="check a hand-derived derivative against symdiff's",
@@ -133,7 +170,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--claim", action="append", default=[], metavar="NAME=FORMULA",
                         help='the claimed df/dNAME, e.g. "x=3*x**2 + 14*x + 5" (repeatable; '
                              "matrix notation as symdiff prints it: 2*A.T*(A*x - b))")
-    verify.set_defaults(run=run_verify)
+    verify.set_defaults(run=run_verify, sympy_work="the claims")
 
     graph = commands.add_parser(
         "graph", help="draw the graph: values, gradients and the partial on every edge",
@@ -143,7 +180,7 @@ def _parser() -> argparse.ArgumentParser:
     _point_options(graph)
     graph.add_argument("-o", "--output", metavar="FILE",
                        help="graph.dot, graph.svg, graph.png or graph.pdf")
-    graph.set_defaults(run=run_graph)
+    graph.set_defaults(run=run_graph, sympy_work="the graph")
 
     explain = commands.add_parser(
         "explain", help="the backward sweep step by step, with the chain rule in numbers",
@@ -151,16 +188,22 @@ def _parser() -> argparse.ArgumentParser:
                     "rule with symbols and numbers, the sum over paths, and forward vs "
                     "reverse mode operation counts.")
     _point_options(explain)
-    explain.set_defaults(run=run_explain)
+    explain.set_defaults(run=run_explain, sympy_work="the explanation")
     return parser
 
 
 def _point_options(command: argparse.ArgumentParser,
                    expression_help: str = 'formula, e.g. "(a+b)*(b+1)"',
                    at_help: str = "the point, e.g. a=3,b=1 (repeatable)") -> None:
-    """The options every command shares: the expression, ``--at`` and ``--shape``."""
+    """The options every command shares: the expression, ``--at``, ``--shape`` and
+    ``--sympy-seconds``."""
     command.add_argument("expression", help=expression_help)
     command.add_argument("--at", action="append", default=[], metavar="NAME=VALUE,...",
                          help=at_help)
     command.add_argument("--shape", action="append", default=[], metavar="NAME=D1,D2,...",
                          help="shape of an array variable, e.g. W=2,3 (repeatable)")
+    # read as text: a bad value must give symdiff's one-line error, not usage text
+    command.add_argument("--sympy-seconds", default=str(SYMPY_SECONDS), metavar="S",
+                         help=f"time for all of the command's SymPy work together (default "
+                              f"{SYMPY_SECONDS:g}); past it, closed forms say they ran out and "
+                              "the numbers still print; 0 skips SymPy")

@@ -2,7 +2,10 @@
 
 Each ``run_*`` takes argparse's namespace and returns the exit status (0 ok, 1 a check or
 claim failed); bad input raises a ``SymdiffError``, which ``symdiff.cli.main`` prints as
-one line with status 2. Imports the public ``symdiff`` API and the budget.
+one line with status 2. ``main`` runs each command under one SymPy budget
+(``symdiff.budget.limit``, ``--sympy-seconds``): every SymPy step here and in ``sd.check``
+and ``sd.verify`` takes its time from it. Imports the public ``symdiff`` API and the
+budget.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from typing import Optional
 import numpy as np
 
 import symdiff as sd
-from symdiff.budget import SYMPY_SECONDS, OutOfTime, run_within
+from symdiff.budget import OutOfTime, run_within
 from symdiff.cli.values import UsageError, parse_at, parse_shapes, parse_wrt, quoted
 from symdiff.derivatives.formula import formula
 
@@ -34,7 +37,7 @@ def run_verify(args: argparse.Namespace) -> int:
         if name in claims:
             raise UsageError(f"--claim: '{name}' is given twice")
         claims[name] = text
-    report = sd.verify(f, claims, at=point or None)
+    report = sd.verify(f, claims, at=point or None, sympy_seconds=args.sympy_seconds)
     print(report)
     if report.ok:
         return 0
@@ -91,19 +94,21 @@ def run_diff(args: argparse.Namespace) -> int:
     """``symdiff diff``: closed forms; with ``--at`` the value, gradient and check table."""
     f, point, variables = _expression(args)
     wrt = [variables[name] for name in parse_wrt(args.wrt, variables)]
-    # all the work first, so that bad input stops before anything is printed
+    # all the work first, so that bad input stops before anything is printed; the closed
+    # forms before the check, as they are the command's first answer: the check's own
+    # SymPy step gets what is left of the budget (and falls back to sd.grad without it)
     text = _formula_text(f, wrt, args)
-    derivatives = [] if text is not None else [sd.diff(f, w) for w in wrt]
+    forms = [] if text is not None else \
+        [_closed_form(f, args)] + [_closed_form(sd.diff(f, w), args) for w in wrt]
     if args.at:
         value, grads = sd.value_and_grad(f, wrt)(point)
-        report = sd.check(f, at=point, wrt=wrt)
+        report = sd.check(f, at=point, wrt=wrt, sympy_seconds=args.sympy_seconds)
 
     if text is not None:
         print(text.rstrip("\n"))
     else:
-        _show("f", _closed_form(f))
-        for w, d in zip(wrt, derivatives):
-            _show(f"df/d{w.name}", _closed_form(d))
+        for label, form in zip(["f"] + [f"df/d{w.name}" for w in wrt], forms):
+            _show(label, form)
     if not args.at:
         return 0
     if any(np.ndim(v) for v in point.values()):
@@ -137,30 +142,39 @@ def _formula_text(f: sd.Node, wrt: list, args: argparse.Namespace) -> Optional[s
         if lang not in CODE_LANGUAGES:
             raise UsageError(f"--code: expected one of {', '.join(CODE_LANGUAGES)}, "
                              f"got {args.code!r}")
-        return _budgeted_formula(f, wrt, lang)
-    return _budgeted_formula(f, wrt, "latex") if args.latex else None
+        return _budgeted_formula(f, wrt, lang, args)
+    return _budgeted_formula(f, wrt, "latex", args) if args.latex else None
 
 
-def _budgeted_formula(f: sd.Node, wrt: list, lang: str) -> str:
+def _budgeted_formula(f: sd.Node, wrt: list, lang: str, args: argparse.Namespace) -> str:
     # SymPy's simplification can be exponential on nested functions: a command must not
-    # hang on any text, so it gets the budget sd.check gives SymPy
+    # hang on any text, so the formula takes its time from the command's budget
     try:
-        return run_within(SYMPY_SECONDS, lambda: formula(f, wrt, lang=lang))
+        return run_within(args.sympy_seconds, lambda: formula(f, wrt, lang=lang))
     except OutOfTime:
-        raise sd.ClosedFormError(f"SymPy did not finish the formula within {SYMPY_SECONDS:g} "
-                                 "s (its simplification of nested functions can be "
-                                 "exponential); run without --latex/--code for the numbers"
+        raise sd.ClosedFormError(f"SymPy did not finish the formula within the command's "
+                                 f"budget of {args.sympy_seconds:g} s (its simplification of "
+                                 "nested functions can be exponential; --sympy-seconds sets "
+                                 "the budget); run without --latex/--code for the numbers"
                                  ) from None
+    except RecursionError:
+        raise sd.ClosedFormError("the formula is nested too deeply for SymPy's printers; "
+                                 "run without --latex/--code for the numbers") from None
 
 
-def _closed_form(node: sd.Node) -> str:
+def _closed_form(node: sd.Node, args: argparse.Namespace) -> str:
+    """The closed form as text, or why there is none: the budget of the whole command
+    (``main``'s limit) is shared by all of them, and once it is spent the rest say so
+    at once."""
     try:
-        return run_within(SYMPY_SECONDS, lambda: str(node.sympy()))
+        return run_within(args.sympy_seconds, lambda: str(node.sympy()))
     except sd.ClosedFormError as e:
         return f"(no closed form: {str(e).splitlines()[0]})"
     except OutOfTime:
-        return (f"(no closed form: SymPy did not finish within {SYMPY_SECONDS:g} s; its "
-                "simplification of nested functions can be exponential)")
+        return (f"(no closed form: SymPy did not finish within the command's budget of "
+                f"{args.sympy_seconds:g} s; --sympy-seconds sets it)")
+    except RecursionError:   # SymPy's printer recurses once per level of the formula
+        return "(no closed form: nested too deeply for SymPy's printer)"
 
 
 def _show(label: str, v: object, indent: str = "") -> None:

@@ -1,4 +1,5 @@
-"""The command line's text entry: ``--at`` values, ``--shape`` and ``--wrt``, read safely.
+"""The command line's text entry: ``--at`` values, ``--shape``, ``--wrt`` and
+``--sympy-seconds``, read safely.
 
 Values are numbers or nested lists read with ``ast.literal_eval`` (never ``eval``), ASCII
 only, within the float range and size limits. Imports only symdiff's errors and the text
@@ -87,6 +88,8 @@ def _value(name: str, text: str) -> np.ndarray:
             raise bad
     if size > MAX_SIZE:
         raise UsageError(f"--at {name}: {size} numbers; at most {MAX_SIZE} are accepted")
+    if size == 0:   # an empty array has no derivative to show or check
+        raise UsageError(f"--at {name}: {quoted(text)} holds no numbers; give at least one")
     try:
         value = np.asarray(literal, dtype=np.float64)
     except (ValueError, TypeError, MemoryError):   # ragged, or too deep for numpy
@@ -125,8 +128,8 @@ def parse_shapes(items: Sequence[str]) -> dict[str, tuple]:
             raise UsageError(f"--shape: expected name=d1,d2,... (e.g. W=2,3), "
                              f"got {quoted(item)}")
         shapes[name] = tuple(int(d) for d in parts)
-        if any(d < 0 for d in shapes[name]):
-            raise UsageError(f"--shape {name}: dimensions must not be negative")
+        if any(d <= 0 for d in shapes[name]):   # 0: an empty array, nothing to differentiate
+            raise UsageError(f"--shape {name}: dimensions must be positive")
         if len(shapes[name]) > MAX_DIMENSIONS:
             raise UsageError(f"--shape {name}: {len(shapes[name])} dimensions; at most "
                              f"{MAX_DIMENSIONS} are accepted")
@@ -134,6 +137,26 @@ def parse_shapes(items: Sequence[str]) -> dict[str, tuple]:
             raise UsageError(f"--shape {name}: {math.prod(shapes[name])} elements; at most "
                              f"{MAX_SIZE} are accepted")
     return shapes
+
+
+MAX_SECONDS = 10**6
+"""Largest ``--sympy-seconds`` accepted (over eleven days: "no limit" for any real use)."""
+
+
+def parse_seconds(text: str) -> float:
+    """``--sympy-seconds``: a number of seconds from 0 (no SymPy at all) to ``MAX_SECONDS``.
+
+    >>> parse_seconds("2.5")
+    2.5
+    """
+    try:
+        seconds = float(text) if str(text).isascii() else float("nan")
+    except ValueError:
+        seconds = float("nan")
+    if not 0 <= seconds <= MAX_SECONDS:
+        raise UsageError(f"--sympy-seconds: expected a number of seconds from 0 to "
+                         f"{MAX_SECONDS}, got {quoted(str(text))}")
+    return seconds
 
 
 def parse_wrt(items: Sequence[str], variables: dict) -> list[str]:

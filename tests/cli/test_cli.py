@@ -31,20 +31,21 @@ def test_diff_without_at_prints_only_closed_forms(capsys):
     assert out.splitlines() == ["f = x*y + y**2", "df/dx = y", "df/dy = x + 2*y"]
 
 
-def test_closed_forms_out_of_sympy_time_are_said_and_the_numbers_still_come(capsys,
-                                                                             monkeypatch):
+def test_closed_forms_out_of_sympy_time_are_said_and_the_numbers_still_come(capsys):
     # SymPy's simplification can be exponential (found by the CLI fuzzer): the command
-    # gives it a budget; 0 here, so that nothing reaches SymPy
-    monkeypatch.setattr("symdiff.cli.commands.SYMPY_SECONDS", 0)
-    code, out, err = run(capsys, "diff", "tanh(log(1 + exp(sin(x))))", "--at", "x=0.5")
+    # gives it one budget, --sympy-seconds; 0 here, so that nothing reaches SymPy
+    code, out, err = run(capsys, "diff", "tanh(log(1 + exp(sin(x))))", "--at", "x=0.5",
+                         "--sympy-seconds", "0")
     assert code == 0, err
-    assert "f = (no closed form: SymPy did not finish within 0 s" in out
-    assert "df/dx = (no closed form: SymPy did not finish within 0 s" in out
+    assert "f = (no closed form: SymPy did not finish within the command's budget of 0 s; " \
+           "--sympy-seconds sets it)" in out
+    assert "df/dx = (no closed form: SymPy did not finish within the command's budget" in out
     assert "check at x = 0.5: OK" in out
-    code, out, err = run(capsys, "diff", "tanh(log(1 + exp(sin(x))))", "--latex")
+    code, out, err = run(capsys, "diff", "tanh(log(1 + exp(sin(x))))", "--latex",
+                         "--sympy-seconds=0")
     assert code == 2 and out == ""
     assert_one_line_error(err)
-    assert "SymPy did not finish the formula within 0 s" in err
+    assert "SymPy did not finish the formula within the command's budget of 0 s" in err
 
 
 @pytest.mark.parametrize("wrt", [["--wrt", "x,y"], ["--wrt", "x", "--wrt", "y"], []])
