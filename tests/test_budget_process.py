@@ -136,9 +136,10 @@ def test_an_interruption_while_waiting_kills_the_child(tmp_path):
     assert not _alive(int(pid_file.read_text()))
 
 
-def test_the_finding_verify_of_a_huge_power_ends_with_a_clear_message():
-    # `symdiff verify "(x+1)**(10**6)" --claim "x=0"` reached 3.7 GB in 11 s; with process
-    # isolation and a cap, it ends at the cap with one line
+def test_the_finding_verify_of_a_huge_power_ends_with_a_verdict_under_a_cap():
+    # `symdiff verify "(x+1)**(10**6)" --claim "x=0"` reached 3.7 GB in 11 s. verify no
+    # longer multiplies such powers out (exact evaluation decides), so under process
+    # isolation with a 200 MB cap it ends with its verdict, well inside the cap
     env = dict(os.environ, PYTHONPATH=str(ROOT), SYMDIFF_BUDGET_ISOLATION="process",
                SYMDIFF_BUDGET_MEMORY_MB="200")
     start = time.perf_counter()
@@ -146,9 +147,5 @@ def test_the_finding_verify_of_a_huge_power_ends_with_a_clear_message():
                            "--claim", "x=0", "--sympy-seconds", "120"],
                           capture_output=True, text=True, timeout=300, env=env)
     assert time.perf_counter() - start < 100
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if "still working" not in line]
-    assert lines == [
-        "symdiff: error: the work needed more than its memory cap of 200 MB "
-        "(SYMDIFF_BUDGET_MEMORY_MB or symdiff.budget.configure(memory_mb=) sets it)"], \
-        proc.stderr
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "WRONG" in proc.stdout and "Traceback" not in proc.stderr

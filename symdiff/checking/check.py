@@ -53,7 +53,7 @@ import sympy
 from numeric import ATOL, EPS, RTOL
 from numeric.finite_diff import COMPLEX_STEP, ONE_SIDED_STEP, STEPS
 
-from symdiff.budget import OutOfTime, run_within
+from symdiff.budget import OutOfMemory, OutOfTime, run_within
 from symdiff.checking.entries import FD_SECONDS, MAX_ENTRIES, central_differences, diagnostics
 from symdiff.checking.report import (array_text, bad_entries, columns, entry_label,
                                      inputs_text, num, slopes_text)
@@ -281,7 +281,7 @@ def _closed_form(F: Node, order: list[Node], wrt: list[Node], lowered: Any,
     if work <= MAX_SYMBOLIC_NODES:
         try:
             return run_within(seconds, _sympy_gradients, F, wrt, lowered, args), ""
-        except OutOfTime:
+        except (OutOfTime, OutOfMemory):  # a step past its time or its memory cap
             reason = (f"SymPy did not finish within {seconds:g} s (its simplification of "
                       "nested functions can be exponential; sympy_seconds= sets the budget)")
         except SymdiffError as e:

@@ -36,7 +36,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from symdiff.budget import OutOfTime, run_within
+from symdiff.budget import OutOfMemory, OutOfTime, run_within
 from symdiff.checking.difference import DIGITS, residual
 from symdiff.checking.points import Evaluator
 from symdiff.lowering.domain import values_at
@@ -87,7 +87,7 @@ def exact_judge(ev: Evaluator, w: Any, d: Any, seconds: float) -> ExactVerdict:
 
     try:
         return run_within(max(deadline - time.monotonic(), 0.0), judge)
-    except OutOfTime:
+    except (OutOfTime, OutOfMemory):  # a step past its time or its memory cap
         return ExactVerdict()
 
 

@@ -12,12 +12,14 @@ y      0.3333333333
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from symdiff.graph.node import Node
 from symdiff.graph.walks import topological
+from symdiff.symbolic.display import DISPLAY_SECONDS
 
 
 def columns(rows: list) -> list[str]:
@@ -149,18 +151,26 @@ def short(text: str, limit: int = 200) -> str:
 def formula(node: Node, limit: int = 200) -> str:
     """A node's SymPy formula on one line (the explicit form for small nodes when the
     matrix form fails; the node count when neither prints): a report must not fail on
-    printing.
+    printing, nor wait on it: SymPy gets ``DISPLAY_SECONDS`` per form, and the text is
+    kept on the node, so printing a report twice costs nothing.
 
     >>> import symdiff as sd
     >>> formula(sd.var("x") ** 2)
     'x**2'
     """
-    try:
-        text = str(node.sympy())
-    except Exception:  # noqa: BLE001 - a report must not fail on printing
+    text = node._cache.get("report formula")
+    if text is None:
+        start = time.monotonic()
         try:
-            text = str(node.sympy(explicit=True)) if node.size <= 16 else ""
-        except Exception:  # noqa: BLE001
+            text = str(node.sympy(sympy_seconds=DISPLAY_SECONDS))
+        except Exception:  # noqa: BLE001 - a report must not fail on printing
             text = ""
-        text = text or f"<graph of {len(topological([node]))} nodes>"
+            # the element form, when the matrix form failed rather than ran out of time
+            if node.size <= 16 and time.monotonic() - start < DISPLAY_SECONDS / 2:
+                try:
+                    text = str(node.sympy(explicit=True, sympy_seconds=DISPLAY_SECONDS))
+                except Exception:  # noqa: BLE001
+                    text = ""
+            text = text or f"<graph of {len(topological([node]))} nodes>"
+        node._cache["report formula"] = text
     return short(text, limit)

@@ -70,7 +70,7 @@ from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from symdiff.budget import SYMPY_SECONDS, OutOfTime, run_within
+from symdiff.budget import SYMPY_SECONDS, OutOfMemory, OutOfTime, run_within
 from symdiff.checking.claims import read_claims, read_function
 from symdiff.checking.difference import DIGITS, Difference
 from symdiff.checking.difference import difference as symbolic_difference
@@ -81,6 +81,7 @@ from symdiff.graph.arguments import as_point
 from symdiff.graph.node import Node, apply
 from symdiff.graph.values import as_int, as_real, as_seed
 from symdiff.graph.walks import topological
+from symdiff.symbolic.display import DISPLAY_SECONDS
 from symdiff.lowering.lower import bind, graph_leaves, lower
 
 __all__ = ["verify", "VerifyReport", "Mismatch"]
@@ -298,10 +299,15 @@ def verify(f: Any, claims: Mapping[Any, Any], at: Optional[Mapping[Any, Any]] = 
     difference, proven, how = {}, {}, {}
     for w, c, t in zip(wrt, claim_nodes, truths):
         try:
-            d = run_within(sympy_seconds, symbolic_difference, c, t, w.name not in wrong)
+            # a claim the numbers refuted gets its difference for display only
+            seconds = sympy_seconds if w.name not in wrong else min(sympy_seconds, DISPLAY_SECONDS)
+            d = run_within(seconds, symbolic_difference, c, t, w.name not in wrong)
         except OutOfTime:
             d = Difference(None, None, f"SymPy did not finish forming claim - symdiff within "
-                                       f"{sympy_seconds:g} s (sympy_seconds=)")
+                                       f"{seconds:g} s (sympy_seconds=)")
+        except OutOfMemory as e:   # process isolation with a memory cap
+            d = Difference(None, None, f"SymPy went past its memory cap forming claim - "
+                                       f"symdiff ({e})")
         difference[w.name], proven[w.name] = d.expr, d.proven
         if d.note:
             notes.append(f"{w.name}: {d.note}")
@@ -381,6 +387,8 @@ def verify(f: Any, claims: Mapping[Any, Any], at: Optional[Mapping[Any, Any]] = 
     if kink_here and status != STATUS_KINK:
         notes.append("f is not differentiable at the point asked (see the one-sided slopes)")
     ok = status == STATUS_OK
+    for t in truths:   # the report's formulas, once, within the display budget
+        formula(t)
     return VerifyReport(ok, status, difference, counterexample, entries, wrong,
                         dict(zip(names, claim_nodes)), dict(zip(names, truths)), texts,
                         proven, compared, formula(f, 200), at_point, one_sided_slopes,

@@ -39,7 +39,7 @@ import numpy as np
 from numeric import PRIMITIVES
 from numeric.primitives import sum_to
 
-from symdiff.budget import OutOfTime, run_within
+from symdiff.budget import OutOfMemory, OutOfTime, run_within
 from symdiff.errors import SymdiffError
 from symdiff.graph.walks import GraphLimitExceeded, topological
 from symdiff.graph.node import Node
@@ -278,7 +278,7 @@ def _edge_labels(nodes: list, canon: Any, names: Mapping[int, str]) -> dict:
                     out[(id(n), j)] = _symbolic(n, j, names)
     try:
         run_within(seconds_or_default(None), work)
-    except OutOfTime:
+    except (OutOfTime, OutOfMemory):  # a step past its time or its memory cap
         pass
     return out
 

@@ -18,7 +18,17 @@ from symdiff import budget
 from symdiff.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
-SLOW = "exp(exp(exp(10.5)))"
+def _nest(depth: int, var: str = "x") -> str:
+    text = var
+    for _ in range(depth):
+        text = f"tanh(log(1 + ({text})**2) + {var})"
+    return text
+
+
+SLOW = _nest(40)
+"""961 characters on which SymPy works for minutes in sd.check (its simplification of
+nested tanh and log); exp(exp(exp(10.5))) was the finding's example, now refused at once
+(symdiff.symbolic.constants)."""
 """SymPy evaluates this number to ever more digits: it never finishes."""
 TEN = " + ".join(f"x{i}" for i in range(10))
 AT_TEN = ",".join(f"x{i}=1" for i in range(10))
@@ -41,16 +51,16 @@ def _env(**extra: str) -> dict:
 def test_ten_closed_forms_share_one_budget_and_the_numbers_still_print(capsys):
     # Finding: `diff` of this with ten variables ran 110 s, one 10 s budget per closed form
     start = time.perf_counter()
-    code, out, err = run(capsys, "diff", f"{SLOW}*({TEN})", "--at", AT_TEN,
+    code, out, err = run(capsys, "diff", f"{_nest(40, 'x0')}*({TEN})", "--at", AT_TEN,
                          "--sympy-seconds", "1")
     assert time.perf_counter() - start < 10.0
-    assert code == 1, err                      # f is inf at the point: the check says so
+    assert code == 0, err                      # the numbers check out, without SymPy
     forms = [line for line in out.splitlines() if line.startswith(("f = (", "df/dx"))]
     assert len(forms) == 11
     assert all("(no closed form: SymPy did not finish within the command's budget of 1 s; "
                "--sympy-seconds sets it)" in line for line in forms), forms
     assert "value and gradient (reverse mode):" in out
-    assert "  df/dx9 = inf" in out
+    assert "  df/dx9 = " in out
     assert "Traceback" not in err
 
 
