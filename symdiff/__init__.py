@@ -10,7 +10,7 @@
 """
 from symdiff.errors import (ArgumentError, BackwardError, ClosedFormError, ExtraVariableError,
                             MissingVariableError, ParseError, ShapeError, SymdiffError,
-                            VariableError)
+                            UnsupportedError, VariableError)
 from symdiff.graph.node import Node, const
 from symdiff.graph.leaves import manual_seed, randn, tensor, var
 from symdiff.graph.ops import (abs, broadcast_to, cos, det, exp, inv, log, logdet, logsumexp, matmul,
@@ -26,6 +26,8 @@ from symdiff.teaching.explain import explain
 from symdiff.teaching.show import Show, show
 from symdiff.checking.verify import VerifyReport, verify
 from symdiff.graph.parse import parse
+from symdiff.graph.trace import TracingError, from_function
+from symdiff.graph.numpy_api import supported_numpy
 from symdiff.checking.check import check
 from symdiff.budget import OutOfMemory, before_first_worker as _before_first_worker
 
@@ -52,6 +54,7 @@ __version__ = "0.1.0"
 __all__ = [
     "SymdiffError", "ParseError", "ShapeError", "VariableError", "MissingVariableError",
     "ExtraVariableError", "ClosedFormError", "BackwardError", "ArgumentError", "OutOfMemory",
+    "TracingError", "from_function", "supported_numpy", "UnsupportedError",
     "Node", "var", "tensor", "const", "randn", "manual_seed",
     "exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sqrt", "abs", "sign",
     "step", "maximum", "minimum", "where", "sum", "mean", "matmul", "transpose", "reshape",

@@ -64,3 +64,8 @@ class ClosedFormError(SymdiffError):
 
 class BackwardError(SymdiffError, RuntimeError):
     """``.backward()`` cannot run (nothing requires grad, a non-scalar without ``gradient``)."""
+
+
+class UnsupportedError(SymdiffError, TypeError):
+    """A numpy function (or method, or Python construct) symdiff cannot differentiate was
+    applied to a Node; ``sd.supported_numpy()`` lists what works."""
