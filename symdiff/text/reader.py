@@ -4,7 +4,7 @@ Nothing in the text is ever executed: no ``eval``, ``exec``, ``sympify`` or ``pa
 ``parse_with`` refuses a text that is too long or holds a refused character
 (``symdiff.text.hygiene``) or one Python's parser would warn about
 (``symdiff.text.tokens``), parses it with ``ast.parse(text, mode="eval")`` (in pieces
-when its tree is too deep for that, ``symdiff.text.pieces``), checks every node against
+when its tree is too deep for that: ``symdiff.text.pieces``), checks every node against
 the allow-list (pass 1, ``symdiff.text.checker``) and translates the tree into calls on a
 *builder* object (pass 2, here; the protocol is in ``symdiff.text.builder``). Both passes
 walk the tree with an explicit stack, so a 50,000-term sum does not hit the recursion

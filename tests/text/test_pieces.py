@@ -1,4 +1,4 @@
-"""Reading in pieces (symdiff/text/pieces.py): the same tree as ``ast.parse``, positions
+"""Reading in pieces (symdiff/text/pieces.py and cuts.py): the same tree as ``ast.parse``, positions
 included, for texts whose trees are deeper than ``ast.parse`` can build at the recursion
 limit (which the reader no longer raises; see test_process_state.py).
 
@@ -19,7 +19,8 @@ import symdiff as sd
 from symdiff.errors import ParseError
 from symdiff.graph.claims import parse_claim
 from symdiff.text import MAX_LENGTH, parse_with
-from symdiff.text.pieces import NotInPieces, _cuts, parse_in_pieces
+from symdiff.text.cuts import cuts
+from symdiff.text.pieces import NotInPieces, parse_in_pieces
 from symdiff.text.tokens import scan
 
 _POSITIONS = ("lineno", "col_offset", "end_lineno", "end_col_offset")
@@ -91,7 +92,7 @@ def test_pieces_build_the_tree_ast_parse_builds(text, size):
 def test_the_texts_are_cut():
     # else the test above would prove nothing: every text is cut at the smallest size
     for text in TEXTS:
-        assert _cuts(scan(text), 24, 24), text
+        assert cuts(scan(text), 24, 24), text
 
 
 @pytest.mark.parametrize("text", [
