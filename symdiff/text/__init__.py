@@ -1,7 +1,8 @@
 """Safe reading of formula text: nothing in a text is ever run.
 
-A text is checked for refused characters and spellings (``hygiene``), parsed by Python's
-own parser into an ``ast``, checked node by node against an allow-list (``allowlist``,
+A text is checked for refused characters and spellings (``hygiene``, ``tokens``), parsed
+by Python's own parser into an ``ast`` (in ``pieces`` when its tree is too deep for
+``ast.parse`` to build), checked node by node against an allow-list (``allowlist``,
 ``checker``) and translated into calls on a *builder* (``reader``, ``builder``) that makes
 the values. ``parse_sympy`` (``sympy_builder``) reads into SymPy; the graph layer's
 ``sd.parse`` and ``parse_claim`` (``symdiff.graph.parse``, ``symdiff.graph.claims``) build

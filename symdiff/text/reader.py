@@ -2,11 +2,14 @@
 
 Nothing in the text is ever executed: no ``eval``, ``exec``, ``sympify`` or ``parse_expr``.
 ``parse_with`` refuses a text that is too long or holds a refused character
-(``symdiff.text.hygiene``), parses it with ``ast.parse(text, mode="eval")``, checks every
-node against the allow-list (pass 1, ``symdiff.text.checker``) and translates the tree
-into calls on a *builder* object (pass 2, here; the protocol is in
-``symdiff.text.builder``). Both passes walk the tree with an explicit stack, so a
-20,000-term sum does not hit the recursion limit.
+(``symdiff.text.hygiene``) or one Python's parser would warn about
+(``symdiff.text.tokens``), parses it with ``ast.parse(text, mode="eval")`` (in pieces
+when its tree is too deep for that: ``symdiff.text.pieces``), checks every node against
+the allow-list (pass 1, ``symdiff.text.checker``) and translates the tree into calls on a
+*builder* object (pass 2, here; the protocol is in ``symdiff.text.builder``). Both passes
+walk the tree with an explicit stack, so a 50,000-term sum does not hit the recursion
+limit. Nothing the process shares is changed: not the recursion limit, not the warning
+filters.
 
 Hostile text (see docs/reliability.md, "Parsing hostile text"): every refusal is a
 ``ParseError`` with a position; the limits are in ``symdiff.text.allowlist``.
@@ -22,9 +25,6 @@ Imports symdiff.errors, symdiff.budget, symdiff.text and the standard library.
 from __future__ import annotations
 
 import ast
-import sys
-import threading
-import warnings
 from typing import Any
 
 from symdiff.budget import gc_paused
@@ -32,10 +32,9 @@ from symdiff.errors import ParseError, SymdiffError
 from symdiff.text.allowlist import LAMBDA, LITERAL, MAX_LENGTH, describe
 from symdiff.text.checker import Checker
 from symdiff.text.hygiene import character_problem, first_line
+from symdiff.text.pieces import PIECE_SIZE, NotInPieces, parse_in_pieces
 from symdiff.text.source import Source
-
-_EXTRA_RECURSION = 20_000
-_RECURSION_LOCK = threading.Lock()
+from symdiff.text.tokens import warning_spot
 
 
 def parse_with(text: str, builder: Any) -> Any:
@@ -55,22 +54,28 @@ def parse_with(text: str, builder: Any) -> Any:
 
 
 def _ast_parse(body: str) -> ast.Expression:
-    # SyntaxWarnings ("'int' object is not callable") would leak to the caller's console.
-    # CPython converts its parse tree to ast objects recursively, within a budget tied to
-    # sys.getrecursionlimit(), and a flat chain such as x+x+...+x is one level per term.
-    # Real nesting is capped by the parser itself (MemoryError / "too many nested
-    # parentheses"), and MAX_LENGTH bounds a chain to 50,000 levels, so a temporarily
-    # larger budget is safe. It is raised up front: a first try at the normal limit would
-    # do all the parsing work before failing on a long chain (a third of a second at
-    # MAX_LENGTH).
-    with warnings.catch_warnings(), _RECURSION_LOCK:
-        warnings.simplefilter("ignore")
-        old = sys.getrecursionlimit()
-        sys.setrecursionlimit(old + _EXTRA_RECURSION)
+    """``ast.parse(body, mode="eval")``, also for trees deeper than it can build.
+
+    CPython converts its parse tree to ``ast`` objects recursively, within about three
+    times the recursion limit the caller has left, and a flat chain such as x+x+...+x is
+    one level per term (MAX_LENGTH allows 50,000). Raising the recursion limit would
+    change it for every thread of the process (another thread deep in recursion when it
+    is lowered again aborts the process), so such a text, which Python's parser has
+    accepted, is read in pieces instead (``symdiff.text.pieces``): smaller ones when the
+    caller is itself deep in recursion.
+    """
+    try:
+        return ast.parse(body, mode="eval")    # SyntaxError: Python's own message
+    except RecursionError:
+        pass
+    for size in (PIECE_SIZE, PIECE_SIZE // 8, PIECE_SIZE // 64):
         try:
-            return ast.parse(body, mode="eval")
-        finally:
-            sys.setrecursionlimit(old)
+            return parse_in_pieces(body, size)
+        except RecursionError:      # a piece too deep: smaller ones may fit the budget
+            continue
+        except NotInPieces:         # `await`: Python reads it differently
+            break
+    raise RecursionError("the expression is nested too deeply")
 
 
 class Translator:
@@ -92,7 +97,7 @@ class Translator:
         source = self.source
         if not source.body.strip():
             raise ParseError("empty expression", self.text, 0)
-        problem = character_problem(source.body)
+        problem = character_problem(source.body) or warning_spot(source.body)
         if problem is not None:
             raise ParseError(problem[1], self.text, source.shift + problem[0])
         with gc_paused(len(source.body)):

@@ -363,7 +363,7 @@ def test_long_flat_chains_parse_without_recursion_error():
     assert parse_with("x" + "[0]" * n, Counter()) == n + 1
     assert parse_with("x" + ".T" * n, Counter()) == n + 1
     assert parse_with("x*" + "y*" * n + "z", Counter()) == 2 * (n + 2) - 1
-    assert sys.getrecursionlimit() == limit  # the temporary raise is undone
+    assert sys.getrecursionlimit() == limit  # never raised (see test_process_state.py)
 
 
 def test_longest_allowed_chain():
