@@ -105,6 +105,57 @@ def near_kink(domain: Domain, xs: Sequence[Any], params: dict,
     return False
 
 
+def live_entries(nodes: Sequence[Node], value: Callable[[Node], Any]) -> Optional[dict]:
+    """Which entries of each node reach an output, when ``where`` selects: ``id(node) ->``
+    True (all), False (none: only untaken branches read it) or a boolean mask of its
+    shape. None when ``nodes`` (topological order) has no ``where``: every entry counts.
+    The outputs are the nodes no other node of ``nodes`` reads.
+
+    >>> import symdiff as sd
+    >>> from symdiff.lowering.lower import bind, lower
+    >>> x = sd.var("x", (2,))
+    >>> r = sd.sqrt(x)
+    >>> f = sd.sum(sd.where(x > 0, r, 0.0))
+    >>> lowered = lower(f)
+    >>> live = live_entries(f.nodes(), values_at(lowered, bind(lowered, {"x": [-1.0, 4.0]}, {})))
+    >>> live[id(r)].tolist()
+    [False, True]
+    """
+    if not any(n.op == "where" for n in nodes):
+        return None
+    read = {id(a) for n in nodes for a in n.args}
+    live: dict[int, Any] = {id(n): True for n in nodes if id(n) not in read}
+    for n in reversed(nodes):
+        here = live.get(id(n), False)
+        if n.is_leaf or here is False:
+            continue
+        if PRIMITIVES[n.op].kind != "elementwise":
+            reach = [True] * len(n.args)   # every output entry may read every input entry
+        elif n.op == "where":
+            full = np.broadcast_to(here, n.shape)
+            c = np.asarray(value(n.args[0]), dtype=bool)
+            reach = [full, full & c, full & ~c]
+        else:
+            reach = [here] * len(n.args)
+        for a, m in zip(n.args, reach):
+            m = _any_to(m, a.shape)
+            old = live.get(id(a), False)
+            live[id(a)] = m if old is False else True if old is True or m is True else old | m
+    return live
+
+
+def _any_to(mask: Any, shape: tuple) -> Any:
+    """A node's live mask brought to an input's (broadcast) shape: True, False or a mask."""
+    if mask is True or mask is False:
+        return mask
+    mask = np.asarray(mask)
+    lead = mask.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(shape)
+                                      if d == 1 and mask.shape[lead + i] != 1)
+    m = np.any(mask, axis=axes).reshape(shape) if axes else mask.reshape(shape)
+    return True if m.all() else False if not m.any() else m
+
+
 def domain_problems(nodes: Iterable[Node], value: Callable[[Node], Any], *,
                     valid: bool = True, kink: Optional[KinkTest] = at_kink
                     ) -> Iterator[OpProblem]:
@@ -112,6 +163,8 @@ def domain_problems(nodes: Iterable[Node], value: Callable[[Node], Any], *,
     ``value``, are outside their row's ``Domain.valid`` (if ``valid``), or else make
     ``kink(domain, inputs, params)`` true (``at_kink``, ``near_kink`` or None for no kink
     test); in the order of ``nodes``, lazily, so a caller may stop at the first.
+    Entries only an untaken ``where`` branch reads (``live_entries``) do not count: f
+    does not depend on them.
 
     >>> import symdiff as sd
     >>> from symdiff.lowering.lower import bind, lower
@@ -122,21 +175,33 @@ def domain_problems(nodes: Iterable[Node], value: Callable[[Node], Any], *,
     ...  domain_problems(f.nodes(), values_at(lowered, bind(lowered, {"x": 2.0}, {})))]
     [('sqrt', 'outside', [True, False, True])]
     """
+    nodes = list(nodes)
+    live = live_entries(nodes, value)
     for n in nodes:
         if n.is_leaf:
             continue
-        found = _problem(n, [value(a) for a in n.args], valid, kink)
+        here = True if live is None else live.get(id(n), True)
+        if here is False:
+            continue
+        found = _problem(n, [value(a) for a in n.args], valid, kink, here)
         if found is not None:
             yield found   # outside the errstate block: a paused generator must not hold it
 
 
-def _problem(n: Node, xs: list, valid: bool, kink: Optional[KinkTest]) -> Optional[OpProblem]:
+def _problem(n: Node, xs: list, valid: bool, kink: Optional[KinkTest],
+             here: Any = True) -> Optional[OpProblem]:
     dom = PRIMITIVES[n.op].domain
     if valid and dom.valid is not None:
         with np.errstate(all="ignore"):
             ok = np.asarray(dom.valid(*xs, **n.params))
+        if here is not True:     # an elementwise op some of whose entries are untaken
+            ok = ok | ~np.broadcast_to(here, n.shape)
         if not np.all(ok):
             return OpProblem(n, xs, OUTSIDE, ok)
-    if kink is not None and kink(dom, xs, n.params):
-        return OpProblem(n, xs, KINK)
+    if kink is not None:
+        # the kink test on the entries that count (an elementwise row's predicates are)
+        ys = xs if here is True or PRIMITIVES[n.op].kind != "elementwise" else \
+            [np.broadcast_to(x, n.shape)[here] for x in xs]
+        if kink(dom, ys, n.params):
+            return OpProblem(n, xs, KINK)
     return None

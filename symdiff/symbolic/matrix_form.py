@@ -99,9 +99,11 @@ def _mul(*factors: Any) -> Any:
         c = sympy.Mul(*[f for f in factors if not getattr(f, "is_Matrix", False)])
         m = mats[0]
         if isinstance(m, sympy.MatMul):
-            # (1/det(A)) * (det(A)*A.T**(-1)): one scalar factor, which SymPy reduces
+            # a scalar times det's gradient det(A)*A.T**(-1) (the cofactor row's form):
+            # one scalar factor, which SymPy reduces (1/det(A) * det(A) -> 1), as it did
+            # when the gradient was built as a scalar node times A.T**(-1)
             coeff, rest = m.as_coeff_mmul()
-            if coeff != 1:
+            if coeff != 1 and coeff.has(sympy.Determinant):
                 c, m = c * coeff, rest.args[0] if len(rest.args) == 1 else rest
         return m if c == 1 else sympy.MatMul(c, m)
     return sympy.MatMul(*factors, evaluate=True)
