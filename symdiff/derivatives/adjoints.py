@@ -205,6 +205,33 @@ def unbroadcast(c: Node, shape: tuple, nb: int = 0) -> Node:
     return out if out.shape == target else build("reshape", out, shape=target)
 
 
+def local_contribution(node: Node, i: int, g: Node) -> Optional[Node]:
+    """g times d(node)/d(arg i) before it is summed back to the argument's shape (an
+    elementwise node's contribution has the node's broadcast shape); None where no
+    derivative flows. A ``where`` passes g to the branch it took and exactly 0 to the
+    other (``where(c, g, 0)``: never g times a 0/1 factor, which is nan where g is).
+
+    >>> import symdiff as sd
+    >>> x = sd.var("x")
+    >>> local_contribution(sd.where(x > 0, x, 0.0), 1, sd.const(2.0)).sympy()
+    Piecewise((2, x > 0), (0, True))
+    """
+    row = PRIMITIVES[node.op]
+    if row.vjp[i] is None:
+        return None
+    if node.op == "where":
+        cond = node.args[0]
+        return build("where", cond, g, 0.0) if i == 1 else build("where", cond, 0.0, g)
+    if row.kind == "elementwise":
+        recipe = partial_recipe(node, i)
+        if recipe.one:
+            return g
+        if recipe.minus_one:
+            return build("neg", g)
+        return build("mul", g, recipe.replay(node.args, node))
+    return ADJOINTS[node.op](node, i, g)
+
+
 def contribution(node: Node, i: int, g: Node) -> Optional[Node]:
     """g times d(node)/d(arg i), summed back to the argument's shape; None where no
     derivative flows.
@@ -214,17 +241,7 @@ def contribution(node: Node, i: int, g: Node) -> Optional[Node]:
     >>> contribution(sd.sin(x), 0, sd.const(2.0)).sympy()
     2*cos(x)
     """
-    row = PRIMITIVES[node.op]
-    if row.vjp[i] is None:
+    c = local_contribution(node, i, g)
+    if c is None:
         return None
-    if row.kind == "elementwise":
-        recipe = partial_recipe(node, i)
-        if recipe.one:
-            c = g
-        elif recipe.minus_one:
-            c = build("neg", g)
-        else:
-            c = build("mul", g, recipe.replay(node.args, node))
-    else:
-        c = ADJOINTS[node.op](node, i, g)
     return unbroadcast(c, node.args[i].shape, len(g.shape) - len(node.shape))
