@@ -215,9 +215,12 @@ def _contribution(n: Node, i: int, g: Node, conds: tuple,
         lost = [c for c in conds if c[0].shape != ()]
         if lost:
             g, conds, guarded = _apply(g, lost), tuple(c for c in conds if c[0].shape == ()), True
-        pre = local_contribution(n, i, g)
-        if guarded and n.op not in _VALUE_FREE:
-            pre = build("where", _all_zero(g, nb, pre.ndim - nb), 0.0, pre)
+        if guarded and n.op == "matmul" and not nb and max(a.ndim for a in n.args) <= 2:
+            pre = local_contribution(_meeting_nonzero(n, i, g), i, g)
+        else:
+            pre = local_contribution(n, i, g)
+            if guarded and n.op not in _VALUE_FREE:
+                pre = build("where", _all_zero(g, nb, pre.ndim - nb), 0.0, pre)
     if pre.shape != full:
         lost = [c for c in conds if not _fits(c[0], full)]
         if lost:
@@ -225,6 +228,32 @@ def _contribution(n: Node, i: int, g: Node, conds: tuple,
             conds = tuple(c for c in conds if _fits(c[0], full))
         pre = unbroadcast(pre, n.args[i].shape, nb)
     return pre, conds, guarded
+
+
+def _meeting_nonzero(n: Node, i: int, g: Node) -> Node:
+    """A matmul like ``n`` whose other operand is 0 where it meets only zeros of ``g``
+    (its adjoint reads nothing else of the node): ``x.T @ g`` pairs row r of x with row r
+    of g, ``g @ y.T`` column c of y with column c of g, so a nan in a row (column) that
+    only an untaken branch needed is not multiplied by 0."""
+    x, y = n.args
+    mag = build("abs", g)
+    if i == 1:
+        if x.ndim == 1:      # outer(x, g): every entry of x meets all of g
+            zero = build("sum", mag, axis=None, keepdims=False)
+        elif y.ndim == 1:    # g has x's rows
+            zero = build("reshape", mag, shape=mag.shape + (1,))
+        else:
+            zero = build("sum", mag, axis=-1, keepdims=True)
+        return Node("matmul", (build("where", build("less_equal", zero, 0.0), 0.0, x), y),
+                    {}, n.shape)
+    if y.ndim == 1:
+        zero = build("sum", mag, axis=None, keepdims=False)
+    elif x.ndim == 1:        # g has y's columns
+        zero = build("reshape", mag, shape=(1,) + mag.shape)
+    else:
+        zero = build("sum", mag, axis=-2, keepdims=True)
+    return Node("matmul", (x, build("where", build("less_equal", zero, 0.0), 0.0, y)),
+                {}, n.shape)
 
 
 def _same(x: Cond, y: Cond) -> bool:
