@@ -210,7 +210,7 @@ def _contribution(n: Node, i: int, g: Node, conds: tuple,
     elif row.kind == "elementwise":
         pre = local_contribution(n, i, g)
         if guarded and _reads_value(n, i):
-            pre = build("where", _is_zero(g), 0.0, pre)
+            pre = _zero_where(pre, _is_zero(g))
     else:
         lost = [c for c in conds if c[0].shape != ()]
         if lost:
@@ -220,7 +220,7 @@ def _contribution(n: Node, i: int, g: Node, conds: tuple,
         else:
             pre = local_contribution(n, i, g)
             if guarded and n.op not in _VALUE_FREE:
-                pre = build("where", _all_zero(g, nb, pre.ndim - nb), 0.0, pre)
+                pre = _zero_where(pre, _all_zero(g, nb, pre.ndim - nb))
     if pre.shape != full:
         lost = [c for c in conds if not _fits(c[0], full)]
         if lost:
@@ -244,16 +244,14 @@ def _meeting_nonzero(n: Node, i: int, g: Node) -> Node:
             zero = build("reshape", mag, shape=mag.shape + (1,))
         else:
             zero = build("sum", mag, axis=-1, keepdims=True)
-        return Node("matmul", (build("where", build("less_equal", zero, 0.0), 0.0, x), y),
-                    {}, n.shape)
+        return Node("matmul", (_zero_where(x, build("less_equal", zero, 0.0)), y), {}, n.shape)
     if y.ndim == 1:
         zero = build("sum", mag, axis=None, keepdims=False)
     elif x.ndim == 1:        # g has y's columns
         zero = build("reshape", mag, shape=(1,) + mag.shape)
     else:
         zero = build("sum", mag, axis=-2, keepdims=True)
-    return Node("matmul", (x, build("where", build("less_equal", zero, 0.0), 0.0, y)),
-                {}, n.shape)
+    return Node("matmul", (x, _zero_where(y, build("less_equal", zero, 0.0))), {}, n.shape)
 
 
 def _same(x: Cond, y: Cond) -> bool:
@@ -281,6 +279,15 @@ def _reads_value(n: Node, i: int) -> bool:
         return False
     recipe = partial_recipe(n, i)
     return not (recipe.one or recipe.minus_one or recipe.result[0] == "const")
+
+
+def _zero_where(c: Node, zero: Node) -> Node:
+    """``c`` with its non-finite entries made 0 where ``zero`` holds. A finite entry is
+    kept as it is even there: a cotangent that is 0 only at this point (an off-diagonal
+    entry at a diagonal matrix) still has a derivative, which a plain
+    ``where(zero, 0, c)`` would cut from the second derivative."""
+    finite = build("less", build("abs", c), np.inf)
+    return build("where", finite, c, build("where", zero, 0.0, c))
 
 
 def _is_zero(g: Node) -> Node:

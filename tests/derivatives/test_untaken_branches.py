@@ -173,6 +173,21 @@ def test_hessians_through_an_untaken_branch():
     np.testing.assert_allclose(Hs, np.diag([2.0, -0.25 / 8, 2.0]))
 
 
+def test_second_derivative_through_a_zero_that_is_only_zero_here():
+    """Found by the slow torch run: where the two branches are one node, their conditions
+    cancel and the cotangent is tested for zero instead; at a diagonal matrix the
+    gradient's off-diagonal entries are 0 only at that point, and a plain
+    ``where(|g| <= 0, 0, g * p)`` cut their derivative from the Hessian (torch: -0.0178,
+    sd.hessian: 0). Only non-finite entries are replaced now."""
+    t = sd.abs(sd.abs(sd.logdet(0.2 * (M + 2.0) + sd.const(1.5 * np.eye(2)) - 0.4)))
+    f = sd.where(t > t, t, t)
+    want = sd.hessian(t, M).eval(M=np.zeros((2, 2)))
+    assert want.reshape(4, 4)[1, 2] == pytest.approx(-0.04 / 2.25)
+    for sparse in (False, True):
+        np.testing.assert_allclose(sd.hessian(f, M, sparse=sparse).eval(M=np.zeros((2, 2))),
+                                   want, atol=1e-15)
+
+
 def test_graphs_without_where_keep_the_plain_sweep():
     """The masking is for graphs with a where: others get the table's own VJPs (the
     benchmarks' hot path is unchanged) and derivative graphs without select nodes."""
