@@ -147,8 +147,10 @@ class _Selected:
     axes it varies along, at an op that is not elementwise (a condition on a scalar is
     carried through any op), and where two contributions with different conditions add
     up. Past such a point the cotangent has zeros no condition describes: the
-    value-reading adjoints above it test the cotangent itself (``where(|g| <= 0, 0, ...)``,
-    or an all-zero test for whole-array rows), as ``numeric.masking`` does numerically."""
+    value-reading adjoints above it replace a non-finite contribution by 0 where the
+    cotangent is 0 (entry by entry; for whole-array rows where it is 0 everywhere; for a
+    matmul, the other operand's rows or columns that meet only zeros), as
+    ``numeric.masking`` does numerically."""
 
     def __init__(self, depends: set) -> None:
         self.depends = depends
@@ -222,10 +224,11 @@ def _contribution(n: Node, i: int, g: Node, conds: tuple,
             if guarded and n.op not in _VALUE_FREE:
                 pre = _zero_where(pre, _all_zero(g, nb, pre.ndim - nb))
     if pre.shape != full:
-        lost = [c for c in conds if not _fits(c[0], full)]
+        shape = n.args[i].shape
+        lost = [c for c in conds if not _fits(c[0], shape)]
         if lost:
             pre, guarded = _apply(pre, lost), True
-            conds = tuple(c for c in conds if _fits(c[0], full))
+            conds = tuple(c for c in conds if _fits(c[0], shape))
         pre = unbroadcast(pre, n.args[i].shape, nb)
     return pre, conds, guarded
 
@@ -266,6 +269,10 @@ def _apply(c: Node, conds: Sequence[Cond]) -> Node:
 
 
 def _fits(cond: Node, shape: tuple) -> bool:
+    """Whether ``cond`` indexes only axes of ``shape`` (a node's, not the batch axes in
+    front of it: a condition of shape (4,) must not line up with 4 batch rows)."""
+    if cond.ndim > len(shape):
+        return False
     try:
         return broadcast_shape(cond.shape, shape) == tuple(shape)
     except NumericShapeError:

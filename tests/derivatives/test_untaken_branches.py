@@ -16,6 +16,7 @@ import pytest
 
 import symdiff as sd
 from numeric import central_difference
+from symdiff.derivatives.reverse import reverse
 from symdiff.graph.node import apply
 from symdiff.graph.walks import free_names
 from symdiff.lowering.lower import bind, lower
@@ -186,6 +187,24 @@ def test_second_derivative_through_a_zero_that_is_only_zero_here():
     for sparse in (False, True):
         np.testing.assert_allclose(sd.hessian(f, M, sparse=sparse).eval(M=np.zeros((2, 2))),
                                    want, atol=1e-15)
+
+
+def test_conditions_never_line_up_with_batch_axes():
+    """Found by the slow torch run: a condition of shape (4,) pending on the cotangent of
+    a scalar, in a sweep with 4 batch rows (the compressed Hessian's seeds), was taken to
+    index the batch axis; the sparse Hessian came out wrong (not even symmetric)."""
+    a3 = sd.abs(sd.abs(sd.const(np.array([0.5, -1.5])) + M))
+    t = sd.abs(sd.abs(sd.logdet((sd.abs(a3) + 0.004) * 0.227 - 0.4 +
+                                sd.const(1.5 * np.eye(2)))))
+    u = sd.where(t > sd.reshape(a3, (4,)), 1.0, 0.0) * t + t
+    q = u / ((u - 0.046) * 1.072 + 0.2)
+    f = sd.sum(sd.where(q > u, t, (q - 0.002) * 0.902 - 6.0))
+    dense = sd.hessian(f, M).eval(M=np.zeros((2, 2)))
+    np.testing.assert_allclose(sd.hessian(f, M, sparse=True).eval(M=np.zeros((2, 2))), dense,
+                               atol=1e-15)
+    flat, = reverse(sd.grad(f, [M])[0], [M], sd.const(np.eye(4).reshape(4, 2, 2)))
+    np.testing.assert_allclose(flat.eval(M=np.zeros((2, 2))), dense.reshape(4, 2, 2),
+                               atol=1e-15)
 
 
 def test_graphs_without_where_keep_the_plain_sweep():
