@@ -2,7 +2,8 @@
 
 Slots ``0 .. n_inputs-1`` hold the inputs, the next ones the constants, then one slot per
 instruction, in order. Building a program checks every shape, removes instructions the
-outputs do not need and decides, once, which cotangents the reverse sweep must compute.
+outputs do not need and decides, once, which cotangents the reverse sweep must compute
+(and, below a ``where``, which VJPs must keep zero cotangents zero: ``numeric.masking``).
 A call only runs the two sweeps: no graph walking, no shape inference.
 
 >>> import numpy as np
