@@ -422,6 +422,79 @@ def _conditioned(rng: Any, shape: Shape) -> Any:
     return np.eye(n) * 1.5 + rng.uniform(-0.4, 0.4, size=shape)
 
 
+# The cofactor matrix C(X) = adj(X)^T is det's gradient. It is a polynomial in X, defined
+# at singular matrices too, where det(X) X^-T is 0 * inf. Through the SVD X = U S V^T:
+# C(U S V^T) = det(U) det(V) U C(S) V^T, and C(S) = diag(prod_{m != i} s_m): products of
+# singular values, no division, so rank-deficient matrices are as easy as any other.
+
+def _pair_products(s: Any) -> Any:
+    """``[..., i, j]`` = prod of ``s[..., m]`` over m not in {i, j} (over m != i on the
+    diagonal), by prefix and suffix products: no division, so zeros are fine."""
+    n = s.shape[-1]
+    t = np.broadcast_to(s[..., None, :], s.shape[:-1] + (n, n)).copy()
+    idx = np.arange(n)
+    t[..., idx, idx] = 1.0
+    ones = np.ones(s.shape[:-1] + (n, 1))
+    before = np.concatenate([ones, np.cumprod(t[..., :-1], axis=-1)], axis=-1)
+    after = np.concatenate([np.cumprod(t[..., :0:-1], axis=-1)[..., ::-1], ones], axis=-1)
+    return before * after
+
+
+def _svd_parts(x: Any) -> tuple:
+    u, s, vh = np.linalg.svd(x)
+    sign = np.linalg.det(u) * np.linalg.det(vh)   # +-1 each: orthogonal factors
+    return u, _pair_products(s), vh, sign[..., None, None]
+
+
+def _cofactor(x: Any) -> Any:
+    x = np.asarray(x, dtype=np.float64)
+    if x.shape[-1] == 0 or not np.all(np.isfinite(x)):
+        # nothing to compute, or the SVD would refuse: nan, like any op given nan
+        return np.full(x.shape, np.nan) if x.size else np.zeros(x.shape)
+    u, p, vh, sign = _svd_parts(x)
+    return sign * ((u * np.diagonal(p, axis1=-2, axis2=-1)[..., None, :]) @ vh)
+
+
+def _cofactor_vjp(g: Any, out: Any, x: Any) -> Any:
+    # The derivative of C is det's Hessian, symmetric, so the VJP is the directional
+    # derivative along g. At a diagonal S, dC(S)[E] has diagonal sum_{k != i} p_ik E_kk and
+    # off-diagonal -p_ij E_ji (p_ij the product of the s_m, m not in {i, j}); rotated by
+    # the SVD as C is. Exact at singular X (torch's det double backward is not).
+    x = np.asarray(x, dtype=np.float64)
+    if x.shape[-1] == 0 or not np.all(np.isfinite(x)):
+        return np.full(x.shape, np.nan) if x.size else np.zeros(x.shape)
+    u, p, vh, sign = _svd_parts(x)
+    n = x.shape[-1]
+    idx = np.arange(n)
+    p[..., idx, idx] = 0.0
+    gs = np.swapaxes(u, -1, -2) @ g @ np.swapaxes(vh, -1, -2)
+    h = -p * np.swapaxes(gs, -1, -2)
+    h[..., idx, idx] = (p @ np.diagonal(gs, axis1=-2, axis2=-1)[..., None])[..., 0]
+    return sign * (u @ h @ vh)
+
+
+def _cofactor_complex(x: Any) -> Any:
+    # analytic on complex inputs (the SVD is not: its phases): signed minors for small
+    # matrices, exact at singular ones; det(x) x^-T for large ones
+    x = np.asarray(x)
+    n = x.shape[-1]
+    if n > 8:
+        return np.linalg.det(x)[..., None, None] * np.swapaxes(np.linalg.inv(x), -1, -2)
+    keep = [[m for m in range(n) if m != i] for i in range(n)]
+    minors = x[..., keep, :][..., :, :, keep]               # (..., i, r, j, c)
+    minors = np.moveaxis(minors, -2, -3)                     # (..., i, j, r, c)
+    signs = (-1.0) ** np.add.outer(np.arange(n), np.arange(n))
+    return signs * np.linalg.det(minors)
+
+
+def _stack_square_shape(s: Shape) -> Shape:
+    if len(s) < 2 or s[-1] != s[-2]:
+        raise NumericShapeError(
+            f"cofactor: needs a square matrix (or a stack of them), got shape {s}",
+            "cofactor", (s,))
+    return tuple(s)
+
+
 def _logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     x = np.asarray(x, dtype=np.float64)
     if x.size == 0:
@@ -605,7 +678,9 @@ for _name, _fn, _formula, _disp in [("greater", np.greater, "x > y", ">"),
     _ew(_name, 2, _fn, (None, None), _formula, _disp,
         Domain((R, R), kink=_tie, note="jump where x == y", boundary=_difference), dtype="bool")
 _ew("where", 3, _where,
-    (None, lambda g, out, c, x, y: g * c, lambda g, out, c, x, y: g * ~c),
+    # np.where, not g * c: the untaken branch gets exactly 0 even where g is inf or nan
+    (None, lambda g, out, c, x, y: np.where(c, g, 0.0),
+     lambda g, out, c, x, y: np.where(c, 0.0, g)),
     "where(x, y, z)", "where",
     Domain(((-1.0, 1.0), R, R), note="the condition is not differentiated"),
     doc="x is a boolean condition; y where it holds, z elsewhere")
@@ -632,7 +707,7 @@ _row("trace", 1, "reduction", np.trace, (lambda g, out, x: g * _eye_like(x),),
      doc="sum of the diagonal of a square matrix", analytic=True)
 
 # -- linear algebra -------------------------------------------------------------
-_row("det", 1, "structural", np.linalg.det, (lambda g, out, x: g * out * _inv_t(x),),
+_row("det", 1, "structural", np.linalg.det, (lambda g, out, x: g * _cofactor(x),),
      _square_shape("det", lambda s: ()), "Determinant", "det",
      Domain((R,), draw=_conditioned), doc="determinant of a square matrix", analytic=True)
 _row("logdet", 1, "structural", _logdet, (lambda g, out, x: g * _inv_t(x),),
@@ -644,6 +719,11 @@ _row("inv", 1, "structural", _inv,
      (lambda g, out, x: -(out.T @ g @ out.T),), _square_shape("inv", lambda s: s), "Inverse",
      "inv", Domain((R,), valid=_det_valid, note="det(x) != 0", draw=_conditioned),
      doc="inverse of a square matrix", analytic=True)
+_row("cofactor", 1, "structural", _cofactor, (_cofactor_vjp,), _stack_square_shape, "Cofactor",
+     "cof", Domain((R,), draw=_conditioned),
+     doc="the cofactor matrix adj(x)^T of a square matrix (or of each in a stack): det's "
+         "gradient, det(x) x^-T where x is invertible and defined everywhere; sd.grad "
+         "makes it", analytic=True, complex_forward=_cofactor_complex)
 
 # -- structural ---------------------------------------------------------------
 _row("matmul", 2, "structural", np.matmul, (_matmul_vjp_x, _matmul_vjp_y), _matmul_shape,

@@ -2,7 +2,8 @@
 
 Slots ``0 .. n_inputs-1`` hold the inputs, the next ones the constants, then one slot per
 instruction, in order. Building a program checks every shape, removes instructions the
-outputs do not need and decides, once, which cotangents the reverse sweep must compute.
+outputs do not need and decides, once, which cotangents the reverse sweep must compute
+(and, below a ``where``, which VJPs must keep zero cotangents zero: ``numeric.masking``).
 A call only runs the two sweeps: no graph walking, no shape inference.
 
 >>> import numpy as np
@@ -23,6 +24,7 @@ import numpy as np
 from . import codegen
 from .errors import NumericShapeError
 from .fuse import fuse_polynomials
+from .masking import keep_zeros, masked_slots
 from .primitives import PRIMITIVES, sum_to
 
 Instruction = tuple  # (primitive name, input slots, params dict)
@@ -135,14 +137,20 @@ class Program:
                          if live[base + k] and base + k not in self.folded]
         live_out = live_for([self.output])
         self._forward_for_output = [f for f in self._forward if live_out[f[0]]]
+        # below a where, a zero cotangent entry must stay zero through partials that are
+        # nan at the untaken branch's points: those VJPs keep zeros (numeric.masking)
+        masked = masked_slots(self.n_inputs, rows, base, n) if any(
+            row.name == "where" for row, _, _ in rows) else None
         backward = []
         for k in range(len(rows) - 1, -1, -1):
             slot = base + k
             row, ins, params = rows[k]
             if not (live[slot] and varies[slot]):
                 continue
-            steps = tuple((j, i, row.vjp[j], shapes[i]) for j, i in enumerate(ins)
-                          if varies[i] and row.vjp[j] is not None)
+            vjp = row.vjp if masked is None or not masked[slot] else \
+                [keep_zeros(row, j) for j in range(row.arity)]
+            steps = tuple((j, i, vjp[j], shapes[i]) for j, i in enumerate(ins)
+                          if varies[i] and vjp[j] is not None)
             backward.append((slot, row, ins, params, steps))
         self._backward = backward
         self._compiled: dict[str, Any] = {}

@@ -54,6 +54,8 @@ CASES: dict[str, list] = {
     "det": [(((3, 3),), {}), (((2, 2),), {}), (((1, 1),), {})],
     "logdet": [(((3, 3),), {}), (((2, 2),), {})],
     "inv": [(((3, 3),), {}), (((2, 2),), {}), (((1, 1),), {})],
+    "cofactor": [(((3, 3),), {}), (((2, 2),), {}), (((1, 1),), {}), (((2, 3, 3),), {}),
+                 (((4, 4),), {})],
     # structural. Regression cases: 1-D @ batched (x (2,) @ y (5,2,4)) had wrong VJPs in
     # numeric and wrong adjoints in symdiff; negative transpose axes (-1, 0, 1) likewise;
     # transpose axes (0, 1) printed as .T; unindex of a 0-d value nested an array.
@@ -101,6 +103,7 @@ BAD_CASES: dict[str, list] = {
     "det": [(((3, 2),), {}), (((2, 3, 3),), {})],
     "logdet": [(((2, 3),), {})],
     "inv": [(((3,),), {}), (((2, 3),), {})],
+    "cofactor": [(((3,),), {}), (((2, 3),), {}), (((),), {})],
     "sum": [(((3, 2),), {"axis": 2, "keepdims": False}), (((3, 2),), {"axis": (0, 0)})],
     "mean": [(((3, 2),), {"axis": -3, "keepdims": False})],
     "matmul": [(((3, 2), (3, 2)), {}), (((), (2,)), {}), (((2,), (3,)), {}),

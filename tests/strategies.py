@@ -442,6 +442,7 @@ INTERNAL_ROWS = {
                "matrices); no function or operator builds it",
     "scatter": "decompresses sparse Hessians inside sd.hessian; symdiff.graph.ops.scatter is not "
                "in the sd namespace",
+    "cofactor": "det's gradient: sd.diff / sd.grad make it; no function builds it",
 }
 """Rows of the table with no public builder. ``table_graphs`` generates every other row
 (a test fails when a new row is neither generated nor listed here); these two reach the

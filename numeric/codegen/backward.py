@@ -55,7 +55,8 @@ def emit_backward(p: Any, live: Liveness, buffers: Buffers, space: Namespace,
         dies = slot not in p.wrt and slot not in p.retain and slot != p.output
         for k, (j, i, rule, shape) in enumerate(steps):
             fn = space.add("V", bind(rule, params))
-            into = buffers.cotangent_target(
+            # a VJP that keeps zero cotangents zero (numeric.masking) takes no buffer
+            into = None if getattr(rule, "keeps_zeros", False) else buffers.cotangent_target(
                 row, slot, i, k == len(steps) - 1 and dies and slot in cot_owned,
                 i not in cot, g)
             expr = f"{fn}({g}, {out}, {xs}{', into=' + into if into else ''})"

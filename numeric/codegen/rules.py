@@ -35,7 +35,7 @@ The claims in the last three columns are checked against the rows' own VJPs by
 >>> r = rule_for(PRIMITIVES["sin"])
 >>> r.scalar, r.scalar_vjp, r.vjp_reads_out
 ('math.sin({x})', ('{g} * math.cos({x})',), False)
->>> rule_for(PRIMITIVES["det"]) is DEFAULT
+>>> rule_for(PRIMITIVES["inv"]) is DEFAULT
 True
 >>> pow_scalar(2), pow_scalar_vjp(3)
 ('{x} * {x}', '{g} * 3.0 * ({x} * {x})')
@@ -177,14 +177,17 @@ CODEGEN: dict[str, CodegenRule] = {
     "greater_equal": _("({x} >= {y})", (None, None), **_NO_OUT),
     "less": _("({x} < {y})", (None, None), **_NO_OUT),
     "less_equal": _("({x} <= {y})", (None, None), **_NO_OUT),
-    "where": _("({y} if {x} else {z})", (None, "{g} * {x}", "{g} * (not {x})"), **_NO_OUT),
+    "where": _("({y} if {x} else {z})", (None, "({g} if {x} else 0.0)", "(0.0 if {x} else {g})"),
+               **_NO_OUT),
     # -- reductions (on a 0-d input, the identity)
     "sum": _("{x}", ("{g}",), **_SHAPES_ONLY),
     "mean": _("{x}", ("{g}",), **_SHAPES_ONLY),
     "logsumexp": _("{x}", ("{g} * math.exp({x} - {out})",)),
     "trace": _(**_NO_OUT),
-    # -- linear algebra (det and inv: the default)
+    # -- linear algebra (inv: the default)
+    "det": _(**_NO_OUT),
     "logdet": _(**_NO_OUT),
+    "cofactor": _(**_NO_OUT),
     # -- structural
     "matmul": _(**_NO_OUT, vjp_out=True),
     "transpose": _("{x}", ("{g}",), **_SHAPES_ONLY),

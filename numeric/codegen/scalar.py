@@ -86,6 +86,9 @@ def scalar_source(p: Any, mode: str) -> Optional[tuple[str, dict]]:
             if t is None:
                 return None
             expr = t.format(**subs)
+            if getattr(rule, "keeps_zeros", False):
+                # below a where: a zero cotangent gives 0, the partial not even computed
+                expr = f"(0.0 if {subs['g']} == 0.0 else {expr})"
             if i in cot:
                 lines.append(f"    g{i} = g{i} + {expr}")
             else:

@@ -51,6 +51,8 @@ ADJOINT_TEXT: dict[str, Callable[[Node, int, Names], tuple[str, bool]]] = {
     "det": lambda node, j, names: (f"{_c(node, names)}·{_x(node, names)}⁻ᵀ", False),
     "logdet": lambda node, j, names: (f"{_x(node, names)}⁻ᵀ", False),
     "inv": lambda node, j, names: (f"g ↦ -{_c(node, names)}ᵀ @ g @ {_c(node, names)}ᵀ", True),
+    "cofactor": lambda node, j, names: (
+        f"g ↦ the derivative of cof({_x(node, names)}) along g", True),
     "matmul": _matmul_text,
     "transpose": lambda node, j, names: (
         "g ↦ gᵀ" if node.params.get("axes") is None else "g ↦ g transposed back", True),

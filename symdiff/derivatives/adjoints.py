@@ -121,6 +121,30 @@ def _inv_adjoint(node: Node, i: int, g: Node) -> Node:
     return build("neg", build("matmul", build("matmul", t, g), t))
 
 
+def _cofactor_adjoint(node: Node, i: int, g: Node) -> Node:
+    # C = cof(X) is det's gradient; its VJP along g is d/dt C(X + t g), exact at singular X
+    # through bordered matrices: det([[X, u], [v^T, 0]]) = -u^T C(X) v, so with
+    # M_j = [[X, g[:, j]], [e_j^T, 0]], the VJP is -sum_j cof(M_j)[:n, :n]. One cofactor
+    # node over the stack of the M_j (n of them, n + 1 square): any order of derivative of
+    # det stays exact everywhere, without inv
+    x = node.args[0]
+    n, lead = x.shape[-1], x.shape[:-2]
+    batch = _batch(node, g)
+    every = ("slice", None, None, None)
+    top = ("slice", 0, n, None)
+    # X in the top-left block of each M_j (broadcast over j and the batch axes)
+    corner = build("unindex", x, key=(Ellipsis, top, top), shape=lead + (n + 1, n + 1))
+    corner = build("reshape", corner, shape=lead + (1, n + 1, n + 1))
+    # column j of g as the last column of M_j
+    column = build("unindex", _swap_last(g), key=(every,) * (len(batch) + len(lead) + 1) +
+                   (top, n), shape=batch + lead + (n, n + 1, n + 1))
+    e = np.zeros((n, n + 1, n + 1))
+    e[np.arange(n), n, np.arange(n)] = 1.0     # e_j^T as the last row of M_j
+    m = build("add", build("add", column, corner), const(e))
+    block = build("index", build("cofactor", m), key=(Ellipsis, top, top))
+    return build("neg", build("sum", block, axis=-3, keepdims=False))
+
+
 def _scatter_adjoint(node: Node, i: int, g: Node) -> Node:
     # the transposed map (scatter with src and pos swapped), once per batch entry of g
     from numeric.primitives import Positions
@@ -149,10 +173,12 @@ ADJOINTS: dict[str, Callable[[Node, int, Node], Node]] = {
                                      build("div", node.args[0], node)),
     "trace": lambda node, i, g: build("mul", _lift(g, 2),
                                       const(np.eye(node.args[0].shape[0]))),
-    "det": lambda node, i, g: build("mul", _lift(build("mul", g, node), 2),
-                                    _inv_t(node.args[0])),
+    # det's gradient is the cofactor matrix (det(X) X^-T where X is invertible), which is
+    # defined at singular X too: a row of its own, so no inv (nan there) enters the graph
+    "det": lambda node, i, g: build("mul", _lift(g, 2), build("cofactor", node.args[0])),
     "logdet": lambda node, i, g: build("mul", _lift(g, 2), _inv_t(node.args[0])),
     "inv": _inv_adjoint,
+    "cofactor": _cofactor_adjoint,
     "scatter": _scatter_adjoint,
 }
 """Adjoint rules of the rows that are not elementwise: ``(node, input index, g) -> cotangent``
@@ -179,6 +205,33 @@ def unbroadcast(c: Node, shape: tuple, nb: int = 0) -> Node:
     return out if out.shape == target else build("reshape", out, shape=target)
 
 
+def local_contribution(node: Node, i: int, g: Node) -> Optional[Node]:
+    """g times d(node)/d(arg i) before it is summed back to the argument's shape (an
+    elementwise node's contribution has the node's broadcast shape); None where no
+    derivative flows. A ``where`` passes g to the branch it took and exactly 0 to the
+    other (``where(c, g, 0)``: never g times a 0/1 factor, which is nan where g is).
+
+    >>> import symdiff as sd
+    >>> x = sd.var("x")
+    >>> local_contribution(sd.where(x > 0, x, 0.0), 1, sd.const(2.0)).sympy()
+    Piecewise((2, x > 0), (0, True))
+    """
+    row = PRIMITIVES[node.op]
+    if row.vjp[i] is None:
+        return None
+    if node.op == "where":
+        cond = node.args[0]
+        return build("where", cond, g, 0.0) if i == 1 else build("where", cond, 0.0, g)
+    if row.kind == "elementwise":
+        recipe = partial_recipe(node, i)
+        if recipe.one:
+            return g
+        if recipe.minus_one:
+            return build("neg", g)
+        return build("mul", g, recipe.replay(node.args, node))
+    return ADJOINTS[node.op](node, i, g)
+
+
 def contribution(node: Node, i: int, g: Node) -> Optional[Node]:
     """g times d(node)/d(arg i), summed back to the argument's shape; None where no
     derivative flows.
@@ -188,17 +241,7 @@ def contribution(node: Node, i: int, g: Node) -> Optional[Node]:
     >>> contribution(sd.sin(x), 0, sd.const(2.0)).sympy()
     2*cos(x)
     """
-    row = PRIMITIVES[node.op]
-    if row.vjp[i] is None:
+    c = local_contribution(node, i, g)
+    if c is None:
         return None
-    if row.kind == "elementwise":
-        recipe = partial_recipe(node, i)
-        if recipe.one:
-            c = g
-        elif recipe.minus_one:
-            c = build("neg", g)
-        else:
-            c = build("mul", g, recipe.replay(node.args, node))
-    else:
-        c = ADJOINTS[node.op](node, i, g)
     return unbroadcast(c, node.args[i].shape, len(g.shape) - len(node.shape))

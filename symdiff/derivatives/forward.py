@@ -61,6 +61,16 @@ def _tangent(f: Node, name: str, order: list[Node]) -> Optional[Node]:
             continue
         row = None
         t = None
+        if n.op == "where":
+            if n.shape != ():
+                return None
+            # the tangent of the branch taken: selected, never multiplied by a 0/1
+            # factor (the untaken branch's tangent is nan where its value is)
+            ta, tb = tangent.get(id(args[1])), tangent.get(id(args[2]))
+            if ta is not None or tb is not None:
+                tangent[id(n)] = build("where", args[0], const(0.0) if ta is None else ta,
+                                       const(0.0) if tb is None else tb)
+            continue
         for i, a in enumerate(args):
             ta = tangent.get(id(a))
             if ta is None:

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from numeric import PRIMITIVES, Domain
+from numeric import PRIMITIVES, Domain, sum_to
 
 from symdiff.graph.node import Node
 
@@ -105,6 +105,83 @@ def near_kink(domain: Domain, xs: Sequence[Any], params: dict,
     return False
 
 
+def live_entries(nodes: Sequence[Node], value: Callable[[Node], Any]) -> dict:
+    """Which entries of each node matter at a point: ``id(node) -> (value, derivative)``,
+    each True (all entries), False (none) or a boolean mask of the node's shape.
+
+    An entry matters for the value when an output reads it: not when only the branch a
+    ``where`` did not take does. It matters for the derivative when, besides, a
+    derivative flows from it to an output: not through a condition, a comparison or
+    another input whose VJP is None (a kink of ``abs`` inside ``where(abs(x) > 0.5, ...)``
+    does not make f non-differentiable). The outputs are the nodes of ``nodes`` (in
+    topological order) that no other node of ``nodes`` reads.
+
+    >>> import symdiff as sd
+    >>> from symdiff.lowering.lower import bind, lower
+    >>> x = sd.var("x", (2,))
+    >>> r, a = sd.sqrt(x), sd.abs(x)
+    >>> f = sd.sum(sd.where(a > 1, r, 0.0))
+    >>> lowered = lower(f)
+    >>> live = live_entries(f.nodes(), values_at(lowered, bind(lowered, {"x": [-1.0, 4.0]}, {})))
+    >>> live[id(r)][0].tolist(), live[id(a)]
+    ([False, True], (True, False))
+    """
+    read = {id(a) for n in nodes for a in n.args}
+    live: dict[int, Any] = {id(n): (True, True) for n in nodes if id(n) not in read}
+    for n in reversed(nodes):
+        here, diff = live.get(id(n), (False, False))
+        if n.is_leaf or here is False:
+            continue
+        row = PRIMITIVES[n.op]
+        if n.op == "where":
+            c = np.asarray(value(n.args[0]), dtype=bool)
+            reach = [[m, m & c, m & ~c] for m in (np.broadcast_to(here, n.shape),
+                                                  np.broadcast_to(diff, n.shape))]
+        else:
+            reach = [[_reach(n, j, m) for j in range(len(n.args))] for m in (here, diff)]
+        for j, a in enumerate(n.args):
+            v = _any_to(reach[0][j], a.shape)
+            d = _any_to(reach[1][j], a.shape) if row.vjp[j] is not None else False
+            old = live.get(id(a))
+            live[id(a)] = (v, d) if old is None else (_or(old[0], v), _or(old[1], d))
+    return live
+
+
+def _reach(n: Node, j: int, live: Any) -> Any:
+    """The entries of ``n``'s input ``j`` that meet a live entry of ``n``."""
+    if live is True or live is False:
+        return live
+    if n.op == "matmul":
+        # x[r, k] meets the output's row r, y[k, c] its column c: the VJP on 0/1 masks
+        # (with ones for the operands) says which entries meet a live one
+        ones = [np.ones(a.shape) for a in n.args]
+        return sum_to(PRIMITIVES["matmul"].vjp[j](np.asarray(live, dtype=float), None, *ones),
+                      n.args[j].shape) > 0
+    if PRIMITIVES[n.op].kind != "elementwise":
+        return bool(np.any(live))   # every output entry may read every input entry
+    return live
+
+
+def _or(a: Any, b: Any) -> Any:
+    if a is True or b is True:
+        return True
+    if a is False:
+        return b
+    return a if b is False else a | b
+
+
+def _any_to(mask: Any, shape: tuple) -> Any:
+    """A node's live mask brought to an input's (broadcast) shape: True, False or a mask."""
+    if mask is True or mask is False:
+        return mask
+    mask = np.asarray(mask)
+    lead = mask.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(shape)
+                                      if d == 1 and mask.shape[lead + i] != 1)
+    m = np.any(mask, axis=axes).reshape(shape) if axes else mask.reshape(shape)
+    return True if m.all() else False if not m.any() else m
+
+
 def domain_problems(nodes: Iterable[Node], value: Callable[[Node], Any], *,
                     valid: bool = True, kink: Optional[KinkTest] = at_kink
                     ) -> Iterator[OpProblem]:
@@ -112,6 +189,8 @@ def domain_problems(nodes: Iterable[Node], value: Callable[[Node], Any], *,
     ``value``, are outside their row's ``Domain.valid`` (if ``valid``), or else make
     ``kink(domain, inputs, params)`` true (``at_kink``, ``near_kink`` or None for no kink
     test); in the order of ``nodes``, lazily, so a caller may stop at the first.
+    Entries only an untaken ``where`` branch reads do not count, nor kinks no derivative
+    flows through (``live_entries``): f does not depend on them.
 
     >>> import symdiff as sd
     >>> from symdiff.lowering.lower import bind, lower
@@ -122,21 +201,35 @@ def domain_problems(nodes: Iterable[Node], value: Callable[[Node], Any], *,
     ...  domain_problems(f.nodes(), values_at(lowered, bind(lowered, {"x": 2.0}, {})))]
     [('sqrt', 'outside', [True, False, True])]
     """
+    nodes = list(nodes)
+    live = live_entries(nodes, value)
     for n in nodes:
         if n.is_leaf:
             continue
-        found = _problem(n, [value(a) for a in n.args], valid, kink)
+        here, diff = live.get(id(n), (False, False))
+        if here is False:
+            continue
+        if n.dtype == "bool":
+            diff = here   # a comparison's jump is in what it selects, not in a derivative
+        found = _problem(n, [value(a) for a in n.args], valid, kink, here, diff)
         if found is not None:
             yield found   # outside the errstate block: a paused generator must not hold it
 
 
-def _problem(n: Node, xs: list, valid: bool, kink: Optional[KinkTest]) -> Optional[OpProblem]:
+def _problem(n: Node, xs: list, valid: bool, kink: Optional[KinkTest],
+             here: Any = True, diff: Any = True) -> Optional[OpProblem]:
     dom = PRIMITIVES[n.op].domain
     if valid and dom.valid is not None:
         with np.errstate(all="ignore"):
             ok = np.asarray(dom.valid(*xs, **n.params))
+        if here is not True:     # an elementwise op some of whose entries are untaken
+            ok = ok | ~np.broadcast_to(here, n.shape)
         if not np.all(ok):
             return OpProblem(n, xs, OUTSIDE, ok)
-    if kink is not None and kink(dom, xs, n.params):
-        return OpProblem(n, xs, KINK)
+    if kink is not None and diff is not False:
+        # the kink test on the entries that count (an elementwise row's predicates are)
+        ys = xs if diff is True or PRIMITIVES[n.op].kind != "elementwise" else \
+            [np.broadcast_to(x, n.shape)[diff] for x in xs]
+        if kink(dom, ys, n.params):
+            return OpProblem(n, xs, KINK)
     return None

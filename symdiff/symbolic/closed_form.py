@@ -321,6 +321,11 @@ def _explicit_op(n: Node, xs: list[np.ndarray]) -> np.ndarray:
         s = np.asarray(PRIMITIVES["sum"].forward(xs[0], **n.params), dtype=object)
         return np.vectorize(lambda e: e / count, otypes=[object])(s) if s.ndim else \
             np.array(s.item() / count, dtype=object)
+    if n.op == "cofactor":   # det's gradient, of a matrix or of each in a stack
+        out = np.empty(xs[0].shape, dtype=object)
+        for idx in np.ndindex(*xs[0].shape[:-2]):
+            out[idx] = sympy.Matrix(xs[0][idx].tolist()).adjugate(method="berkowitz").T.tolist()
+        return out
     if n.op in _EXPLICIT_LINALG:
         return np.array(_EXPLICIT_LINALG[n.op](sympy.Matrix(xs[0].tolist())), dtype=object)
     if n.op == "logsumexp":

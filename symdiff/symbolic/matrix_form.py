@@ -98,7 +98,15 @@ def _mul(*factors: Any) -> Any:
         return sympy.Mul(*factors)
     if len(mats) == 1:
         c = sympy.Mul(*[f for f in factors if not getattr(f, "is_Matrix", False)])
-        return mats[0] if c == 1 else sympy.MatMul(c, mats[0])
+        m = mats[0]
+        if isinstance(m, sympy.MatMul):
+            # a scalar times det's gradient det(A)*A.T**(-1) (the cofactor row's form):
+            # one scalar factor, which SymPy reduces (1/det(A) * det(A) -> 1), as it did
+            # when the gradient was built as a scalar node times A.T**(-1)
+            coeff, rest = m.as_coeff_mmul()
+            if coeff != 1 and coeff.has(sympy.Determinant):
+                c, m = c * coeff, rest.args[0] if len(rest.args) == 1 else rest
+        return m if c == 1 else sympy.MatMul(c, m)
     return sympy.MatMul(*factors, evaluate=True)
 
 
@@ -332,6 +340,9 @@ _STRUCTURAL: dict[str, Callable[..., Any]] = {
     "det": lambda n, x: sympy.Determinant(x),
     "logdet": lambda n, x: sympy.log(sympy.Determinant(x)),
     "inv": lambda n, x: sympy.Inverse(x),
+    # the textbook form: equal to the cofactor matrix wherever x is invertible (and
+    # validated there); the graph computes the cofactors, defined everywhere
+    "cofactor": lambda n, x: _mul(sympy.Determinant(x), sympy.Inverse(x).T),
     "sum": _sum_matrix,
     "mean": _sum_matrix,
     "matmul": _matmul_matrix,

@@ -51,6 +51,7 @@ CASES = [
     (sd.det(A), 0, ("n1·n0⁻ᵀ", False)),
     (sd.logdet(A), 0, ("n0⁻ᵀ", False)),
     (sd.inv(A), 0, ("g ↦ -n1ᵀ @ g @ n1ᵀ", True)),
+    (apply("cofactor", A), 0, ("g ↦ the derivative of cof(n0) along g", True)),
     (W @ x, 0, ("g ↦ g @ n1ᵀ", True)),
     (W @ x, 1, ("g ↦ n0ᵀ @ g", True)),
     (W.T, 0, ("g ↦ gᵀ", True)),

@@ -114,6 +114,14 @@ def _step(t: Any, x: Any, h0: float) -> Any:
     return t.heaviside(x.detach(), t.tensor(h0, dtype=t.float64))
 
 
+def _cofactor(t: Any, x: Any) -> Any:
+    # torch has no cofactor (adjugate) op: its det gradient is one, kept differentiable
+    if not x.requires_grad:
+        x = x.detach().requires_grad_(True)
+        return t.autograd.grad(t.linalg.det(x).sum(), x)[0]
+    return t.autograd.grad(t.linalg.det(x).sum(), x, create_graph=True)[0]
+
+
 TORCH_OPS: dict[str, Callable[..., Any]] = {
     "add": lambda t, x, y: x + y,
     "sub": lambda t, x, y: x - y,
@@ -149,6 +157,7 @@ TORCH_OPS: dict[str, Callable[..., Any]] = {
     "det": lambda t, x: t.linalg.det(x),
     "logdet": lambda t, x: t.logdet(x),
     "inv": lambda t, x: t.linalg.inv(x),
+    "cofactor": _cofactor,
     "matmul": lambda t, x, y: t.matmul(x, y),
     "transpose": _transpose,
     "reshape": lambda t, x, shape: x.reshape(tuple(shape)),
