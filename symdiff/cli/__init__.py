@@ -40,8 +40,9 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import warnings
 from typing import Callable, Optional, Sequence
+
+import numpy as np
 
 import symdiff as sd
 from symdiff.budget import SYMPY_SECONDS, OutOfTime, limit, run_in_thread
@@ -70,9 +71,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with printable():
         try:
             seconds = args.sympy_seconds = parse_seconds(args.sympy_seconds)
-            with warnings.catch_warnings():
-                # numpy's overflow warnings: the check reports values that are not finite
-                warnings.simplefilter("ignore", RuntimeWarning)
+            # numpy's overflow warnings: the check reports values that are not finite.
+            # errstate is numpy's context-local state; the warning filters are the
+            # process's and a library (main is callable) leaves them alone
+            with np.errstate(all="ignore"):
                 return _run(args, seconds)
         except BaseException as e:  # every failure is one line (failures.report)
             return report(e, seconds)
