@@ -77,7 +77,16 @@ def is_float_value(v: Any) -> bool:
 
 
 def name_of(fn: Any) -> str:
-    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+    """``Model.grad`` for a method, ``grad`` for a function (also one defined in another).
+
+    >>> def outer():
+    ...     def grad(w): return w
+    ...     return grad
+    >>> name_of(outer()), name_of(np.ones_like)
+    ('grad', 'ones_like')
+    """
+    name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+    return name.rsplit("<locals>.", 1)[-1]
 
 
 @dataclass

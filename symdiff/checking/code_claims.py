@@ -41,6 +41,7 @@ class Inputs:
     held: dict = field(default_factory=dict)       # inputs outside the graph, by name
     at_graph: Optional[dict] = None                # the point asked, graph variables only
     held_names: list = field(default_factory=list)  # for the report: inputs outside wrt
+    order: list = field(default_factory=list)       # how the report lists a point
     title: str = ""
     truth_texts: dict = field(default_factory=dict)
 
@@ -91,12 +92,12 @@ def read_traced(fn: Any, claims: Any, at: Optional[Mapping], wrt: Any, who: str)
             topological([f])))
         for c in inputs.claims:
             if isinstance(c, CodeClaim):
-                inputs.calls.append(_positional(c.function, [c.name], shapes, arguments,
-                                                params, []))
+                inputs.calls.append(_positional(c.function, [c.name], shapes, arguments, []))
                 inputs.texts[c.name] = call_text(c.function, _params(c.function, params))
     else:
         claim_params = _params(claims, params)
-        inputs.calls.append(_positional(claims, names, shapes, arguments, params, candidates))
+        inputs.calls.append(_positional(claims, names, shapes, arguments, candidates,
+                                        defaulted=wrt is None))
         inputs.claims = [CodeClaim(claims, n) for n in names]
         inputs.texts = {n: call_text(claims, claim_params, k if len(names) > 1 else None)
                         for k, n in enumerate(names)}
@@ -105,6 +106,7 @@ def read_traced(fn: Any, claims: Any, at: Optional[Mapping], wrt: Any, who: str)
     inputs.held = {k: v for k, v in at.items() if k not in graph}
     inputs.at_graph = {k: v for k, v in at.items() if k in graph}
     inputs.held_names = [p for p in given if p not in names]
+    inputs.order = params
     codes = sorted({name_of(c.function) for c in inputs.claims if isinstance(c, CodeClaim)})
     inputs.title = f"{', '.join(codes) or 'the claims'}, the gradient of {fname}"
     inputs.truth_texts = {n: f"d {fname}/d{n} (reverse mode of the traced {fname})"
@@ -154,21 +156,22 @@ def _params(fn: Any, fallback: list) -> list:
         return list(fallback)
 
 
-def _expected(names: list, fn_params: list) -> str:
+def _expected(names: list, defaulted: bool = False) -> str:
     many = len(names) > 1
     return (f"{'a tuple of ' + str(len(names)) + ' arrays, ' if many else 'one array, '}"
             f"the gradient{'s' if many else ''} of {', '.join(names)}"
-            + (" in that order (or a dict by name; with more inputs, pass wrt=[...])"
-               if many else ""))
+            + (" in that order (or a dict by name)" if many else "")
+            + ("; wrt defaults to every float array in at: pass wrt=[...] to name the inputs "
+               "the code returns gradients for" if defaulted else ""))
 
 
-def _positional(fn: Callable, names: list, shapes: dict, arguments: Callable, params: list,
-                candidates: list) -> Callable[[dict], tuple]:
+def _positional(fn: Callable, names: list, shapes: dict, arguments: Callable,
+                candidates: list, defaulted: bool = False) -> Callable[[dict], tuple]:
     """The claim called with f's own arguments."""
     what = name_of(fn)
-    expected = _expected(names, params)
+    expected = _expected(names, defaulted)
 
-    def call(values: dict) -> dict:
+    def call(values: dict) -> tuple:
         args, kwargs = arguments(values)
         result = run(fn, args, kwargs, {n: values[n] for n in names}, what)
         return unpack(result, names, shapes, what, expected,
@@ -195,7 +198,7 @@ def _keyword(fn: Callable, names: list, shapes: dict, known: set, who: str
             f"{who}: {what} is called with f's variables by name, but {', '.join(missing)} "
             f"{'is' if len(missing) == 1 else 'are'} neither a variable of f nor given in at "
             f"(f's variables and the values at gives: {', '.join(sorted(known)) or 'none'})")
-    expected = _expected(names, wanted)
+    expected = _expected(names)
 
     def call(values: dict) -> dict:
         kwargs = {k: v for k, v in values.items() if takes_all or k in wanted}

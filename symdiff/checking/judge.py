@@ -135,6 +135,14 @@ def _magnitude(args: list) -> float:
     return round(float(np.log10(1.0 + big)))
 
 
+def in_order(point: Optional[dict], names: list) -> Optional[dict]:
+    """``point`` with ``names`` first, in that order (a function's parameter order)."""
+    if point is None:
+        return None
+    return {**{n: point[n] for n in names if n in point},
+            **{k: v for k, v in point.items() if k not in names}}
+
+
 def worst_first(entries: list) -> list:
     """Mismatches sorted by |claim - symdiff|, largest (and nan) first."""
     def key(e: Any) -> float:

@@ -87,7 +87,7 @@ from symdiff.checking.difference import difference as symbolic_difference
 from symdiff.checking.exact import exact_judge
 from symdiff.checking.judge import (STATUS_DOMAIN, STATUS_KINK, STATUS_NO_POINT,  # noqa: F401
                                     STATUS_OK, STATUS_TRUTH, STATUS_WRONG, Findings, compare_at,
-                                    verdict, worst_first)
+                                    in_order, verdict, worst_first)
 from symdiff.checking.points import RANDOM, SIMPLE, Evaluator, Mismatch, draw, search
 from symdiff.checking.report import formula, num, point_text
 from symdiff.checking.verify_report import VerifyReport
@@ -204,6 +204,8 @@ def verify(f: Any, claims: Any = None, at: Optional[Mapping[Any, Any]] = None,
     out = verdict(ev, findings, points)
     if code is not None:
         out.entries = worst_first(out.entries)
+        out.counterexample = in_order(out.counterexample, inputs.order)
+        findings.at_point = in_order(findings.at_point, inputs.order)
         for n in inputs.code_names:
             difference[n], proven[n] = None, False
             how[n] = "code: compared numerically"

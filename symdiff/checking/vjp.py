@@ -37,7 +37,8 @@ from symdiff.checking.code import (CODE_ATOL, CODE_KINDS, CODE_RTOL, CODE_SCALE,
                                    GradientCodeError, as_graph, choose_wrt, drawer, held_copy,
                                    is_float_value, name_of, parameters, run, signs_of,
                                    tolerance_text, trace, unpack)
-from symdiff.checking.judge import STATUS_OK, Findings, compare_at, verdict, worst_first
+from symdiff.checking.judge import (STATUS_OK, Findings, compare_at, in_order, verdict,
+                                    worst_first)
 from symdiff.checking.points import Evaluator, search
 from symdiff.checking.verify import POINTS
 from symdiff.checking.verify_report import VerifyReport
@@ -132,9 +133,11 @@ def verify_vjp(forward: Callable, backward: Callable, at: Mapping[str, Any],
     truth_texts = {n: f"{dname} . d out/d{n} (reverse mode of the traced {fname})"
                    for n in names}
     return VerifyReport(
-        v.status == STATUS_OK, v.status, {n: None for n in names}, v.counterexample,
+        v.status == STATUS_OK, v.status, {n: None for n in names},
+        in_order(v.counterexample, [*params, dname]),
         worst_first(v.entries), v.wrong, dict(zip(names, claims)), dict(zip(names, truths)),
-        texts, {n: False for n in names}, findings.compared, fname, findings.at_point,
+        texts, {n: False for n in names}, findings.compared, fname,
+        in_order(findings.at_point, [*params, dname]),
         findings.one_sided, v.fd_error, findings.problems, findings.notes,
         {n: "code: compared numerically" for n in names}, code=list(names),
         tolerance=tolerance_text(atol, rtol, CODE_SCALE),
