@@ -204,8 +204,8 @@ def unpack(result: Any, names: Sequence[str], shapes: Mapping[str, tuple], what:
     if isinstance(result, Mapping):
         missing = [n for n in names if n not in result]
         if missing:
-            raise GradientCodeError(f"{what} returned a dict without {', '.join(map(repr, missing))}"
-                                    f"; expected {expected}")
+            raise GradientCodeError(f"{what} returned a dict without "
+                                    f"{', '.join(map(repr, missing))}; expected {expected}")
         items = {n: result[n] for n in names}
     elif isinstance(result, (tuple, list)):
         if len(result) == len(names):
@@ -310,6 +310,17 @@ def signs_of(at: Mapping, names: Sequence[str]) -> dict[str, float]:
         elif arr.size and np.all(arr < 0):
             out[n] = -1.0
     return out
+
+
+def signs_note(signs: Mapping[str, float]) -> str:
+    """What the report says of the variables that kept their sign.
+
+    >>> signs_note({"var": 1.0})
+    'var stayed positive, as all its entries are at the point given (give entries of both signs to check others)'
+    """
+    parts = [f"{n} stayed {'positive' if s > 0 else 'negative'}" for n, s in signs.items()]
+    return (", ".join(parts) + f", as all {'its' if len(parts) == 1 else 'their'} entries are "
+            "at the point given (give entries of both signs to check others)")
 
 
 def drawer(around: Mapping[str, Any], signs: Mapping[str, float]) -> Callable[..., Any]:

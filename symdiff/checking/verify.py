@@ -79,7 +79,8 @@ import numpy as np
 from symdiff.budget import SYMPY_SECONDS, OutOfMemory, OutOfTime, run_within
 from symdiff.checking.claims import read_claims, read_function
 from symdiff.checking.code import (CODE_ATOL, CODE_KINDS, CODE_RTOL, CODE_SCALE, Code, CodeClaim,
-                                   drawer, signs_of, tolerance_text)
+                                   drawer, signs_note, signs_of,
+                                   tolerance_text)
 from symdiff.checking.code_claims import (Inputs, has_code, is_function, read_node_claims,
                                           read_traced)
 from symdiff.checking.difference import DIGITS, Difference
@@ -212,11 +213,8 @@ def verify(f: Any, claims: Any = None, at: Optional[Mapping[Any, Any]] = None,
             if n in code.dtypes:
                 findings.notes.append(f"{n}: the code returned {code.dtypes[n]}; compared "
                                       f"within its precision (rtol {code.tolerance(n)[1]:g})")
-        signs_kept = [n for n in code.signs]
-        if signs_kept:
-            findings.notes.append(
-                f"{', '.join(signs_kept)} kept the sign of the point given (every entry "
-                "has it there), as a variance stays positive")
+        if code.signs:
+            findings.notes.append(signs_note(code.signs))
     elif not inputs.truth_texts:
         for t in truths:   # the report's formulas, once, within the display budget
             formula(t)

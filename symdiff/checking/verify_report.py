@@ -150,11 +150,13 @@ class VerifyReport:
     def _repr_html_(self) -> str:
         e = html.escape
         head = self._head()
+        diffs = {n: "(code)" if n in self.code else short(str(self.difference.get(n)), 300)
+                 for n in self.claims}
         rows = "".join(
             f"<tr><td>{e(n)}</td><td><code>{e(short(self.texts[n]))}</code></td>"
             f"<td><code>{e(short(self._symdiff(n)))}</code></td>"
-            f"<td><code>{e('(code)' if n in self.code else short(str(self.difference.get(n)), 300))}"
-            f"</code></td><td>{e(self._verdict(n))}</td></tr>" for n in self.claims)
+            f"<td><code>{e(diffs[n])}</code></td><td>{e(self._verdict(n))}</td></tr>"
+            for n in self.claims)
         out = [f"<p><b>{e(head)}</b></p>",
                "<table><tr><th>variable</th><th>claim</th><th>symdiff</th>"
                f"<th>claim - symdiff</th><th>verdict</th></tr>{rows}</table>"]

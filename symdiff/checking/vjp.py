@@ -35,8 +35,8 @@ import numpy as np
 
 from symdiff.checking.code import (CODE_ATOL, CODE_KINDS, CODE_RTOL, CODE_SCALE, Code, CodeClaim,
                                    GradientCodeError, as_graph, choose_wrt, drawer, held_copy,
-                                   is_float_value, name_of, parameters, run, signs_of,
-                                   tolerance_text, trace, unpack)
+                                   is_float_value, name_of, parameters, run, signs_note,
+                                   signs_of, tolerance_text, trace, unpack)
 from symdiff.checking.judge import (STATUS_OK, Findings, compare_at, in_order, verdict,
                                     worst_first)
 from symdiff.checking.points import Evaluator, search
@@ -122,8 +122,7 @@ def verify_vjp(forward: Callable, backward: Callable, at: Mapping[str, Any],
     findings.compared += searched
     v = verdict(ev, findings, points)
     if signs:
-        findings.notes.append(f"{', '.join(signs)} kept the sign of the point given (every "
-                              "entry has it there), as a variance stays positive")
+        findings.notes.append(signs_note(signs))
     for n, dtype in code.dtypes.items():
         findings.notes.append(f"{n}: {bname} returned {dtype}; compared within its precision "
                               f"(rtol {code.tolerance(n)[1]:g})")
