@@ -25,6 +25,8 @@ from symdiff.teaching.dot import GraphvizNotFoundError, RenderError, render, to_
 from symdiff.teaching.explain import explain
 from symdiff.teaching.show import Show, show
 from symdiff.checking.verify import VerifyReport, verify
+from symdiff.checking.vjp import verify_vjp
+from symdiff.checking.code import GradientCodeError
 from symdiff.graph.parse import parse
 from symdiff.graph.trace import TracingError, from_function
 from symdiff.graph.numpy_api import supported_numpy
@@ -63,4 +65,6 @@ __all__ = [
     "formula",
     "parse", "check", "to_dot", "render", "explain", "show", "Show", "verify", "VerifyReport", "GraphTooLargeError", "RenderError",
     "GraphvizNotFoundError",
+    # -- verifying gradient code (issue 14)
+    "verify_vjp", "GradientCodeError",
 ]

@@ -2,7 +2,8 @@
 
 A claim is text (read in symdiff's matrix notation by the safe claim parser, never
 executed), a SymPy expression (scalar, matrix expression, or an explicit ``Matrix``/
-``Array`` of entries over ``W[i, j]``), a Node or a number. Every refusal (unknown
+``Array`` of entries over ``W[i, j]``), a Node or a number; a function (gradient code)
+stands as a ``checking.code.CodeClaim``, run and compared numerically. Every refusal (unknown
 variable, wrong shape, unreadable text) is raised here with the claim's variable named.
 
 May import SymPy, numpy, ``symdiff.errors``, ``symdiff.graph`` and ``symdiff.symbolic``.
@@ -27,7 +28,8 @@ from symdiff.graph.walks import topological
 
 
 def read_function(f: Any) -> Node:
-    """``f`` as a scalar Node: a Node of one element, or formula text (``sd.parse``).
+    """``f`` as a scalar Node: a Node of one element, or formula text (``sd.parse``); a
+    Python function is traced elsewhere (``checking.code_claims``).
 
     >>> read_function("x**2 + 1").sympy()
     x**2 + 1
@@ -36,8 +38,8 @@ def read_function(f: Any) -> Node:
         from symdiff.graph.parse import parse
         f = parse(f)
     if not isinstance(f, Node):
-        raise SymdiffError(f"verify() needs a symdiff Node (or formula text), "
-                           f"got {type(f).__name__}")
+        raise SymdiffError(f"verify() needs a symdiff Node (or formula text, or a Python "
+                           f"function with at=...), got {type(f).__name__}")
     if f.size != 1:
         raise ShapeError(f"verify() checks gradients of a scalar f; this f has shape "
                          f"{f.shape} ({f.size} elements): reduce it first, e.g. "
@@ -108,9 +110,14 @@ def _claim_node(value: Any, w: Node, variables: dict) -> tuple[Node, str]:
         node, text = _from_sympy(value, w, variables), str(value)
     elif isinstance(value, (int, float, np.ndarray, list, tuple, np.number)):
         node, text = const(value), np.array2string(np.asarray(value), separator=", ")
+    elif callable(value) and not isinstance(value, type):
+        # code: run at each point by checking.code, compared numerically
+        from symdiff.checking.code import CodeClaim, name_of
+        return CodeClaim(value, w.name), name_of(value)
     else:
         raise SymdiffError(f"the claim for '{w.name}' is a {type(value).__name__}; give "
-                           "text, a SymPy expression, a Node or a number")
+                           "text, a SymPy expression, a Node, a number or a function "
+                           "computing the gradient")
     if node.shape != w.shape:
         if node.shape == ():
             node = apply("broadcast_to", node, shape=w.shape)

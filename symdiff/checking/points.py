@@ -25,7 +25,7 @@ May import numpy, ``numeric``, ``symdiff.graph``, ``symdiff.lowering`` and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
@@ -107,13 +107,17 @@ class Evaluator:
     """
 
     def __init__(self, F: Node, lowered: Any, claims: list, truths: list, wrt: list,
-                 atol: float, rtol: float):
+                 atol: float, rtol: float, code: Optional[Any] = None):
         self.F, self.lowered, self.wrt = F, lowered, wrt
         self.claims, self.truths = claims, truths
         self.atol, self.rtol = atol, rtol
+        # claims given as code (``checking.code``): not Nodes; ``code`` computes them at a
+        # point, rejects points outside the signs asked for, and holds their tolerances
+        self.code = code
+        nodes = [c for c in claims if isinstance(c, Node)]
         self.slots = lowered.slots
-        self.nodes = [n for n in topological([F, *claims, *truths]) if not n.is_leaf]
-        self.side = {id(n) for n in topological([*claims, *truths])}
+        self.nodes = [n for n in topological([F, *nodes, *truths]) if not n.is_leaf]
+        self.side = {id(n) for n in topological([*nodes, *truths])}
         self.last_valid: Optional[list] = None
         self.compared: list[tuple[str, list]] = []   # (kind of point, args), in order
         self.pos = {leaf.name: i for i, leaf in enumerate(lowered.leaves)}
@@ -139,6 +143,12 @@ class Evaluator:
         domain or at a kink (``exact``), or also near one (not ``exact``: within
         ``KINK_GRID / 2``, where the search does not go)."""
         res = PointResult()
+        if self.code is not None:
+            why = self.code.outside(args)
+            if why:
+                res.invalid = True
+                res.why.append(why)
+                return res
         value = values_at(self.lowered, args)
         problem = next(domain_problems(self.nodes, value,
                                        kink=at_kink if exact else _at_or_near_kink), None)
@@ -153,30 +163,38 @@ class Evaluator:
                 res.why.append(f"{n.op} is not differentiable here ({note}) at {where}")
             return res
         f_value = np.asarray(value(self.F))
-        res.claims = [np.asarray(value(c), dtype=float) for c in self.claims]
         res.truths = [np.asarray(value(t), dtype=float) for t in self.truths]
+        nodes = [np.asarray(value(c), dtype=float) for c in self.claims if isinstance(c, Node)]
         if not np.all(np.isfinite(f_value)) or not all(
-                np.all(np.isfinite(a)) for a in res.claims + res.truths):
+                np.all(np.isfinite(a)) for a in nodes + res.truths):
             res.invalid = True
             res.why.append("a value of f, of a claim or of the gradient is not finite there")
             return res
+        # code runs after the truth is computed, on copies: a claim that writes into its
+        # inputs cannot change what it is compared with; a nan from code is a mismatch
+        code = self.code.claims(args) if self.code is not None else {}
+        res.claims = [code[w.name] if not isinstance(c, Node) else nodes.pop(0)
+                      for w, c in zip(self.wrt, self.claims)]
         res.valid = True
         self.last_valid = args
         # rounding: errors of order eps times the largest value the claim and truth use
         big = max([float(np.max(np.abs(value(n)), initial=0.0))
                    for n in self.nodes if id(n) in self.side
                    and PRIMITIVES[n.op].dtype == "float64"] + [0.0])
-        floor = self.atol + _ROUNDING * big
         for w, c, t in zip(self.wrt, res.claims, res.truths):
-            tol = floor + self.rtol * np.maximum(np.abs(c), np.abs(t))
-            bad = np.abs(c - t) > tol
+            atol, rtol, scale = self.code.tolerance(w.name) if self.code is not None and \
+                w.name in self.code.names else (self.atol, self.rtol, 0.0)
+            floor = atol + _ROUNDING * big + scale * float(np.max(np.abs(t), initial=0.0))
+            tol = floor + rtol * np.maximum(np.abs(c), np.abs(t))
+            with np.errstate(invalid="ignore"):
+                bad = ~(np.abs(c - t) <= tol)   # a nan claim is never within tolerance
             if np.any(bad):
                 res.mismatch = True
                 res.wrong_names.append(w.name)
-                gap = np.abs(c - t)[bad]
+                gap = np.nan_to_num(np.abs(c - t)[bad], nan=np.inf)
                 res.score = max(res.score, float(np.max(gap / tol[bad])))
                 res.relative = max(res.relative, float(np.max(
-                    gap / np.maximum(np.maximum(np.abs(c), np.abs(t))[bad], 1e-300))))
+                    gap / np.fmax(np.fmax(np.abs(c), np.abs(t))[bad], 1e-300))))
                 for idx in zip(*np.nonzero(bad)) if c.ndim else [()]:
                     res.entries.append(Mismatch(w.name, tuple(int(i) for i in idx),
                                                 float(c[idx]), float(t[idx])))
@@ -297,12 +315,15 @@ def _at_or_near_kink(domain: Any, xs: list, params: dict) -> bool:
     return at_kink(domain, xs, params) or near_kink(domain, xs, params, KINK_GRID)
 
 
-def search(ev: Evaluator, lowered: Any, wrt: list, points: int, seed: int
+def search(ev: Evaluator, lowered: Any, wrt: list, points: int, seed: int,
+           drawer: Callable[..., Any] = draw, kinds: tuple = RANDOM
            ) -> tuple[list, int, int]:
     """Compare at up to ``points`` valid points, structured kinds first, then points on
-    both sides of every branch boundary (``boundaries``), then random ones: (mismatches
-    as (rank, result, args), valid points compared, points tried). The rank orders
-    counterexamples: the simple structured kinds by their place, the rest after them."""
+    both sides of every branch boundary (``boundaries``), then random ones of ``kinds``
+    (drawn by ``drawer``, ``draw``'s signature): (mismatches as (rank, result, args),
+    valid points compared, points tried). The rank orders counterexamples: the simple
+    structured kinds by their place, the rest after them."""
+    draw = drawer
     rng = np.random.default_rng(seed)
     found: list[tuple] = []
     tries, searched = 0, 0
@@ -335,7 +356,7 @@ def search(ev: Evaluator, lowered: Any, wrt: list, points: int, seed: int
             judge(args, SIMPLE, "boundary")
     budget = searched + points - structured_valid   # boundary points come on top
     while searched < budget and tries < 10 * points + 40 + searched:
-        kind = RANDOM[tries % len(RANDOM)]
+        kind = kinds[tries % len(kinds)]
         tries += 1
         point = {leaf.name: draw(kind, leaf, ev.hints.get(leaf.name, []), rng)
                  for leaf in free}

@@ -8,6 +8,12 @@ Usage::
     symdiff explain "(a+b)*(b+1)" --at a=3,b=1
     symdiff diff "x*y + y**2" --at x=2,y=3              # --wrt defaults to every variable
     symdiff diff "sum(W @ v)" --shape W=2,3 --at "W=[[1,2,3],[4,5,6]]" --at "v=[1,0,2]"
+    symdiff verify --code model.py:loss --grad model.py:grad_loss --at w=0.1,0.2 --wrt w
+
+``verify --code FILE:FUNC`` with ``--grad FILE:FUNC`` (gradient code) or ``--vjp
+FILE:FUNC`` (a backward pass) checks code in the user's own file, which is imported and
+run as Python (``symdiff.cli.code``); ``--at`` may then name things the file defines
+(``--at X=X_train``).
 
 ``diff`` prints the closed form of ``f`` and of each derivative; with ``--at`` it also
 prints the value, the gradient from the numeric reverse mode and the cross-check table of
@@ -163,15 +169,39 @@ def _parser() -> argparse.ArgumentParser:
     diff.set_defaults(run=run_diff, sympy_work="the closed forms")
 
     verify = commands.add_parser(
-        "verify", help="check a hand-derived derivative against symdiff's",
+        "verify", help="check a hand-derived derivative (a formula, or code) against symdiff's",
         description="Compare claimed derivatives with symdiff's, symbolically (SymPy) and "
                     "at points inside the domain; exit 0 when every claim is right, 1 with a "
-                    "counterexample when one is wrong.")
-    _point_options(verify, 'formula, e.g. "x**3 + 7*x**2 + 5*x + 10"',
-                   "also compare at this point (a kink there is reported)")
+                    "counterexample when one is wrong. With --code, check gradient code or a "
+                    "backward pass in your own Python file instead: FILE IS IMPORTED AND RUN "
+                    "AS PYTHON (only use files you trust); formula text, by contrast, is read "
+                    "without running anything.",
+        epilog='examples: symdiff verify "x**3 + 5*x" --claim "x=3*x**2 + 5"   |   '
+               "symdiff verify --code model.py:loss --grad model.py:grad_loss "
+               "--at w=0.1,0.2 --at X=X_train,t=t_train --wrt w   |   "
+               "symdiff verify --code layers.py:affine_forward --vjp "
+               "layers.py:affine_backward --at x=x0,w=w0,b=b0")
+    _point_options(verify, 'formula, e.g. "x**3 + 7*x**2 + 5*x + 10" (not with --code)',
+                   "also compare at this point (a kink there is reported); with --code the "
+                   "point: numbers, lists, w=0.1,0.2 for a vector, or X=NAME for something "
+                   "FILE defines", optional=True)
     verify.add_argument("--claim", action="append", default=[], metavar="NAME=FORMULA",
                         help='the claimed df/dNAME, e.g. "x=3*x**2 + 14*x + 5" (repeatable; '
                              "matrix notation as symdiff prints it: 2*A.T*(A*x - b))")
+    # -- gradient code (issue 14)
+    verify.add_argument("--code", metavar="FILE:FUNC",
+                        help="the function (a loss, or a layer's forward) in your Python file; "
+                             "the file is imported and run as Python")
+    verify.add_argument("--grad", metavar="FILE:FUNC",
+                        help="the gradient code to check: called with the same arguments as "
+                             "--code's function, it returns the gradient of the --wrt inputs")
+    verify.add_argument("--vjp", metavar="FILE:FUNC",
+                        help="a backward pass to check instead: backward(dout, cache) when "
+                             "--code's function returns (out, cache), else backward(dout, "
+                             "*inputs); it returns the gradients of the --wrt inputs")
+    verify.add_argument("--wrt", action="append", default=[], metavar="NAMES",
+                        help="with --code: the inputs to differentiate by (repeat or "
+                             "comma-separate; default: every number and float array in --at)")
     verify.set_defaults(run=run_verify, sympy_work="the claims")
 
     graph = commands.add_parser(
@@ -196,10 +226,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _point_options(command: argparse.ArgumentParser,
                    expression_help: str = 'formula, e.g. "(a+b)*(b+1)"',
-                   at_help: str = "the point, e.g. a=3,b=1 (repeatable)") -> None:
-    """The options every command shares: the expression, ``--at``, ``--shape`` and
-    ``--sympy-seconds``."""
-    command.add_argument("expression", help=expression_help)
+                   at_help: str = "the point, e.g. a=3,b=1 (repeatable)",
+                   optional: bool = False) -> None:
+    """The options every command shares: the expression (``optional`` for verify, which
+    takes --code instead), ``--at``, ``--shape`` and ``--sympy-seconds``."""
+    command.add_argument("expression", help=expression_help, nargs="?" if optional else None)
     command.add_argument("--at", action="append", default=[], metavar="NAME=VALUE,...",
                          help=at_help)
     command.add_argument("--shape", action="append", default=[], metavar="NAME=D1,D2,...",

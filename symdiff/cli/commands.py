@@ -23,6 +23,17 @@ from symdiff.derivatives.formula import formula
 
 def run_verify(args: argparse.Namespace) -> int:
     """``symdiff verify``: exit 0 when every claim is right, 1 otherwise."""
+    if args.code is not None or args.grad is not None or args.vjp is not None:
+        if args.code is None:
+            raise UsageError(f"{'--grad' if args.grad else '--vjp'} goes with --code FILE:FUNC, "
+                             "the function whose gradient it computes")
+        from symdiff.cli.code import run_verify_code
+        return run_verify_code(args)
+    if args.expression is None:
+        raise UsageError("verify: give a formula and --claim, or --code FILE:FUNC with "
+                         "--grad or --vjp")
+    if args.wrt:
+        raise UsageError("--wrt goes with --code; a formula's --claim names the variables")
     f, point, variables = _expression(args)
     if not args.claim:
         raise UsageError("verify: give at least one --claim NAME=FORMULA")

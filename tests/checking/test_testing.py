@@ -43,3 +43,42 @@ def test_mistakes_in_the_claims_raise_symdiff_errors_not_assertion_errors():
         assert_gradient(x**2, {x: "2*x +"})
     with pytest.raises(sd.ShapeError):
         assert_gradient(sd.var("v", (3,)) * x, {x: "1"})
+
+
+# ---- gradient code and backward passes (issue 14) ------------------------------------------
+
+def test_assert_gradient_takes_functions():
+    import numpy as np
+    import handwritten as hw
+    rng = np.random.default_rng(0)
+    at = {"w": rng.standard_normal(3), "X": rng.standard_normal((5, 3)),
+          "t": np.array([1.0, -1.0, 1.0, 1.0, -1.0])}
+    report = assert_gradient(hw.logistic_loss, hw.logistic_grad, at=at, wrt=["w"])
+    assert report.ok and report.code == ["w"]
+    with pytest.raises(AssertionError) as e:
+        assert_gradient(hw.logistic_loss, {"w": hw.logistic_grad_missing_1_over_n}, at=at)
+    message = str(e.value)
+    assert message.splitlines()[0] == ("verify logistic_grad_missing_1_over_n, the gradient of "
+                                       "logistic_loss: WRONG")
+    assert "counterexample: w = [" in message and "w[0]" in message
+    with pytest.raises(sd.GradientCodeError):          # bad code is not a failed assertion
+        assert_gradient(hw.logistic_loss, lambda w, X, t: None, at=at, wrt=["w"])
+
+
+def test_assert_vjp_passes_right_backward_passes_and_fails_wrong_ones():
+    import numpy as np
+    import handwritten as hw
+    from symdiff.testing import assert_vjp
+    rng = np.random.default_rng(1)
+    at = {"x": rng.standard_normal((4, 3)), "gamma": rng.standard_normal(3),
+          "beta": rng.standard_normal(3), "bn_param": {"mode": "train"}}
+    assert assert_vjp(hw.batchnorm_forward, hw.batchnorm_backward, at=at).ok
+    with pytest.raises(AssertionError) as e:
+        assert_vjp(hw.batchnorm_forward, hw.batchnorm_backward_without_dvar, at=at, points=5)
+    message = str(e.value)
+    assert message.splitlines()[0] == ("verify batchnorm_backward_without_dvar, the backward "
+                                       "pass of batchnorm_forward: WRONG")
+    assert "x: WRONG (" in message and "gamma: verified" in message and "dout = " in message
+    with pytest.raises(sd.ShapeError):
+        assert_vjp(hw.affine_forward, hw.affine_backward_keepdims,
+                   at={"x": at["x"], "w": rng.standard_normal((3, 2)), "b": np.zeros(2)})
