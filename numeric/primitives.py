@@ -747,6 +747,209 @@ _row("broadcast_to", 1, "structural", lambda x, shape: np.broadcast_to(x, shape)
      (lambda g, out, x, shape: g,), _broadcast_to_shape, "BroadcastTo", "broadcast",
      Domain((R,)), params=("shape",), analytic=True, sparsity="selection")
 
+# -- reductions and shapes: max/min, prod, cumsum, concatenate, diagonal/diag -------
+# (stack, split, expand_dims, squeeze, swapaxes, moveaxis, flip, pad, tile, repeat, var,
+# std and log_softmax are graphs of these and of the rows above: symdiff/graph/shaping.py)
+
+def _reduced_axes(s: Shape, axis: Any, op: str) -> tuple[int, ...]:
+    axes = normalize_axis(axis, len(s), op)
+    empty = [a for a in axes if s[a] == 0]
+    if empty and op in ("amax", "amin"):
+        raise NumericShapeError(
+            f"{op}: the {'maximum' if op == 'amax' else 'minimum'} over axis {empty[0]} of "
+            f"length 0 (shape {s}) is not defined", op, (s,))
+    return axes
+
+
+def _extremum_shape(name: str) -> Callable[..., Shape]:
+    plain = _reduce_shape(name)
+
+    def rule(s: Shape, axis: Any = None, keepdims: bool = False) -> Shape:
+        _reduced_axes(s, axis, name)
+        return plain(s, axis, keepdims)
+    return rule
+
+
+def _extremum_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    # torch.amax/amin's convention: the cotangent is split evenly among tied extrema
+    shape = np.shape(x)
+    hit = np.asarray(x) == _expand_reduced(out, shape, axis, keepdims)
+    count = np.sum(hit, axis=axis, keepdims=True)
+    return _expand_reduced(g, shape, axis, keepdims) * hit / count
+
+
+def _extremum_kink(fn: Callable) -> Callable[..., Any]:
+    def kink(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        x = np.asarray(x)
+        return np.sum(x == fn(x, axis=axis, keepdims=True), axis=axis, keepdims=keepdims) > 1
+    return kink
+
+
+def _grouped(x: Any, axis: Any, op: str) -> tuple[Any, list, tuple]:
+    """x with the reduced axes moved last and flattened into one: ``(y, kept axes, the
+    reduced axes)``, y of shape ``kept shape + (group size,)``."""
+    x = np.asarray(x)
+    axes = normalize_axis(axis, x.ndim, op)
+    rest = [k for k in range(x.ndim) if k not in axes]
+    n = int(np.prod([x.shape[k] for k in axes], dtype=np.int64))
+    y = np.transpose(x, rest + list(axes)).reshape(tuple(x.shape[k] for k in rest) + (n,))
+    return y, rest, axes
+
+
+def _extremum_boundary(sign: float) -> Callable[..., Any]:
+    """Largest minus second largest entry of each group (0 at a tie), its sign flipped when
+    the extremum sits at an odd position: it changes sign wherever the extremum moves
+    between an even and an odd position (a move between two of one parity touches 0 and
+    is not seen)."""
+    def boundary(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        y, rest, axes = _grouped(np.asarray(x, dtype=np.float64) * sign, axis, "amax")
+        out_shape = _reduce_shape("amax")(np.shape(x), axis, keepdims)
+        if y.shape[-1] < 2:
+            return np.ones(out_shape)
+        top = np.sort(y, axis=-1)
+        parity = np.where(np.argmax(y, axis=-1) % 2 == 0, 1.0, -1.0)
+        return ((top[..., -1] - top[..., -2]) * parity).reshape(out_shape)
+    return boundary
+
+
+def _prod_others(x: Any, axis: Any) -> Any:
+    """For each entry, the product of the other entries of its reduced group: exclusive
+    products from the left times exclusive products from the right, exact when entries
+    are 0 (prod/x is not)."""
+    x = np.asarray(x)
+    y, rest, axes = _grouped(x, axis, "prod")
+    n = y.shape[-1]
+    if n == 0:
+        return np.zeros_like(x)
+    ones = np.ones(y.shape[:-1] + (1,), dtype=y.dtype)
+    left = np.cumprod(np.concatenate([ones, y[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, y[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    grouped = (left * right).reshape(tuple(x.shape[k] for k in rest + list(axes)))
+    return np.transpose(grouped, np.argsort(rest + list(axes)))
+
+
+def _prod_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return _expand_reduced(g, np.shape(x), axis, keepdims) * _prod_others(x, axis)
+
+
+def _one_axis(s: Shape, axis: Any, op: str) -> int:
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, (bool, np.bool_)):
+        raise NumericShapeError(f"{op}: axis must be an int, not {axis!r}", op, (s,))
+    return normalize_axis(int(axis), len(s), op)[0]
+
+
+def _cumsum_shape(s: Shape, axis: int) -> Shape:
+    if len(s) == 0:
+        raise NumericShapeError("cumsum: needs an array of at least one dimension, got a "
+                                "scalar (sd.cumsum flattens it with axis=None)", "cumsum", (s,))
+    _one_axis(s, axis, "cumsum")
+    return tuple(s)
+
+
+def _cumsum_vjp(g: Any, out: Any, x: Any, axis: int) -> Any:
+    # the transposed map: sums from the end
+    return np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
+
+
+def _concatenate_shape(a: Shape, b: Shape, axis: int) -> Shape:
+    if len(a) == 0 or len(b) == 0:
+        raise NumericShapeError(f"concatenate: scalars cannot be concatenated (shapes {a} "
+                                f"and {b}); make them 1-D first", "concatenate", (a, b))
+    if len(a) != len(b):
+        raise NumericShapeError(
+            f"concatenate: shapes {a} and {b} have different numbers of dimensions "
+            f"({len(a)} and {len(b)})", "concatenate", (a, b))
+    k = _one_axis(a, axis, "concatenate")
+    if any(p != q for i, (p, q) in enumerate(zip(a, b)) if i != k):
+        raise NumericShapeError(
+            f"concatenate: shapes {a} and {b} differ outside the joined axis {k}",
+            "concatenate", (a, b))
+    return a[:k] + (a[k] + b[k],) + a[k + 1:]
+
+
+def _slab(g: Any, axis: int, start: int, stop: Optional[int]) -> Any:
+    k = axis % np.ndim(g)
+    return g[(slice(None),) * k + (slice(start, stop),)]
+
+
+def _diagonal_shape(s: Shape, offset: int = 0, axis1: int = 0, axis2: int = 1,
+                    op: str = "diagonal") -> Shape:
+    if len(s) < 2:
+        raise NumericShapeError(f"{op}: needs an array of at least two dimensions, got shape "
+                                f"{s}", op, (s,))
+    a1, a2 = _one_axis(s, axis1, op), _one_axis(s, axis2, op)
+    if a1 == a2:
+        raise NumericShapeError(f"{op}: axis1 and axis2 are the same axis ({a1})", op, (s,))
+    if not isinstance(offset, (int, np.integer)):
+        raise NumericShapeError(f"{op}: offset must be an int, not {offset!r}", op, (s,))
+    n, m = s[a1], s[a2]
+    length = max(0, min(n, m - offset) if offset >= 0 else min(n + offset, m))
+    return tuple(d for k, d in enumerate(s) if k not in (a1, a2)) + (length,)
+
+
+def _diagonal(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    return np.diagonal(x, offset, axis1, axis2).copy()  # numpy's is a read-only view
+
+
+def _diag_shape(s: Shape, offset: int, axis1: int, axis2: int, shape: Shape) -> Shape:
+    shape = tuple(int(d) for d in shape)
+    want = _diagonal_shape(shape, offset, axis1, axis2, op="diag")
+    if want != tuple(s):
+        raise NumericShapeError(
+            f"diag: a value of shape {s} is not diagonal {offset} of an array of shape "
+            f"{shape} (that has shape {want})", "diag", (s,))
+    return shape
+
+
+def _diag(x: Any, offset: int, axis1: int, axis2: int, shape: Shape) -> Any:
+    x = np.asarray(x)
+    out = np.zeros(shape, dtype=np.result_type(x.dtype, np.float64))
+    a1, a2 = axis1 % len(shape), axis2 % len(shape)
+    view = np.moveaxis(out, (a1, a2), (-2, -1))   # writable; the other axes keep their order
+    i = np.arange(x.shape[-1])
+    view[..., i + max(-offset, 0), i + max(offset, 0)] = x
+    return out
+
+
+_row("amax", 1, "reduction", lambda x, axis=None, keepdims=False: np.amax(x, axis, keepdims=keepdims),
+     (_extremum_vjp,), _extremum_shape("amax"), "Max", "max",
+     Domain((R,), kink=_extremum_kink(np.amax), boundary=_extremum_boundary(1.0),
+            note="kink where the maximum is tied (the gradient splits evenly among the "
+                 "tied entries, as torch.amax)"),
+     params=("axis", "keepdims"), doc="largest entry over axis (numpy's max/amax)")
+_row("amin", 1, "reduction", lambda x, axis=None, keepdims=False: np.amin(x, axis, keepdims=keepdims),
+     (_extremum_vjp,), _extremum_shape("amin"), "Min", "min",
+     Domain((R,), kink=_extremum_kink(np.amin), boundary=_extremum_boundary(-1.0),
+            note="kink where the minimum is tied (the gradient splits evenly among the "
+                 "tied entries, as torch.amin)"),
+     params=("axis", "keepdims"), doc="smallest entry over axis (numpy's min/amin)")
+_row("prod", 1, "reduction", lambda x, axis=None, keepdims=False: np.prod(x, axis, keepdims=keepdims),
+     (_prod_vjp,), _reduce_shape("prod"), "Product", "prod", Domain((R,)),
+     params=("axis", "keepdims"),
+     doc="product over axis; its gradient is the product of the other entries (exact at 0)",
+     analytic=True)
+_row("cumsum", 1, "structural", lambda x, axis: np.cumsum(x, axis=axis), (_cumsum_vjp,),
+     _cumsum_shape, "CumSum", "cumsum", Domain((R,)), params=("axis",),
+     doc="running sums along axis", analytic=True)
+_row("concatenate", 2, "structural", lambda x, y, axis: np.concatenate((x, y), axis=axis),
+     (lambda g, out, x, y, axis: _slab(g, axis, 0, np.shape(x)[axis]),
+      lambda g, out, x, y, axis: _slab(g, axis, np.shape(x)[axis], None)),
+     _concatenate_shape, "Concatenate", "concatenate", Domain((R, R)), params=("axis",),
+     doc="x and y joined along axis (sd.concatenate folds a list into these)", analytic=True,
+     sparsity="selection")
+_row("diagonal", 1, "structural", _diagonal,
+     (lambda g, out, x, offset, axis1, axis2: _diag(g, offset, axis1, axis2, np.shape(x)),),
+     _diagonal_shape, "DiagonalOf", "diagonal", Domain((R,)),
+     params=("offset", "axis1", "axis2"),
+     doc="the diagonal (offset above the main one) of the axis1 x axis2 planes, as the "
+         "last axis (numpy's diagonal)", analytic=True, sparsity="selection")
+_row("diag", 1, "structural", _diag,
+     (lambda g, out, x, offset, axis1, axis2, shape: _diagonal(g, offset, axis1, axis2),),
+     _diag_shape, "DiagMatrix", "diag", Domain((R,)),
+     params=("offset", "axis1", "axis2", "shape"),
+     doc="zeros of `shape` with x's last axis on its diagonal: numpy's diag of a vector, "
+         "and the adjoint of diagonal", analytic=True, sparsity="selection")
+
 # -- sparse Hessians: decompression ---------------------------------------------
 
 class Positions:

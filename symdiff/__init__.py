@@ -16,6 +16,10 @@ from symdiff.graph.leaves import manual_seed, randn, tensor, var
 from symdiff.graph.ops import (abs, broadcast_to, cos, det, exp, inv, log, logdet, logsumexp, matmul,
                   maximum, mean, minimum, norm, relu, reshape, sigmoid, sign, sin, softmax, sqrt,
                   step, sum, tan, tanh, trace, transpose, where)
+# -- reductions and shapes
+from symdiff.graph.ops import (concatenate, cumsum, diag, diagonal, expand_dims, flip,  # noqa: A004
+                               log_softmax, max, min, moveaxis, pad, prod, repeat, split,
+                               squeeze, stack, std, swapaxes, tile, variance)
 from symdiff.lowering.lower import evaluate, value_and_grad
 from symdiff.derivatives.reverse import diff, grad
 from symdiff.derivatives.jacobian import hessian, hessian_info, jacobian
@@ -63,6 +67,10 @@ __all__ = [
     "broadcast_to", "trace", "det", "logdet", "inv", "norm", "logsumexp", "softmax",
     "evaluate", "value_and_grad", "diff", "grad", "jacobian", "hessian", "hessian_info",
     "formula",
+    # -- reductions and shapes
+    "max", "min", "prod", "cumsum", "variance", "std", "log_softmax", "concatenate", "stack",
+    "split", "expand_dims", "squeeze", "swapaxes", "moveaxis", "flip", "pad", "tile",
+    "repeat", "diagonal", "diag",
     "parse", "check", "to_dot", "render", "explain", "show", "Show", "verify", "VerifyReport", "GraphTooLargeError", "RenderError",
     "GraphvizNotFoundError",
     # -- verifying gradient code (issue 14)

@@ -96,6 +96,42 @@ CASES: dict[str, list] = {
 """name -> list of (input shapes, params); elementwise rows without params default to
 ``ELEMENTWISE_SHAPES`` of their arity."""
 
+# -- reductions and shapes: max/min, prod, cumsum, concatenate, diagonal/diag ---------
+_REDUCE_CASES = [(((3, 2),), {"axis": a, "keepdims": k})
+                 for a in (None, 0, 1, (0, 1), -1) for k in (False, True)] + [
+    (((),), {"axis": None, "keepdims": False}), (((4,),), {"axis": 0, "keepdims": False}),
+    (((1,),), {"axis": None, "keepdims": False}),
+    (((2, 3, 4),), {"axis": (0, 2), "keepdims": True}),
+    (((2, 3, 4),), {"axis": 1, "keepdims": False})]
+CASES.update({
+    "amax": _REDUCE_CASES,
+    "amin": _REDUCE_CASES,
+    # prod: group sizes 5, 6 and 9 are padded to a power of two in its symbolic adjoint
+    "prod": _REDUCE_CASES + [(((5,),), {"axis": 0, "keepdims": False}),
+                             (((6, 2),), {"axis": 0, "keepdims": True}),
+                             (((3, 3),), {"axis": None, "keepdims": False})],
+    "cumsum": [(((4,),), {"axis": 0}), (((3, 2),), {"axis": 0}), (((3, 2),), {"axis": 1}),
+               (((3, 2),), {"axis": -1}), (((2, 3, 4),), {"axis": 1}), (((1,),), {"axis": 0})],
+    "concatenate": [(((2,), (3,)), {"axis": 0}), (((3, 2), (1, 2)), {"axis": 0}),
+                    (((3, 2), (3, 4)), {"axis": 1}), (((2, 2), (2, 2)), {"axis": -1}),
+                    (((2, 3, 4), (2, 1, 4)), {"axis": -2}), (((1,), (1,)), {"axis": 0})],
+    "diagonal": [(((3, 3),), {"offset": 0, "axis1": 0, "axis2": 1}),
+                 (((3, 4),), {"offset": 1, "axis1": 0, "axis2": 1}),
+                 (((4, 3),), {"offset": -1, "axis1": 0, "axis2": 1}),
+                 (((3, 4),), {"offset": 2, "axis1": 1, "axis2": 0}),
+                 (((2, 3, 4),), {"offset": 0, "axis1": 1, "axis2": 2}),
+                 (((2, 3, 4),), {"offset": 1, "axis1": 2, "axis2": 0}),
+                 (((1, 1),), {"offset": 0, "axis1": 0, "axis2": 1})],
+    "diag": [(((3,),), {"offset": 0, "axis1": 0, "axis2": 1, "shape": (3, 3)}),
+             (((2,),), {"offset": 1, "axis1": 0, "axis2": 1, "shape": (3, 3)}),
+             (((2,),), {"offset": -1, "axis1": 0, "axis2": 1, "shape": (3, 3)}),
+             (((3,),), {"offset": 1, "axis1": 0, "axis2": 1, "shape": (3, 4)}),
+             (((1,),), {"offset": 2, "axis1": 1, "axis2": 0, "shape": (3, 4)}),
+             (((2, 3),), {"offset": 0, "axis1": 1, "axis2": 2, "shape": (2, 3, 3)}),
+             (((2, 2),), {"offset": -1, "axis1": 2, "axis2": 0, "shape": (4, 2, 3)})],
+})
+
+
 BAD_CASES: dict[str, list] = {
     "logsumexp": [(((3, 2),), {"axis": 2, "keepdims": False})],
     "norm": [(((),), {})],
@@ -120,6 +156,24 @@ BAD_CASES: dict[str, list] = {
                 (((3,),), {"src": P([-1]), "pos": P([0]), "shape": (2,)})],
 }
 """Shapes/params each non-elementwise row's shape rule must reject."""
+
+# -- reductions and shapes: max/min, prod, cumsum, concatenate, diagonal/diag ---------
+BAD_CASES.update({
+    "amax": [(((3, 2),), {"axis": 2, "keepdims": False}),
+             (((0, 3),), {"axis": 0, "keepdims": False})],
+    "amin": [(((3, 2),), {"axis": (0, 0), "keepdims": False}),
+             (((2, 0),), {"axis": None, "keepdims": True})],
+    "prod": [(((3, 2),), {"axis": 3, "keepdims": False})],
+    "cumsum": [(((),), {"axis": 0}), (((3,),), {"axis": 1}), (((3, 2),), {"axis": None})],
+    "concatenate": [(((), (2,)), {"axis": 0}), (((2,), (2, 3)), {"axis": 0}),
+                    (((3, 2), (3, 4)), {"axis": 0}), (((3, 2), (3, 2)), {"axis": 2})],
+    "diagonal": [(((3,),), {"offset": 0, "axis1": 0, "axis2": 1}),
+                 (((3, 3),), {"offset": 0, "axis1": 0, "axis2": -2}),
+                 (((3, 3),), {"offset": 0, "axis1": 0, "axis2": 2})],
+    "diag": [(((2,),), {"offset": 0, "axis1": 0, "axis2": 1, "shape": (3, 3)}),
+             (((3,),), {"offset": 0, "axis1": 0, "axis2": 1, "shape": (3,)})],
+})
+
 
 
 def cases_for(name: str) -> list:

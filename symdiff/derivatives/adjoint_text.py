@@ -65,6 +65,36 @@ ADJOINT_TEXT: dict[str, Callable[[Node, int, Names], tuple[str, bool]]] = {
 }
 """Rows that are not elementwise -> ``(node, input j, names) -> (text, is_rule)``."""
 
+# -- reductions and shapes: max/min, prod, cumsum, concatenate, diagonal/diag ---------
+
+def _extremum_text(node: Node, j: int, names: Names) -> tuple[str, bool]:
+    which = "maximum" if node.op == "amax" else "minimum"
+    return (f"1/k at each of the k entries of {_x(node, names)} equal to its {which} "
+            f"{_c(node, names)} (ties split evenly), 0 elsewhere", False)
+
+
+def _concatenate_text(node: Node, j: int, names: Names) -> tuple[str, bool]:
+    axis = node.params["axis"] % node.ndim
+    n0 = node.args[0].shape[axis]
+    part = ("slice", 0, n0, None) if j == 0 else ("slice", n0, None, None)
+    return f"g ↦ g[{key_text((('slice', None, None, None),) * axis + (part,))}]", True
+
+
+ADJOINT_TEXT.update({
+    "amax": _extremum_text,
+    "amin": _extremum_text,
+    "prod": lambda node, j, names: (
+        f"the product of the other entries of {_x(node, names)} (no division: exact at 0)",
+        False),
+    "cumsum": lambda node, j, names: (
+        f"g ↦ running sums of g from the end along axis {node.params['axis']}", True),
+    "concatenate": _concatenate_text,
+    "diagonal": lambda node, j, names: (
+        f"g ↦ zeros{node.args[j].shape} with g on diagonal {node.params['offset']}", True),
+    "diag": lambda node, j, names: (f"g ↦ diagonal {node.params['offset']} of g", True),
+})
+
+
 TEXT_FALLBACK = frozenset({"scatter"})
 """Rows of ``ADJOINTS`` that read as ``the VJP rule of <display>`` on purpose."""
 

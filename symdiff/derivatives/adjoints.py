@@ -185,6 +185,127 @@ ADJOINTS: dict[str, Callable[[Node, int, Node], Node]] = {
 (``g`` may have leading batch axes, see above)."""
 
 
+# -- reductions and shapes: max/min, prod, cumsum, concatenate, diagonal/diag ---------
+
+def _axes_of(node: Node) -> tuple:
+    return normalize_axis(node.params.get("axis"), node.args[0].ndim, node.op)
+
+
+def _extremum_adjoint(node: Node, i: int, g: Node) -> Node:
+    # torch.amax's convention: g split evenly among the entries equal to the extremum (x
+    # >= max(x) holds exactly at those; a comparison has no derivative, so the split is
+    # piecewise constant, as it should be)
+    x = node.args[0]
+    if x.size == node.size:     # groups of one entry: the identity
+        return _expand(node, g)
+    tied = build("greater_equal" if node.op == "amax" else "less_equal", x, _expand(node, node))
+    hit = build("where", tied, 1.0, 0.0)
+    count = build("sum", hit, axis=_axes_of(node), keepdims=True)
+    return build("mul", _expand(node, g), build("div", hit, count))
+
+
+def _flip_key(ndim_before: int) -> tuple:
+    return (("slice", None, None, None),) * ndim_before + (("slice", None, None, -1),)
+
+
+def _others_last(y: Node) -> Node:
+    """For y of shape ``B + (n,)``, the product of the other entries of its last axis, for
+    each entry: without division (exact at 0) and in O(log n) nodes. Pairs of blocks of
+    size s = 1, 2, 4, ... are merged: an entry's product over the others of its merged
+    block is its product within its own block times the product of the partner block."""
+    lead, n = y.shape[:-1], y.shape[-1]
+    every = (("slice", None, None, None),) * len(lead)
+    if n <= 1:
+        return const(np.ones(y.shape))
+    m = 1 << (n - 1).bit_length()
+    if m != n:      # pad with ones up to a power of two
+        pad = np.zeros(m)
+        pad[n:] = 1.0
+        y = build("add", build("unindex", y, key=every + (("slice", 0, n, None),),
+                               shape=lead + (m,)), const(pad))
+    q = build("reshape", y, shape=lead + (m, 1))      # each entry is a block of one
+    others = None                                      # within blocks of one: 1
+    s = 1
+    while s < m:
+        pairs = build("reshape", q, shape=lead + (m // (2 * s), 2, 1))
+        partner = build("index", pairs, key=every + (("slice", None, None, None),
+                                                     ("slice", None, None, -1)))
+        if others is None:
+            merged = partner
+        else:
+            merged = build("mul", build("reshape", others, shape=lead + (m // (2 * s), 2, s)),
+                           partner)
+        others = build("reshape", merged, shape=lead + (m // (2 * s), 2 * s))
+        if 2 * s < m:   # the products of the merged blocks, for the next level
+            q = build("mul", build("index", pairs, key=every + (("slice", None, None, None), 0)),
+                      build("index", pairs, key=every + (("slice", None, None, None), 1)))
+        s *= 2
+    out = build("reshape", others, shape=lead + (m,))
+    return out if m == n else build("index", out, key=every + (("slice", 0, n, None),))
+
+
+def _prod_others(x: Node, axes: tuple) -> Node:
+    rest = [k for k in range(x.ndim) if k not in axes]
+    perm = tuple(rest) + tuple(axes)
+    y = x if perm == tuple(range(x.ndim)) else build("transpose", x, axes=perm)
+    grouped = y.shape
+    n = int(np.prod([x.shape[k] for k in axes], dtype=np.int64))
+    if n == 0:
+        return const(np.zeros(x.shape))
+    flat = y.shape[:len(rest)] + (n,)
+    y = y if flat == grouped else build("reshape", y, shape=flat)
+    o = _others_last(y)
+    o = o if flat == grouped else build("reshape", o, shape=grouped)
+    if perm == tuple(range(x.ndim)):
+        return o
+    return build("transpose", o, axes=tuple(int(a) for a in np.argsort(perm)))
+
+
+def _prod_adjoint(node: Node, i: int, g: Node) -> Node:
+    return build("mul", _expand(node, g), _prod_others(node.args[0], _axes_of(node)))
+
+
+def _cumsum_adjoint(node: Node, i: int, g: Node) -> Node:
+    # the transposed map: running sums from the end (flip, cumsum, flip back)
+    axis = _batch_axis(node, g, node.params["axis"])
+    key = _flip_key(axis)
+    return build("index", build("cumsum", build("index", g, key=key), axis=axis), key=key)
+
+
+def _batch_axis(node: Node, g: Node, axis: int) -> int:
+    return g.ndim - node.ndim + axis % node.ndim
+
+
+def concatenate_key(node: Node, i: int, nb: int = 0) -> tuple:
+    """The basic-index key of input ``i``'s part of a ``concatenate`` node's value (with
+    ``nb`` leading batch axes)."""
+    x = node.args[0]
+    axis = node.params["axis"] % node.ndim
+    n0 = x.shape[axis]
+    part = ("slice", 0, n0, None) if i == 0 else ("slice", n0, None, None)
+    return (("slice", None, None, None),) * (nb + axis) + (part,)
+
+
+def _diagonal_axes(node: Node, g: Node, ndim: int) -> dict:
+    nb = g.ndim - node.ndim
+    return {"offset": node.params["offset"], "axis1": nb + node.params["axis1"] % ndim,
+            "axis2": nb + node.params["axis2"] % ndim}
+
+
+ADJOINTS.update({
+    "amax": _extremum_adjoint,
+    "amin": _extremum_adjoint,
+    "prod": _prod_adjoint,
+    "cumsum": _cumsum_adjoint,
+    "concatenate": lambda node, i, g: build(
+        "index", g, key=concatenate_key(node, i, g.ndim - node.ndim)),
+    "diagonal": lambda node, i, g: build(
+        "diag", g, **_diagonal_axes(node, g, node.args[0].ndim),
+        shape=_batch(node, g) + node.args[0].shape),
+    "diag": lambda node, i, g: build("diagonal", g, **_diagonal_axes(node, g, node.ndim)),
+})
+
+
 def unbroadcast(c: Node, shape: tuple, nb: int = 0) -> Node:
     """Sum a cotangent back to an input's shape (the one place broadcasting is undone);
     the first ``nb`` axes of ``c`` are batch axes and are kept.

@@ -111,6 +111,15 @@ class FormulaNumPyPrinter(RewritingPrinter, NumPyPrinter):
     def _print_Determinant(self, expr: Any) -> str:
         return f"{self._module_format('numpy.linalg.det')}({self._print(expr.arg)})"
 
+    # -- reductions and shapes: diag(A) is a column, diag(v) a matrix
+    def _print_DiagonalOf(self, expr: Any) -> str:
+        return (f"{self._module_format('numpy.diagonal')}({self._print(expr.arg)})"
+                ".reshape(-1, 1)")
+
+    def _print_DiagMatrix(self, expr: Any) -> str:
+        return (f"{self._module_format('numpy.diag')}("
+                f"{self._module_format('numpy.ravel')}({self._print(expr.args[0])}))")
+
 
 class FormulaCPrinter(RewritingPrinter, C99CodePrinter):
     """SymPy's C99 printer plus Heaviside; relu and sigmoid print through rewrites.

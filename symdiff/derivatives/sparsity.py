@@ -10,8 +10,9 @@ each of its entries depends on, by the ``sparsity`` kind of its row in the table
 * ``reduction``: an entry depends on the union over the entries reduced into it (all of
   them for rows without an ``axis`` param);
 * ``selection``: a linear op that moves or copies entries (transpose, reshape, index,
-  unindex, broadcast_to, scatter): the row's numpy forward on an array of entry ids is
-  the map from output entries to input entries;
+  unindex, broadcast_to, scatter, concatenate, diagonal, diag): the row's numpy forward
+  on an array of entry ids is the map from output entries to input entries (the inputs
+  of concatenate numbered one after the other);
 * ``dense``: every entry depends on every entry of every input (matmul, det, inv, ...).
 
 Constants, other variables and inputs whose VJP is ``None`` (comparisons, the condition of
@@ -188,7 +189,9 @@ class _Walk:
         return self.build(target[k], c, n.size, n)
 
     def selection(self, n: Node, ins: list) -> _CSR:
-        if len(ins) != 1 or len(n.args) != 1:
+        if len(n.args) != 1:
+            return self.joined(n, ins)
+        if len(ins) != 1:
             return self.dense(n, ins)
         a, p = ins[0]
         if n.op == "scatter":
@@ -224,6 +227,40 @@ class _Walk:
         self.check(several.size * every.size, n)
         return self.build(np.concatenate([targets[k], np.repeat(several, every.size)]),
                           np.concatenate([c, np.tile(every, several.size)]), n.size, n)
+
+    def joined(self, n: Node, ins: list) -> _CSR:
+        """A selection row of several inputs (concatenate): numbered one after the other,
+        the inputs' entry ids through the forward give each output entry's input and
+        entry, checked as ``selection`` checks one input."""
+        forward = PRIMITIVES[n.op].forward
+        starts = np.cumsum([0] + [a.size for a in n.args])
+        ids = [np.arange(s + 1, s + a.size + 1, dtype=np.float64).reshape(a.shape)
+               for s, a in zip(starts, n.args)]
+        with np.errstate(all="ignore"):
+            got, squares, count = (
+                np.asarray(forward(*vs, **n.params), dtype=np.float64).reshape(-1)
+                for vs in (ids, [v * v for v in ids], [np.ones(a.shape) for a in n.args]))
+        one = count == 1
+        src = got[one]
+        if got.size != n.size or not (
+                np.all(squares[one] == src * src) and np.all(src == np.round(src)) and
+                np.all((src >= 1) & (src <= starts[-1])) and not np.any(got[count == 0]) and
+                np.all(count <= 1)):
+            return self.dense(n, ins)
+        targets = np.flatnonzero(one)
+        src = src.astype(np.int64) - 1
+        which = np.searchsorted(starts, src, side="right") - 1
+        patterns = {id(a): p for a, p in ins}
+        rows, cols = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
+        for k, a in enumerate(n.args):
+            p = patterns.get(id(a))
+            if p is None or not PRIMITIVES[n.op].vjp[k]:
+                continue
+            mine = which == k
+            kk, c = self.rows_of(p, src[mine] - starts[k], n)
+            rows.append(targets[mine][kk])
+            cols.append(c)
+        return self.build(np.concatenate(rows), np.concatenate(cols), n.size, n)
 
     def dense(self, n: Node, ins: list) -> _CSR:
         every = np.unique(np.concatenate([p.indices for _, p in ins]))

@@ -257,4 +257,37 @@ FUNCTIONS: dict[str, Callable[..., Node]] = {
 }
 """Function names the parser accepts, mapped to the functions that build the nodes."""
 
+# -- reductions and shapes (symdiff.graph.reductions, symdiff.graph.shaping) -----------
+from symdiff.graph.reductions import (cumsum, log_softmax, max, min, prod, std,  # noqa: E402,A004
+                                      variance)
+from symdiff.graph.shaping import (concatenate, diag, diagonal, expand_dims, flip,  # noqa: E402
+                                   moveaxis, pad, repeat, split, squeeze, stack, swapaxes,
+                                   tile)
+
+
+def _extremum_of(fn: Callable[[Any, Any], Node], name: str) -> Callable[..., Node]:
+    """SymPy's ``Max(a, b, c)`` (how an explicit closed form prints a maximum over
+    entries) as a fold of the elementwise one, so printed forms read back."""
+    def fold(first: Any, *rest: Any) -> Node:
+        out = first
+        for r in rest:
+            out = fn(out, r)
+        return out if rest else as_node(first, f"{name}: input 1")
+    fold.__name__ = name
+    return fold
+
+
+FUNCTIONS.update({
+    "amax": max, "amin": min, "prod": prod, "cumsum": cumsum, "variance": variance,
+    "std": std, "log_softmax": log_softmax, "flip": flip, "expand_dims": expand_dims,
+    "squeeze": squeeze, "swapaxes": swapaxes, "moveaxis": moveaxis, "tile": tile,
+    "repeat": repeat, "diagonal": diagonal, "diag": diag,
+    "Max": _extremum_of(maximum, "Max"), "Min": _extremum_of(minimum, "Min"),
+})
+SHAPE_FUNCTIONS = (max, min, prod, cumsum, variance, std, log_softmax, concatenate, stack,
+                   split, expand_dims, squeeze, swapaxes, moveaxis, flip, pad, tile, repeat,
+                   diagonal, diag)
+"""The public functions of this block (``sd.max`` ... ``sd.diag``)."""
+
+
 del _name

@@ -294,8 +294,41 @@ _EXPLICIT_LINALG: dict[str, Callable[[Any], Any]] = {
 }
 
 
+# -- reductions and shapes: max/min, diag ---------------------------------------------
+
+def _explicit_extremum(n: Node, x: np.ndarray) -> np.ndarray:
+    """``Max(...)``/``Min(...)`` of each reduced group (numpy's max compares, which SymPy
+    refuses for symbols)."""
+    from numeric.primitives import normalize_axis
+    fn = sympy.Max if n.op == "amax" else sympy.Min
+    axes = normalize_axis(n.params.get("axis"), x.ndim, n.op)
+    rest = [k for k in range(x.ndim) if k not in axes]
+    size = int(np.prod([x.shape[k] for k in axes], dtype=np.int64))
+    y = np.transpose(x, rest + list(axes)).reshape(tuple(x.shape[k] for k in rest) + (size,))
+    out = np.empty(y.shape[:-1], dtype=object)
+    for idx in np.ndindex(*out.shape):
+        out[idx] = fn(*y[idx])
+    return out.reshape(n.shape)
+
+
+def _explicit_diag(n: Node, x: np.ndarray) -> np.ndarray:
+    out = np.full(n.shape, sympy.Integer(0), dtype=object)
+    nd, offset = n.ndim, n.params["offset"]
+    view = np.moveaxis(out, (n.params["axis1"] % nd, n.params["axis2"] % nd), (-2, -1))
+    i = np.arange(x.shape[-1])
+    view[..., i + max(-offset, 0), i + max(offset, 0)] = x
+    return out
+
+
+_EXPLICIT_SHAPES: dict[str, Callable[[Node, np.ndarray], np.ndarray]] = {
+    "amax": _explicit_extremum, "amin": _explicit_extremum, "diag": _explicit_diag,
+}
+
+
 def _explicit_op(n: Node, xs: list[np.ndarray]) -> np.ndarray:
     row = PRIMITIVES[n.op]
+    if n.op in _EXPLICIT_SHAPES:
+        return _EXPLICIT_SHAPES[n.op](n, xs[0])
     if row.kind == "elementwise":
         t = template(n.op)
         xs = np.broadcast_arrays(*xs)

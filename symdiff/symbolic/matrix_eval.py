@@ -112,6 +112,11 @@ def _combine(e: Any, xs: list, env: Mapping[Any, Any]) -> Any:
         return np.trace(xs[0])
     if isinstance(e, sympy.Function):
         return _head(e.func, len(xs))(*xs)
+    # -- reductions and shapes: the diagonal of a matrix, a diagonal matrix
+    if isinstance(e, M.diagonal.DiagonalOf):
+        return np.diagonal(xs[0]).reshape(-1, 1)
+    if isinstance(e, M.diagonal.DiagMatrix):
+        return np.diag(np.ravel(xs[0]))
     raise TypeError(f"cannot evaluate {type(e).__name__} numerically")
 
 

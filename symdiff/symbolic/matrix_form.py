@@ -32,6 +32,7 @@ from symdiff.graph.node import Node
 from symdiff.symbolic.constants import check_numbers
 from symdiff.symbolic.functions import template, to_sympy_number
 from symdiff.symbolic.notation import Elementwise, Entry, Ones, scalar_times_ones
+from symdiff.symbolic.notation import Diagonal, DiagonalMatrix
 
 
 def leaf_symbol(n: Node) -> Any:
@@ -353,6 +354,103 @@ _STRUCTURAL: dict[str, Callable[..., Any]] = {
     "unindex": _unindex_matrix,
     "broadcast_to": lambda n, x: _bcast(x, n.args[0].shape, n.shape, n),
 }
+
+
+# -- reductions and shapes: cumsum, concatenate, diagonal/diag ------------------------
+# (amax, amin and prod have no matrix notation: ``_unsupported`` points to explicit=True)
+
+MAX_RUNNING_SUM = 8
+"""Longest axis whose running sum (``cumsum``) is written as ``L*x`` with the lower
+triangle of ones L spelt out; past it, only the element form (explicit=True)."""
+
+
+def _cumsum_matrix(n: Node, x: Any) -> Any:
+    if n.ndim > 2:
+        raise _unsupported(n, f"{n.ndim}-D arrays")
+    axis = n.params["axis"] % n.ndim
+    k = n.shape[axis]
+    if k > MAX_RUNNING_SUM:
+        raise _unsupported(n, f"the running sum over {k} entries would spell out a {k}x{k} "
+                              "triangle of ones")
+    lower = ImmutableMatrix(k, k, lambda i, j: 1 if j <= i else 0)
+    return _mul(lower, x) if axis == 0 else _mul(x, lower.T)
+
+
+def _blocks(e: Any, vertical: bool) -> list:
+    """A block matrix's blocks along one direction (its one column or row of blocks),
+    so that joining three arrays reads as one block matrix, not nested ones."""
+    if isinstance(e, sympy.BlockMatrix):
+        grid = e.blocks
+        if vertical and grid.shape[1] == 1:
+            return [grid[i, 0] for i in range(grid.shape[0])]
+        if not vertical and grid.shape[0] == 1:
+            return [grid[0, j] for j in range(grid.shape[1])]
+    return [e]
+
+
+def _concatenate_matrix(n: Node, a: Any, b: Any) -> Any:
+    if n.ndim > 2:
+        raise _unsupported(n, f"{n.ndim}-D arrays")
+    vertical = n.params["axis"] % n.ndim == 0      # 1-D arrays are columns: stacked
+    parts = _blocks(_mat(a), vertical) + _blocks(_mat(b), vertical)
+    return sympy.BlockMatrix([[p] for p in parts] if vertical else [parts])
+
+
+def _plane(n: Node, x: Any, shape: tuple) -> tuple:
+    """``x`` (a matrix expression of an array of ``shape``) with axis1 first, and the
+    diagonal's first entry ``(r0, c0)``."""
+    if len(shape) != 2:
+        raise _unsupported(n, f"the diagonal of a {len(shape)}-D array")
+    offset = n.params["offset"]
+    if n.params["axis1"] % 2 == 1:
+        x, shape = x.T, shape[::-1]
+    return x, shape, max(-offset, 0), max(offset, 0)
+
+
+def _diagonal_matrix(n: Node, x: Any) -> Any:
+    x, shape, r0, c0 = _plane(n, _mat(x), n.args[0].shape)
+    k = n.shape[-1]
+    if k == 0:
+        raise _unsupported(n, "an empty diagonal")
+    if isinstance(x, sympy.MatrixBase):
+        return ImmutableMatrix(k, 1, [x[r0 + i, c0 + i] for i in range(k)])
+    block = x if (r0, c0, k, k) == (0, 0) + tuple(shape) else x[r0:r0 + k, c0:c0 + k]
+    return Diagonal(block)
+
+
+def _diag_matrix(n: Node, x: Any) -> Any:
+    if n.args[0].ndim != 1:
+        raise _unsupported(n, "a diagonal of more than one vector")
+    swapped = n.params["axis1"] % 2 == 1
+    shape = n.shape[::-1] if swapped else n.shape
+    offset = n.params["offset"]
+    r0, c0 = max(-offset, 0), max(offset, 0)
+    x = _mat(x)
+    k = n.args[0].shape[0]
+    d = sympy.diag(*[x[i, 0] for i in range(k)]) if isinstance(x, sympy.MatrixBase) else \
+        DiagonalMatrix(x)
+    out = _embedded(d, shape, r0, c0)
+    return out.T if swapped else out
+
+
+def _embedded(block: Any, shape: tuple, r0: int, c0: int) -> Any:
+    """``block`` at rows r0.., columns c0.. of a zero matrix of ``shape``, as a block
+    matrix (just ``block`` when it fills the shape)."""
+    r1, c1 = r0 + block.shape[0], c0 + block.shape[1]
+    rows = [(a, b) for a, b in ((0, r0), (r0, r1), (r1, shape[0])) if b > a]
+    cols = [(a, b) for a, b in ((0, c0), (c0, c1), (c1, shape[1])) if b > a]
+    if len(rows) == 1 and len(cols) == 1:
+        return block
+    return sympy.BlockMatrix([[block if (a, c) == (r0, c0) else ZeroMatrix(b - a, d - c)
+                               for c, d in cols] for a, b in rows])
+
+
+_STRUCTURAL.update({
+    "cumsum": _cumsum_matrix,
+    "concatenate": _concatenate_matrix,
+    "diagonal": _diagonal_matrix,
+    "diag": _diag_matrix,
+})
 
 
 def matrix_expression(order: list[Node], root: Node) -> Any:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 import sympy
+import sympy.matrices.expressions.diagonal
 from sympy import OneMatrix
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
@@ -103,3 +104,46 @@ def scalar_times_ones(expr: Any) -> Any:
         if len(mats) == 1 and isinstance(mats[0], OneMatrix):
             return sympy.Mul(*[a for a in expr.args if not getattr(a, "is_Matrix", False)])
     return None
+
+
+# -- reductions and shapes: the diagonal of a matrix, a diagonal matrix -----------------
+# Both print as numpy's and the textbooks' diag(...), which reads back with numpy's meaning:
+# diag of a matrix is its diagonal, diag of a vector the diagonal matrix.
+
+class Diagonal(sympy.matrices.expressions.diagonal.DiagonalOf):
+    """The diagonal of a matrix as a column: SymPy's ``DiagonalOf``, printed ``diag(A)``,
+    whose shape also works on an explicit matrix (SymPy 1.14 reads ``.is_Integer`` of its
+    Python ints) and whose ``doit`` evaluates on one."""
+
+    @property
+    def shape(self) -> tuple:
+        r, c = (sympy.sympify(d) for d in self.arg.shape)
+        return (min(r, c) if r.is_Integer and c.is_Integer else sympy.Min(r, c)), sympy.S.One
+
+    def doit(self, **hints: Any) -> Any:
+        arg = self.arg.doit(**hints) if hints.get("deep", True) else self.arg
+        if isinstance(arg, sympy.MatrixBase):
+            return sympy.ImmutableMatrix([[arg[i, i]] for i in range(min(arg.shape))])
+        return self.func(arg)
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"diag({printer._print(self.arg)})"
+
+    def _latex(self, printer: Any) -> str:
+        return rf"\operatorname{{diag}}\left({printer._print(self.arg)}\right)"
+
+
+class DiagonalMatrix(sympy.matrices.expressions.diagonal.DiagMatrix):
+    """The diagonal matrix of a vector: SymPy's ``DiagMatrix``, printed ``diag(v)``."""
+
+    def doit(self, **hints: Any) -> Any:
+        arg = self.args[0].doit(**hints) if hints.get("deep", True) else self.args[0]
+        if isinstance(arg, sympy.MatrixBase):
+            return sympy.ImmutableMatrix(sympy.diag(*list(arg)))
+        return self.func(arg)
+
+    def _sympystr(self, printer: Any) -> str:
+        return f"diag({printer._print(self.args[0])})"
+
+    def _latex(self, printer: Any) -> str:
+        return rf"\operatorname{{diag}}\left({printer._print(self.args[0])}\right)"

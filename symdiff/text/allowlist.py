@@ -40,6 +40,17 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
 TUPLE_ARGUMENT = {"reshape": 1, "transpose": 1}
 """Function name -> position from which its arguments may be tuples of ints (shape, axes)."""
 
+# -- reductions and shapes: sd.amax ... sd.diag (symdiff.graph.reductions, .shaping)
+KEYWORDS.update({
+    "amax": ("axis", "keepdims"), "amin": ("axis", "keepdims"), "prod": ("axis", "keepdims"),
+    "cumsum": ("axis",), "variance": ("axis", "ddof", "keepdims"),
+    "std": ("axis", "ddof", "keepdims"), "log_softmax": ("axis",), "flip": ("axis",),
+    "expand_dims": ("axis",), "squeeze": ("axis",), "repeat": ("axis",),
+    "diagonal": ("offset", "axis1", "axis2"), "diag": ("k",),
+})
+TUPLE_ARGUMENT.update({"expand_dims": 1, "squeeze": 1, "flip": 1, "moveaxis": 1, "tile": 1,
+                       "repeat": 1})
+
 BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
           ast.MatMult: "@"}
 UNARY = {ast.USub: "-", ast.UAdd: "+"}

@@ -67,6 +67,27 @@ CASES = [
 ]
 
 
+# -- reductions and shapes: max/min, prod, cumsum, concatenate, diagonal/diag ---------
+B = sd.var("B", (1, 3))
+CASES += [
+    (apply("amax", W, axis=1, keepdims=False), 0,
+     ("1/k at each of the k entries of n0 equal to its maximum n1 (ties split evenly), "
+      "0 elsewhere", False)),
+    (apply("amin", x, axis=None, keepdims=False), 0,
+     ("1/k at each of the k entries of n0 equal to its minimum n1 (ties split evenly), "
+      "0 elsewhere", False)),
+    (apply("prod", x, axis=None, keepdims=False), 0,
+     ("the product of the other entries of n0 (no division: exact at 0)", False)),
+    (apply("cumsum", W, axis=1), 0, ("g ↦ running sums of g from the end along axis 1", True)),
+    (apply("concatenate", W, B, axis=0), 0, ("g ↦ g[0:2]", True)),
+    (apply("concatenate", W, B, axis=0), 1, ("g ↦ g[2:]", True)),
+    (apply("concatenate", x, v, axis=0), 1, ("g ↦ g[3:]", True)),
+    (apply("diagonal", A, offset=1, axis1=0, axis2=1), 0,
+     ("g ↦ zeros(3, 3) with g on diagonal 1", True)),
+    (apply("diag", v, offset=0, axis1=0, axis2=1, shape=(3, 3)), 0,
+     ("g ↦ diagonal 0 of g", True)),
+]
+
 @pytest.mark.parametrize("node, j, want", CASES, ids=[f"{c[0].op}-{c[1]}" for c in CASES])
 def test_structural_partial_text(node, j, want):
     assert structural_partial_text(node, j, _named(node)) == want

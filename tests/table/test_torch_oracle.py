@@ -170,6 +170,44 @@ TORCH_OPS: dict[str, Callable[..., Any]] = {
 internal ones (unindex, scatter) included, since derivative graphs contain them."""
 
 
+# -- reductions and shapes: max/min, prod, cumsum, concatenate, diagonal/diag ---------
+
+def _prod(t: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    # torch.prod takes one dim: the reduced axes are moved last and flattened into one
+    dims = _dims(x, axis, "prod")
+    rest = [k for k in range(x.dim()) if k not in dims]
+    kept = [1 if k in dims else x.shape[k] for k in range(x.dim())]
+    y = x.permute(rest + list(dims)).reshape([x.shape[k] for k in rest] + [-1])
+    out = y.prod(dim=-1) if x.dim() else x
+    return out.reshape(kept) if keepdims else out
+
+
+def _diag(t: Any, x: Any, offset: int, axis1: int, axis2: int, shape: tuple) -> Any:
+    nd = len(shape)
+    a1, a2 = axis1 % nd, axis2 % nd
+    embedded = t.diag_embed(x, offset=offset, dim1=a1, dim2=a2)
+    if tuple(embedded.shape) == tuple(shape):
+        return embedded               # torch's own op where its output has our shape
+    # a rectangular target (the adjoint of diagonal of a non-square matrix): by positions
+    src = np.arange(1, x.numel() + 1, dtype=np.float64).reshape(tuple(x.shape))
+    ids = PRIMITIVES["diag"].forward(src, offset, a1, a2, tuple(shape)).reshape(-1)
+    pos = t.as_tensor(np.flatnonzero(ids))
+    z = t.zeros(int(np.prod(shape, dtype=np.int64)), dtype=t.float64)
+    picked = x.reshape(-1)[t.as_tensor(ids[ids > 0].astype(np.int64) - 1)]
+    return z.index_add(0, pos, picked).reshape(tuple(shape))
+
+
+TORCH_OPS.update({
+    "amax": _reduce(lambda x, d, k: x.amax(dim=d, keepdim=k), "amax"),
+    "amin": _reduce(lambda x, d, k: x.amin(dim=d, keepdim=k), "amin"),
+    "prod": _prod,
+    "cumsum": lambda t, x, axis: t.cumsum(x, dim=axis),
+    "concatenate": lambda t, x, y, axis: t.cat((x, y), dim=axis),
+    "diagonal": lambda t, x, offset, axis1, axis2: t.diagonal(x, offset, axis1, axis2),
+    "diag": _diag,
+})
+
+
 def _leaf(t: Any, n: sd.Node, point: dict) -> Any:
     if n.op == "var":
         v = t.tensor(np.asarray(point[n.name], dtype=np.float64), dtype=t.float64)
