@@ -28,6 +28,8 @@ from symdiff.checking.verify import VerifyReport, verify
 from symdiff.graph.parse import parse
 from symdiff.graph.trace import TracingError, from_function
 from symdiff.graph.numpy_api import supported_numpy
+from symdiff.graph.linalg import (cholesky, einsum, inner, outer, slogdet, solve,
+                                  tensordot)   # -- p14 linear algebra, contraction
 from symdiff.checking.check import check
 from symdiff.budget import OutOfMemory, before_first_worker as _before_first_worker
 
@@ -63,4 +65,6 @@ __all__ = [
     "formula",
     "parse", "check", "to_dot", "render", "explain", "show", "Show", "verify", "VerifyReport", "GraphTooLargeError", "RenderError",
     "GraphvizNotFoundError",
+    # -- p14 linear algebra, contraction
+    "einsum", "tensordot", "outer", "inner", "solve", "slogdet", "cholesky",
 ]
