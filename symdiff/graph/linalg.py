@@ -297,8 +297,8 @@ def norm(x: Any, ord: Optional[Any] = None, axis: Optional[Any] = None,  # noqa:
     if x.ndim == 0:
         raise ShapeError("sd.norm: needs a vector or an array, got a scalar (use sd.abs)")
     if ord == "nuc":
-        raise UnsupportedError("sd.norm: the nuclear norm (a sum of singular values) has no "
-                               "exact gradient symdiff can give")
+        raise UnsupportedError("sd.norm: ord='nuc', the nuclear norm (a sum of singular "
+                               "values), has no exact gradient symdiff can give")
     if axis is None and ord is None:
         return apply("norm", x, ord=2.0, axis=None, keepdims=keepdims)
     if isinstance(axis, int) or (axis is None and x.ndim == 1) or (
