@@ -64,6 +64,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from . import linalg as _la
 from .errors import NumericShapeError
 
 Shape = tuple[int, ...]
@@ -513,18 +514,6 @@ def _logsumexp_vjp(g: Any, out: Any, x: Any, axis: Any = None, keepdims: bool = 
         np.exp(x - _expand_reduced(out, shape, axis, keepdims))
 
 
-def _norm_shape(s: Shape) -> Shape:
-    if len(s) == 0:
-        raise NumericShapeError("norm: needs a vector or an array, got a scalar (use abs)",
-                                "norm", (s,))
-    return ()
-
-
-def _norm_vjp(g: Any, out: Any, x: Any) -> Any:
-    # the subgradient 0 at x = 0, as PyTorch
-    return g * x / np.where(out == 0, 1.0, out)
-
-
 def _where(c: Any, x: Any, y: Any) -> Any:
     return np.where(c, x, y)
 
@@ -699,9 +688,15 @@ _row("logsumexp", 1, "reduction", _logsumexp, (_logsumexp_vjp,), _reduce_shape("
      "LogSumExp", "logsumexp", Domain((R,)), params=("axis", "keepdims"),
      doc="log(sum(exp(x))) over axis, computed without overflow", analytic=True,
      complex_forward=_logsumexp_complex)
-_row("norm", 1, "reduction", lambda x: np.sqrt(np.sum(x * x)), (_norm_vjp,), _norm_shape,
-     "Norm", "norm", Domain((R,), kink=lambda x: np.all(x == 0), note="kink at x = 0"),
-     doc="Frobenius norm (the 2-norm of a vector)", analytic=True)
+# norm: ord 2 (Frobenius over the axes), 1, inf, -inf; its rules are in numeric/linalg.py
+_row("norm", 1, "reduction", _la.norm, (_la.norm_vjp,), _la.norm_shape,
+     "Norm", "norm", Domain((R,), kink=_la.norm_kink, boundary=_la.norm_boundary,
+                            note="kink where the norm's slice is 0 (ord 2), at an entry 0 "
+                                 "(ord 1), at a tie for the max/min of |x| (inf, -inf)"),
+     params=("ord", "axis", "keepdims"),
+     doc="vector norm over axis (all axes: ord 2 is the Frobenius norm); ord 2, 1, inf or "
+         "-inf; a tie of inf/-inf splits the cotangent evenly", analytic=True,
+     complex_forward=_la.norm_complex)
 _row("trace", 1, "reduction", np.trace, (lambda g, out, x: g * _eye_like(x),),
      _square_shape("trace", lambda s: ()), "Trace", "tr", Domain((R,)),
      doc="sum of the diagonal of a square matrix", analytic=True)
@@ -1035,6 +1030,39 @@ _row("scatter", 1, "structural", _scatter, (_scatter_vjp,), _scatter_shape, "Sca
      doc="zeros of `shape` with x.flat[src[k]] added at flat position pos[k] (repeated "
          "positions add up): decompresses sparse Hessians; its adjoint is the same op with "
          "src and pos swapped", analytic=True, sparsity="selection")
+
+# -- p14 linear algebra, contraction, indexing: einsum, solve, log|det|, cholesky, gather
+# (their forwards, VJPs, shape rules and domains are in numeric/linalg.py)
+_row("einsum", 2, "structural", _la.einsum_forward, (_la.einsum_vjp(0), _la.einsum_vjp(1)),
+     _la.einsum_shape, "Einsum", "einsum", Domain((R, R)), params=("subscripts",),
+     doc="numpy's einsum of two operands, subscripts in the explicit form 'ij,jk->ik'; "
+         "the VJP of each operand is an einsum of g and the other operand", analytic=True)
+_row("einsum_unary", 1, "structural", _la.einsum_forward, (_la.einsum_vjp(0),),
+     _la.einsum_shape, "Einsum", "einsum", Domain((R,)), params=("subscripts",),
+     doc="numpy's einsum of one operand ('ii->' a trace, 'ij->ji' a transpose, 'ij->i' "
+         "row sums, 'ii->i' the diagonal)", analytic=True, sparsity="selection")
+_row("solve", 2, "structural", _la.solve, (_la.solve_vjp_a, _la.solve_vjp_b), _la.solve_shape,
+     "Solve", "solve", Domain((R, R), valid=_la.nonsingular, note="det(A) != 0",
+                              draw=_la.conditioned),
+     doc="x with A x = b (b a vector or a matrix); nan where A is singular; the cotangent "
+         "of b is A^-T g and of A is -(A^-T g) x^T", analytic=True)
+_row("logabsdet", 1, "structural", _la.logabsdet, (lambda g, out, x: g * _la.inv_t(x),),
+     _square_shape("logabsdet", lambda s: ()), "LogAbsDet", "log|det|",
+     Domain((R,), valid=_det_valid, note="det(x) != 0", draw=_conditioned),
+     doc="log|det(x)|, the part of numpy's slogdet that has a derivative (x^-T)",
+     analytic=True, complex_forward=_la.logabsdet_complex)
+_row("cholesky", 1, "structural", _la.cholesky, (_la.cholesky_vjp,),
+     _square_shape("cholesky", lambda s: s), "Cholesky", "cholesky",
+     Domain((R,), valid=_la.positive_definite, note="(x + xᵀ)/2 positive definite",
+            draw=_la.spd),
+     doc="lower-triangular L with L Lᵀ = (x + xᵀ)/2 (numpy's cholesky on the symmetric "
+         "part); VJP: Murray (2016), symmetric as torch's", analytic=True,
+     complex_forward=_la.cholesky_complex)
+_row("gather", 1, "structural", _la.gather, (_la.gather_vjp,), _la.gather_shape, "Gather",
+     "gather", Domain((R,)), params=("pos",),
+     doc="x.flat[pos], an integer array of positions in the output's shape (integer-array "
+         "indexing); its VJP adds each cotangent at its position (repeats add up)",
+     analytic=True, sparsity="selection")
 
 PRIMITIVES: dict[str, Primitive] = {row.name: row for row in _rows}
 """name -> row; the single source of truth for what an op is."""

@@ -34,6 +34,8 @@ from symdiff.checking.code import GradientCodeError
 from symdiff.graph.parse import parse
 from symdiff.graph.trace import TracingError, from_function
 from symdiff.graph.numpy_api import supported_numpy
+from symdiff.graph.linalg import (cholesky, einsum, inner, outer, slogdet, solve,
+                                  tensordot)   # -- p14 linear algebra, contraction
 from symdiff.checking.check import check
 from symdiff.budget import OutOfMemory, before_first_worker as _before_first_worker
 
@@ -75,4 +77,6 @@ __all__ = [
     "GraphvizNotFoundError",
     # -- verifying gradient code (issue 14)
     "verify_vjp", "GradientCodeError",
+    # -- p14 linear algebra, contraction
+    "einsum", "tensordot", "outer", "inner", "solve", "slogdet", "cholesky",
 ]

@@ -13,7 +13,10 @@ import numpy as np
 import pytest
 
 from numeric import PRIMITIVES
+from numeric.linalg import Indices as I
 from numeric.primitives import Positions as P
+
+INF = float("inf")
 
 
 UNARY_SHAPES = [((),), ((2,),), ((3, 2),), ((1, 2),)]
@@ -49,7 +52,12 @@ CASES: dict[str, list] = {
                   for a in (None, 0, 1, (0, 1), -1) for k in (False, True)]
     + [(((),), {"axis": None, "keepdims": False}), (((4,),), {"axis": 0, "keepdims": False}),
        (((2, 3, 4),), {"axis": (0, 2), "keepdims": True})],
-    "norm": [(((4,),), {}), (((3, 2),), {}), (((2, 3, 4),), {}), (((1,),), {})],
+    "norm": [(((4,),), {}), (((3, 2),), {}), (((2, 3, 4),), {}), (((1,),), {})]
+    + [(((4,),), {"ord": o}) for o in (1.0, INF, -INF)]
+    + [(((3, 4),), {"ord": o, "axis": a, "keepdims": k})
+       for o in (2.0, 1.0, INF, -INF) for a, k in ((1, False), (0, True), ((0, 1), False))]
+    + [(((2, 3, 4),), {"ord": 2.0, "axis": (0, 2), "keepdims": False}),
+       (((2, 3),), {"ord": INF, "axis": -1, "keepdims": True})],
     "trace": [(((3, 3),), {}), (((1, 1),), {})],
     "det": [(((3, 3),), {}), (((2, 2),), {}), (((1, 1),), {})],
     "logdet": [(((3, 3),), {}), (((2, 2),), {})],
@@ -92,6 +100,33 @@ CASES: dict[str, list] = {
                 (((3, 2),), {"src": P([]), "pos": P([]), "shape": (2,)}),
                 (((),), {"src": P([0, 0]), "pos": P([0, 0]), "shape": ()}),
                 (((2,),), {"src": P([1]), "pos": P([5]), "shape": (2, 1, 3)})],
+    # -- p14 linear algebra, contraction, indexing. einsum: matrix and batched products,
+    # outer products, row-wise dots, traces, a letter only one operand has (summed, so its
+    # cotangent is broadcast), a repeated letter (its cotangent is written on a diagonal)
+    "einsum": [(((3, 2), (2, 4)), {"subscripts": "ij,jk->ik"}),
+               (((5, 3, 2), (5, 2, 4)), {"subscripts": "bij,bjk->bik"}),
+               (((3,), (4,)), {"subscripts": "i,j->ij"}),
+               (((3, 4), (3, 4)), {"subscripts": "ij,ij->i"}),
+               (((3,), (3,)), {"subscripts": "i,i->"}),
+               (((3, 2), (4, 2)), {"subscripts": "ij,kj->ki"}),
+               (((3, 3), (3,)), {"subscripts": "ii,i->"}),
+               (((3, 3), ()), {"subscripts": "ij,->ji"}),
+               (((2, 3), (3, 4)), {"subscripts": "ij,jk->"}),
+               (((3, 3), (3, 2)), {"subscripts": "ii,ij->ij"}),
+               (((2, 3), (4,)), {"subscripts": "ij,k->ikj"})],
+    "einsum_unary": [(((3, 3),), {"subscripts": "ii->"}), (((3, 2),), {"subscripts": "ij->ji"}),
+                     (((3, 2),), {"subscripts": "ij->i"}), (((3, 3),), {"subscripts": "ii->i"}),
+                     (((2, 3, 4),), {"subscripts": "ijk->kij"}), (((4,),), {"subscripts": "i->"}),
+                     (((2, 2, 3),), {"subscripts": "iij->j"}), (((),), {"subscripts": "->"})],
+    "solve": [(((3, 3), (3,)), {}), (((3, 3), (3, 2)), {}), (((1, 1), (1,)), {}),
+              (((2, 2), (2, 2)), {})],
+    "logabsdet": [(((3, 3),), {}), (((2, 2),), {}), (((1, 1),), {})],
+    "cholesky": [(((3, 3),), {}), (((2, 2),), {}), (((1, 1),), {})],
+    # gather: p[arange(n), y], p[idx] with a repeated index, p[:, idx], a 2-D index, none
+    "gather": [(((3, 4),), {"pos": I([2, 4, 11])}), (((5,),), {"pos": I([4, 0, 4, 2])}),
+               (((3, 4),), {"pos": I([[1, 3], [5, 7], [9, 11]])}),
+               (((2, 3),), {"pos": I([[0, 0], [5, 1]])}), (((3,),), {"pos": I([])}),
+               (((),), {"pos": I([0, 0])})],
 }
 """name -> list of (input shapes, params); elementwise rows without params default to
 ``ELEMENTWISE_SHAPES`` of their arity."""
@@ -134,7 +169,8 @@ CASES.update({
 
 BAD_CASES: dict[str, list] = {
     "logsumexp": [(((3, 2),), {"axis": 2, "keepdims": False})],
-    "norm": [(((),), {})],
+    "norm": [(((),), {}), (((3,),), {"ord": 3.0}), (((3, 2),), {"ord": 2.0, "axis": 2}),
+             (((3, 0),), {"ord": INF, "axis": 1})],
     "trace": [(((3, 2),), {}), (((3,),), {})],
     "det": [(((3, 2),), {}), (((2, 3, 3),), {})],
     "logdet": [(((2, 3),), {})],
@@ -154,6 +190,19 @@ BAD_CASES: dict[str, list] = {
                 (((3,),), {"src": P([0]), "pos": P([4]), "shape": (2, 2)}),
                 (((3,),), {"src": P([0, 1]), "pos": P([0]), "shape": (2,)}),
                 (((3,),), {"src": P([-1]), "pos": P([0]), "shape": (2,)})],
+    # -- p14 linear algebra, contraction, indexing
+    "einsum": [(((3, 2), (3, 4)), {"subscripts": "ij,jk->ik"}),
+               (((3, 2), (2, 4)), {"subscripts": "ij->ik"}),
+               (((3, 2), (2, 4)), {"subscripts": "ij,jk->iz"}),
+               (((3, 2), (2, 4)), {"subscripts": "ij,jk->ii"}),
+               (((3, 2), (2, 4)), {"subscripts": "ijk,jk->i"}),
+               (((3, 2), (2, 4)), {"subscripts": "i.,jk->i"})],
+    "einsum_unary": [(((3, 2),), {"subscripts": "ii->"}), (((3, 2),), {"subscripts": "ij"})],
+    "solve": [(((3, 2), (3,)), {}), (((3, 3), (2,)), {}), (((3, 3), (3, 2, 1)), {}),
+              (((2, 3, 3), (3,)), {})],
+    "logabsdet": [(((3, 2),), {}), (((3,),), {})],
+    "cholesky": [(((3, 2),), {}), (((2, 2, 2),), {})],
+    "gather": [(((3,),), {"pos": I([3])}), (((2, 2),), {"pos": I([0, -1])})],
 }
 """Shapes/params each non-elementwise row's shape rule must reject."""
 

@@ -136,8 +136,10 @@ def norm_of_zero(f: sd.Node, point: dict) -> bool:
     if not any(n.op == "norm" for n in f.nodes()):
         return False
     value = values_at(f, point)
-    # the norm's value, not its input: [0, 1e-210] squares to 0 and is a norm of 0 too
-    return any(n.op == "norm" and not np.any(value(n)) for n in f.nodes())
+    # the norm's value, not its input: [0, 1e-210] squares to 0 and is a norm of 0 too;
+    # a norm along an axis is 0 where one slice is
+    return any(n.op == "norm" and n.params.get("ord", 2.0) == 2 and not np.all(value(n))
+               for n in f.nodes())
 
 
 def node_near_kink(n: sd.Node, xs: Sequence[Any], margin: float = 1e-4) -> bool:
@@ -760,6 +762,127 @@ def _builders() -> dict:
 TABLE_BUILDERS = _builders()
 """op -> ``(draw, pool) -> Ranged or None``: one per user-facing row, plus ``softmax``
 (a composite of exp and logsumexp). A row without a builder is never generated."""
+
+
+# -- p14 linear algebra, contraction, indexing: einsum, einsum_unary, solve, logabsdet,
+# cholesky, gather, and norm with ord/axis/keepdims
+
+EINSUMS = ["ij,jk->ik", "ij,kj->ik", "ji,jk->ik", "i,j->ij", "ij,ij->i", "ij,ij->j", "i,i->",
+           "ij,ij->", "ij,j->i", "ij,i->j", "ii,i->", "ij,->ji", ",i->i", "ij,ji->",
+           "ii,ij->j", "ij,jk->"]
+EINSUMS_UNARY = ["ii->", "ij->ji", "ij->i", "ij->j", "ii->i", "i->", "ij->", "->"]
+
+
+def _contracted(sub: str, shapes: tuple) -> int:
+    """How many products add up into one output entry of einsum ``sub``."""
+    ins, out = sub.split("->")
+    sizes: dict = {}
+    for s, shape in zip(ins.split(","), shapes):
+        sizes.update(zip(s, shape))
+    return int(np.prod([d for c, d in sizes.items() if c not in out], dtype=np.int64))
+
+
+def _fits(name: str, shapes: tuple, sub: str) -> bool:
+    try:
+        PRIMITIVES[name].shape(*shapes, subscripts=sub)
+        return True
+    except numeric.NumericShapeError:
+        return False
+
+
+def _build_einsum(draw: Any, pool: list) -> Optional[Ranged]:
+    e1, e2 = _pick_ranged(draw, pool), _pick_ranged(draw, pool)
+    x, y = _fit(e1, -WIDE, WIDE, "affine"), _fit(e2, -WIDE, WIDE, "affine")
+    options = [s for s in EINSUMS if _fits("einsum", (x.node.shape, y.node.shape), s)]
+    if not options:
+        return None
+    sub = draw(st.sampled_from(options))
+    k = _contracted(sub, (x.node.shape, y.node.shape))
+    bound = k * x.mag * y.mag
+    return Ranged(sd.einsum(sub, x.node, y.node), *_margin(-bound, bound), _depth(e1, e2))
+
+
+def _build_einsum_unary(draw: Any, pool: list) -> Optional[Ranged]:
+    e = _pick_ranged(draw, pool)
+    x = _fit(e, -WIDE, WIDE, "affine")
+    options = [s for s in EINSUMS_UNARY if _fits("einsum_unary", (x.node.shape,), s)
+               and s.split("->")[0] != s.split("->")[1]]
+    if not options:
+        return None
+    sub = draw(st.sampled_from(options))
+    k = _contracted(sub, (x.node.shape,))
+    from symdiff.graph.node import apply
+    node = apply("einsum_unary", x.node, subscripts=sub)
+    return Ranged(node, *_margin(k * x.lo, k * x.hi), _depth(e))
+
+
+def _near_identity(draw: Any, pool: list, flip: bool = False) -> Optional[tuple]:
+    """1.5 I + U with |U| <= 0.4 entrywise (a row negated when ``flip``): invertible, its
+    inverse's entries within 1.82, |det| in [1.05, 3.77], symmetric part positive
+    definite."""
+    e = _pick_ranged(draw, pool, lambda p: _square(p) and p.node.shape[0] == 2)
+    u = _fit(e, -0.4, 0.4, draw(st.sampled_from(["affine", "tanh"])))
+    return u.node + sd.const(1.5 * np.diag([1.0, -1.0 if flip else 1.0])), e
+
+
+def _build_solve(draw: Any, pool: list) -> Optional[Ranged]:
+    m, e = _near_identity(draw, pool)
+    e2 = _pick_ranged(draw, pool, lambda p: p.node.ndim in (1, 2) and p.node.shape[0] == 2)
+    if e2 is None:
+        return None
+    b = _fit(e2, -WIDE, WIDE, "affine")
+    bound = 2 * 1.82 * b.mag
+    return Ranged(sd.solve(m, b.node), *_margin(-bound, bound), _depth(e, e2))
+
+
+def _build_logabsdet(draw: Any, pool: list) -> Optional[Ranged]:
+    m, e = _near_identity(draw, pool, flip=draw(st.booleans()))
+    return Ranged(sd.slogdet(m).logabsdet, float(np.log(1.05)), float(np.log(3.77)),
+                  _depth(e))
+
+
+def _build_cholesky(draw: Any, pool: list) -> Optional[Ranged]:
+    m, e = _near_identity(draw, pool)
+    # (m + mᵀ)/2 has eigenvalues in [0.7, 2.3]: |L| entries at most sqrt(2.3)
+    return Ranged(sd.cholesky(m), -1.52, 1.52, _depth(e))
+
+
+def _build_gather(draw: Any, pool: list) -> Optional[Ranged]:
+    e = _pick_ranged(draw, pool, lambda p: p.node.size > 0)
+    a = e.node
+    shape = draw(st.sampled_from([(), (2,), (3,), (2, 2)]))
+    n = int(np.prod(shape, dtype=np.int64))
+    pos = np.array(draw(st.lists(st.integers(0, a.size - 1), min_size=n, max_size=n)),
+                   dtype=np.int64).reshape(shape)
+    if a.ndim == 2 and shape == (2,) and draw(st.booleans()):
+        # as cross-entropy writes it: a[np.arange(k), labels]
+        rows = min(a.shape[0], 2)
+        labels = np.array(draw(st.lists(st.integers(0, a.shape[1] - 1), min_size=rows,
+                                        max_size=rows)))
+        return Ranged(a[np.arange(rows), labels], e.lo, e.hi, _depth(e))
+    from symdiff.graph.linalg import gather
+    return Ranged(gather(a, pos), e.lo, e.hi, _depth(e))
+
+
+def _build_norm_ord(draw: Any, pool: list) -> Optional[Ranged]:
+    e = _pick_ranged(draw, pool, lambda p: p.node.ndim > 0)
+    if e is None:
+        return None
+    x = _fit(e, -WIDE, WIDE, "affine")
+    a = x.node
+    order = draw(st.sampled_from([2.0, 1.0, np.inf, -np.inf]))
+    axis = draw(st.sampled_from([None] + list(range(-a.ndim, a.ndim))))
+    keep = draw(st.booleans())
+    from symdiff.graph.node import apply
+    node = apply("norm", a, ord=order, axis=axis, keepdims=keep)
+    k = max(a.size, 1) // max(node.size, 1)
+    hi = {2.0: float(np.sqrt(k)), 1.0: float(k)}.get(order, 1.0) * x.mag
+    return Ranged(node, 0.0, hi + 1e-9, _depth(e))
+
+
+TABLE_BUILDERS.update(einsum=_build_einsum, einsum_unary=_build_einsum_unary,
+                      solve=_build_solve, logabsdet=_build_logabsdet,
+                      cholesky=_build_cholesky, gather=_build_gather, norm=_build_norm_ord)
 
 
 @st.composite

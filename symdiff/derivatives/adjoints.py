@@ -23,7 +23,9 @@ from typing import Callable, Optional
 import numpy as np
 
 from numeric import PRIMITIVES
+from numeric.linalg import LETTERS, parse_subscripts, phi_mask
 from numeric.primitives import normalize_axis
+from symdiff.errors import SymdiffError
 from symdiff.derivatives.build import build
 from symdiff.derivatives.recipes import partial_recipe
 from symdiff.graph.node import Node, const
@@ -169,8 +171,6 @@ ADJOINTS: dict[str, Callable[[Node, int, Node], Node]] = {
     "unindex": lambda node, i, g: build("index", g, key=_batched_key(node, g)),
     "broadcast_to": lambda node, i, g: g,  # summed back by unbroadcast below
     "logsumexp": _logsumexp_adjoint,
-    "norm": lambda node, i, g: build("mul", _lift(g, node.args[0].ndim),
-                                     build("div", node.args[0], node)),
     "trace": lambda node, i, g: build("mul", _lift(g, 2),
                                       const(np.eye(node.args[0].shape[0]))),
     # det's gradient is the cofactor matrix (det(X) X^-T where X is invertible), which is
@@ -303,6 +303,153 @@ ADJOINTS.update({
         "diag", g, **_diagonal_axes(node, g, node.args[0].ndim),
         shape=_batch(node, g) + node.args[0].shape),
     "diag": lambda node, i, g: build("diagonal", g, **_diagonal_axes(node, g, node.ndim)),
+})
+
+
+# -- p14 linear algebra, contraction, indexing: einsum, solve, log|det|, cholesky, norm
+# (ord, axis), gather. The adjoint of an einsum is an einsum (then a broadcast for a letter
+# only that operand has, and identities for a repeated letter); gather's is a scatter.
+
+def _fresh_letters(used: str, count: int) -> str:
+    free = [c for c in LETTERS if c not in used]
+    if len(free) < count:
+        raise SymdiffError(f"einsum: more than {len(LETTERS)} distinct axes in a derivative")
+    return "".join(free[:count])
+
+
+def einsum_into(specs: list, nodes: list, target: str, shape: tuple) -> Node:
+    """The einsum of ``nodes`` (subscripts ``specs``) into subscripts ``target``, which may
+    name a letter no operand has (a broadcast; sizes from ``shape``) or repeat one (the
+    result times identities: zero off the diagonal).
+
+    >>> import symdiff as sd
+    >>> einsum_into(["i"], [sd.var("v", (3,))], "ii", (3, 3)).shape
+    (3, 3)
+    """
+    uniq = "".join(dict.fromkeys(target))
+    have = set("".join(specs))
+    present = "".join(c for c in uniq if c in have)
+    sub = ",".join(specs) + "->" + present
+    if len(nodes) == 2:
+        r = build("einsum", *nodes, subscripts=sub)
+    else:
+        r = nodes[0] if specs[0] == present else build("einsum_unary", nodes[0], subscripts=sub)
+    sizes = dict(zip(target, shape))
+    if present != uniq:
+        r = build("reshape", r, shape=tuple(sizes[c] if c in have else 1 for c in uniq))
+        r = build("broadcast_to", r, shape=tuple(sizes[c] for c in uniq))
+    if uniq == target:
+        return r
+    fresh = iter(_fresh_letters("".join(specs) + target, len(target)))
+    seen: set = set()
+    renamed, pairs = [], []
+    for c in target:
+        if c in seen:
+            f = next(fresh)
+            pairs.append((c, f))
+            renamed.append(f)
+        else:
+            seen.add(c)
+            renamed.append(c)
+    cur = uniq
+    for k, (c, f) in enumerate(pairs):
+        out = "".join(renamed) if k == len(pairs) - 1 else cur + f
+        r = build("einsum", r, const(np.eye(sizes[c])), subscripts=f"{cur},{c}{f}->{out}")
+        cur = out
+    return r
+
+
+def _einsum_adjoint(node: Node, i: int, g: Node) -> Node:
+    ins, out = parse_subscripts(node.params["subscripts"], len(node.args), node.op)
+    nb = g.ndim - node.ndim
+    batch = _fresh_letters("".join(ins) + out, nb)
+    others = [k for k in range(len(node.args)) if k != i]
+    return einsum_into([batch + out] + [ins[k] for k in others],
+                       [g] + [node.args[k] for k in others], batch + ins[i],
+                       g.shape[:nb] + node.args[i].shape)
+
+
+def _solve_t(at: Node, g: Node, nb: int, vector: bool) -> Node:
+    """``solve(Aᵀ, g)`` for a cotangent with ``nb`` leading batch axes: the batch is
+    moved into the right-hand side's columns and back."""
+    if not nb:
+        return build("solve", at, g)
+    batch, n = g.shape[:nb], at.shape[0]
+    count = int(np.prod(batch, dtype=np.int64))
+    if vector:
+        cols = build("transpose", build("reshape", g, shape=(count, n)), axes=None)
+        x = build("transpose", build("solve", at, cols), axes=None)
+        return build("reshape", x, shape=g.shape)
+    k = g.shape[-1]
+    cols = build("transpose", build("reshape", g, shape=(count, n, k)), axes=(1, 0, 2))
+    x = build("solve", at, build("reshape", cols, shape=(n, count * k)))
+    x = build("transpose", build("reshape", x, shape=(n, count, k)), axes=(1, 0, 2))
+    return build("reshape", x, shape=g.shape)
+
+
+def _solve_adjoint(node: Node, i: int, g: Node) -> Node:
+    # x = A^-1 b: the cotangent of b is A^-T g, of A minus that times xᵀ
+    a, b = node.args
+    nb = g.ndim - node.ndim
+    gb = _solve_t(build("transpose", a, axes=None), g, nb, b.ndim == 1)
+    if i == 1:
+        return gb
+    B = _fresh_letters("ijk", nb)
+    sub = f"{B}i,j->{B}ij" if b.ndim == 1 else f"{B}ik,jk->{B}ij"
+    return build("neg", build("einsum", gb, node, subscripts=sub))
+
+
+def _cholesky_adjoint(node: Node, i: int, g: Node) -> Node:
+    # Murray (2016): sym(L^-T Φ(Lᵀ tril(g)) L^-1); Φ keeps the lower triangle, halves the
+    # diagonal
+    n = node.shape[0]
+    lower = build("mul", g, const(np.tril(np.ones((n, n)))))
+    p = build("mul", build("matmul", build("transpose", node, axes=None), lower),
+              const(phi_mask(n)))
+    li = build("inv", node)
+    s = build("matmul", build("matmul", build("transpose", li, axes=None), p), li)
+    return build("mul", build("add", s, _swap_last(s)), const(0.5))
+
+
+def _norm_adjoint(node: Node, i: int, g: Node) -> Node:
+    x = node.args[0]
+    order = node.params.get("ord", 2.0)
+    ge = _expand(node, g)
+    if order == 2:
+        return build("mul", ge, build("div", x, _expand(node, node)))
+    if order == 1:
+        return build("mul", ge, build("sign", x))
+    # the max (min) of |x|: a tie splits the cotangent evenly
+    hit = build("greater_equal" if order > 0 else "less_equal", build("abs", x),
+                _expand(node, node))
+    m = build("where", hit, const(1.0), const(0.0))
+    count = build("sum", m, axis=node.params.get("axis"), keepdims=True)
+    if count.shape != x.shape:
+        count = build("broadcast_to", count, shape=x.shape)
+    return build("mul", ge, build("div", build("mul", build("sign", x), m), count))
+
+
+def _gather_adjoint(node: Node, i: int, g: Node) -> Node:
+    # scatter-add: entry k of g goes to flat position pos[k] (repeats add up)
+    from numeric.primitives import Positions
+    x = node.args[0]
+    pos = np.asarray(node.params["pos"], dtype=np.int64).reshape(-1)
+    src = np.arange(pos.size, dtype=np.int64)
+    batch = _batch(node, g)
+    if batch:
+        b = np.arange(int(np.prod(batch, dtype=np.int64)), dtype=np.int64)[:, None]
+        src, pos = (b * node.size + src).ravel(), (b * x.size + pos).ravel()
+    return build("scatter", g, src=Positions(src), pos=Positions(pos), shape=batch + x.shape)
+
+
+ADJOINTS.update({
+    "einsum": _einsum_adjoint,
+    "einsum_unary": _einsum_adjoint,
+    "solve": _solve_adjoint,
+    "logabsdet": lambda node, i, g: build("mul", _lift(g, 2), _inv_t(node.args[0])),
+    "cholesky": _cholesky_adjoint,
+    "norm": _norm_adjoint,
+    "gather": _gather_adjoint,
 })
 
 

@@ -206,6 +206,12 @@ class Node:
         return apply("pow_tensor", other, self)
 
     def __getitem__(self, key: Any) -> "Node":
+        # integer or boolean arrays (p[np.arange(n), y], p[:, idx]): a gather of the flat
+        # positions numpy's advanced indexing selects; otherwise basic indexing
+        from symdiff.graph.linalg import gather, gather_positions
+        positions = gather_positions(key, self.shape)
+        if positions is not None:
+            return gather(self, positions)
         return apply("index", self, key=normalize_key(key, self.shape))
 
     @property

@@ -184,28 +184,6 @@ def inv(x: Any) -> Node:
     return apply("inv", x)
 
 
-def norm(x: Any, ord: Optional[Any] = None) -> Node:  # noqa: A002 (numpy's name)
-    """The 2-norm of a vector, the Frobenius norm of an array (``ord`` None, 2 or "fro"
-    for vectors; None or "fro" for arrays; ``ord=1`` for a vector is ``sum(abs(x))``).
-    At x = 0 the gradient is 0, as in PyTorch.
-
-    >>> import symdiff as sd
-    >>> sd.norm(sd.tensor([3.0, 4.0])).item()
-    5.0
-    """
-    x = as_node(x, "sd.norm: x")
-    if ord is not None and not isinstance(ord, (str, int, float)):
-        raise SymdiffError(f"sd.norm: ord must be None, 'fro', 1 or 2, not "
-                           f"{type(ord).__name__}")
-    if ord in (None, "fro") or (ord == 2 and x.ndim == 1):
-        return apply("norm", x)
-    if ord == 1 and x.ndim == 1:
-        return sum(apply("abs", x))
-    raise SymdiffError(
-        f"sd.norm: ord={ord!r} for an array of shape {x.shape} is not supported; use "
-        "ord=None (Frobenius / vector 2-norm) or ord=1 for a vector")
-
-
 def logsumexp(x: Any, axis: Optional[Any] = None, keepdims: bool = False) -> Node:
     """log(sum(exp(x))) over ``axis``, without overflow; its gradient is ``softmax``.
 
@@ -245,6 +223,11 @@ def scatter(x: Any, src: Any, pos: Any, shape: Sequence[int]) -> Node:
     return apply("scatter", x, src=src, pos=pos, shape=tuple(int(d) for d in shape))
 
 
+# -- p14 linear algebra, contraction, indexing (in symdiff/graph/linalg.py, re-exported)
+from symdiff.graph.linalg import (cholesky, einsum, inner, norm, outer, slogdet,  # noqa: E402,F401
+                                  solve, tensordot)
+_SHARED = (SymdiffError, as_node)  # served sd.norm (now in graph/linalg.py); kept for others
+
 FUNCTIONS: dict[str, Callable[..., Node]] = {
     **{name: globals()[name] for name in _UNARY},
     "maximum": maximum, "minimum": minimum, "where": where, "step": step,
@@ -256,6 +239,8 @@ FUNCTIONS: dict[str, Callable[..., Node]] = {
     "Abs": globals()["abs"], "Max": maximum, "Min": minimum, "Heaviside": step,
 }
 """Function names the parser accepts, mapped to the functions that build the nodes."""
+FUNCTIONS.update({"solve": solve, "outer": outer, "inner": inner, "cholesky": cholesky,
+                  "tensordot": tensordot})   # -- p14 linear algebra
 
 # -- reductions and shapes (symdiff.graph.reductions, symdiff.graph.shaping) -----------
 from symdiff.graph.reductions import (cumsum, log_softmax, max, min, prod, std,  # noqa: E402,A004

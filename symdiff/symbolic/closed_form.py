@@ -325,10 +325,56 @@ _EXPLICIT_SHAPES: dict[str, Callable[[Node, np.ndarray], np.ndarray]] = {
 }
 
 
+# -- p14 linear algebra, contraction, indexing: explicit elements (einsum and gather run
+# their numpy forward on object arrays, below)
+
+def _explicit_norm(n: Node, xs: list) -> np.ndarray:
+    from numeric.primitives import normalize_axis
+    x = xs[0]
+    order = n.params.get("ord", 2.0)
+    axes = normalize_axis(n.params.get("axis"), x.ndim, "norm")
+    kept = [k for k in range(x.ndim) if k not in axes]
+    rows = np.transpose(x, kept + list(axes)).reshape(
+        [x.shape[k] for k in kept] + [-1])
+
+    def one(es: Any) -> Any:
+        if order == 2:
+            return sympy.sqrt(sympy.Add(*[e * e for e in es]))
+        parts = [sympy.Abs(e) for e in es]
+        return sympy.Add(*parts) if order == 1 else \
+            sympy.Max(*parts) if order > 0 else sympy.Min(*parts)
+
+    out = np.empty(rows.shape[:-1], dtype=object)
+    for idx in np.ndindex(*out.shape):
+        out[idx] = one(list(rows[idx]))
+    return out.reshape(n.shape)
+
+
+def _explicit_cholesky(n: Node, xs: list) -> np.ndarray:
+    m = sympy.Matrix(xs[0].tolist())
+    try:
+        low = ((m + m.T) / 2).cholesky(hermitian=False)
+    except (ValueError, sympy.matrices.exceptions.NonSquareMatrixError) as e:
+        raise ClosedFormError(f"cholesky has no explicit closed form here ({e})") from None
+    return np.array(low.tolist(), dtype=object)
+
+
+_EXPLICIT_P14: dict[str, Callable[[Node, list], np.ndarray]] = {
+    "solve": lambda n, xs: np.dot(_inverse(sympy.Matrix(xs[0].tolist())), xs[1]),
+    "logabsdet": lambda n, xs: np.array(
+        sympy.log(sympy.Abs(sympy.Matrix(xs[0].tolist()).det(method="berkowitz"))),
+        dtype=object),
+    "cholesky": _explicit_cholesky,
+    "norm": _explicit_norm,
+}
+
+
 def _explicit_op(n: Node, xs: list[np.ndarray]) -> np.ndarray:
     row = PRIMITIVES[n.op]
     if n.op in _EXPLICIT_SHAPES:
         return _EXPLICIT_SHAPES[n.op](n, xs[0])
+    if n.op in _EXPLICIT_P14:
+        return np.asarray(_EXPLICIT_P14[n.op](n, xs), dtype=object)
     if row.kind == "elementwise":
         t = template(n.op)
         xs = np.broadcast_arrays(*xs)
@@ -365,8 +411,6 @@ def _explicit_op(n: Node, xs: list[np.ndarray]) -> np.ndarray:
         e = np.vectorize(sympy.exp, otypes=[object])(xs[0])
         s = np.asarray(PRIMITIVES["sum"].forward(e, **n.params), dtype=object)
         return np.vectorize(sympy.log, otypes=[object])(s)
-    if n.op == "norm":
-        return np.array(sympy.sqrt(np.sum(xs[0] * xs[0])), dtype=object)
     if n.op == "trace":
         return np.array(sympy.Add(*np.diagonal(xs[0])), dtype=object)
     if n.op == "sum" and xs[0].size == 0:

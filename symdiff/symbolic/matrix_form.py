@@ -334,6 +334,154 @@ def _logsumexp_matrix(n: Node, x: Any) -> Any:
     return _apply(sympy.log, s) if getattr(s, "is_Matrix", False) else sympy.log(s)
 
 
+# -- p14 linear algebra, contraction, indexing: matrix forms of einsum (the contractions
+# that are matrix products, transposes, traces, outer and Hadamard products, sums), solve
+# (A**(-1)*b), log|det|, norms; Cholesky has none (explicit=True gives its elements)
+
+class _Labelled:
+    """A matrix expression with an einsum letter per axis: a scalar (no letter), a column
+    (one letter: symdiff's 1-D arrays are columns) or a matrix (two)."""
+
+    def __init__(self, expr: Any, letters: str, sizes: dict):
+        self.expr, self.letters, self.sizes = expr, letters, sizes
+
+    def size(self, c: str) -> int:
+        return self.sizes[c]
+
+    def sum_out(self, c: str) -> "_Labelled":
+        e, ls, n = self.expr, self.letters, self.sizes[c]
+        if ls == c:
+            return _Labelled(_entry(_mul(Ones(1, n), e)), "", self.sizes)
+        if ls[0] == c:                       # sum over rows: a column of column sums
+            return _Labelled(_mul(e.T, Ones(n, 1)), ls[1], self.sizes)
+        return _Labelled(_mul(e, Ones(n, 1)), ls[0], self.sizes)
+
+    def arranged(self, order: str) -> Any:
+        """The expression with its letters in ``order`` (a transpose, or as it is)."""
+        if self.letters == order:
+            return self.expr
+        if len(order) == 2 and self.letters == order[::-1]:
+            return self.expr.T
+        raise ClosedFormError("einsum: no matrix arrangement")
+
+    def spread(self, order: str) -> Any:
+        """Broadcast to the letters ``order`` (one or two letters), as numpy would."""
+        ls = self.letters
+        if ls == "":
+            return self.expr
+        if set(ls) == set(order):
+            return self.arranged(order)
+        if len(order) == 2 and ls == order[0]:      # a column repeated along the columns
+            return _mul(self.expr, Ones(1, self.size(order[1])))
+        if len(order) == 2 and ls == order[1]:      # a row repeated down the rows
+            return _mul(Ones(self.size(order[0]), 1), self.expr.T)
+        raise ClosedFormError("einsum: no matrix broadcast")
+
+
+def _trace_repeated(x: _Labelled, keep: str) -> _Labelled:
+    if len(x.letters) == 2 and x.letters[0] == x.letters[1]:
+        if x.letters[0] in keep:
+            raise ClosedFormError("einsum: a diagonal has no matrix expression")
+        return _Labelled(sympy.Trace(x.expr), "", x.sizes)
+    return x
+
+
+def _einsum_labelled(n: Node, xs: list) -> Any:
+    from numeric.linalg import parse_subscripts
+    ins, out = parse_subscripts(n.params["subscripts"], len(n.args), n.op)
+    if any(len(s) > 2 for s in ins) or len(out) > 2:
+        raise _unsupported(n, "more than two axes")
+    sizes: dict = {}
+    for s, a in zip(ins, n.args):
+        sizes.update(zip(s, a.shape))
+    ops = [_Labelled(x, s, sizes) for x, s in zip(xs, ins)]
+    for k, x in enumerate(ops):
+        others = "".join(o.letters for j, o in enumerate(ops) if j != k)
+        x = _trace_repeated(x, out + others)
+        for c in dict.fromkeys(x.letters):
+            if c not in out and c not in others:
+                x = x.sum_out(c)
+        ops[k] = x
+    if len(ops) == 1:
+        return ops[0].arranged(out)
+    x, y = ops
+    shared = [c for c in x.letters if c in y.letters]
+    contracted = [c for c in shared if c not in out]
+    if len(shared) > len(contracted):          # a letter of both kept: a Hadamard product
+        union = "".join(dict.fromkeys([c for c in out] + list(x.letters + y.letters)))
+        if len(union) > 2:
+            raise _unsupported(n, "a Hadamard product of more than two axes")
+        a, b = x.spread(union), y.spread(union)
+        scalar = [e for e, l in ((a, x), (b, y)) if l.letters == ""]
+        prod = _mul(a, b) if scalar else HadamardProduct(a, b)
+        r = _Labelled(prod, union, sizes)
+        for c in contracted:
+            r = r.sum_out(c)
+        return r.arranged(out)
+    if not contracted:                          # an outer product (or times a scalar)
+        if len(x.letters) + len(y.letters) > 2:
+            raise _unsupported(n, "an outer product of more than two axes")
+        if x.letters and y.letters:
+            return _Labelled(_mul(x.expr, y.expr.T), x.letters + y.letters,
+                             sizes).arranged(out)
+        return _Labelled(_mul(x.expr, y.expr), x.letters + y.letters, sizes).arranged(out)
+    if len(contracted) == 2:                    # sum of x[i, j] y[i, j] (or y[j, i])
+        if x.letters == y.letters:
+            return sympy.Trace(_mul(x.expr.T, y.expr))
+        return sympy.Trace(_mul(x.expr, y.expr))
+    c = contracted[0]
+    fx, fy = x.letters.replace(c, ""), y.letters.replace(c, "")
+    if not fx and not fy:
+        return _entry(_mul(x.expr.T, y.expr))
+    if not fx:                                  # x[c] y[c, b]: yᵀ x as a column
+        return _Labelled(_mul(_Labelled(y.expr, y.letters, sizes).arranged(c + fy).T, x.expr),
+                         fy, sizes).arranged(out)
+    xm = x.arranged(fx + c)
+    if not fy:
+        return _Labelled(_mul(xm, y.expr), fx, sizes).arranged(out)
+    return _Labelled(_mul(xm, y.arranged(c + fy)), fx + fy, sizes).arranged(out)
+
+
+def _einsum_matrix(n: Node, *xs: Any) -> Any:
+    try:
+        return _einsum_labelled(n, list(xs))
+    except ClosedFormError as e:
+        if str(e).startswith("einsum:"):
+            raise _unsupported(n, f"{n.params['subscripts']!r}") from None
+        raise
+
+
+def _norm_p14_matrix(n: Node, x: Any) -> Any:
+    order = n.params.get("ord", 2.0)
+    shape = n.args[0].shape
+    axis = n.params.get("axis")
+    full = axis is None or len(shape) == 1 or sorted(
+        a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)) == [0, 1]
+    if len(shape) > 2 or not full or n.params.get("keepdims") and len(shape) == 2:
+        if order == 2 and len(shape) == 2 and not n.params.get("keepdims"):
+            # one norm per row (axis 1) or column (axis 0): sqrt of sums of squares
+            rows = axis in (1, -1)
+            sq = HadamardPower(x, 2)
+            s = _mul(sq, Ones(shape[1], 1)) if rows else _mul(sq.T, Ones(shape[0], 1))
+            return _apply(sympy.sqrt, s)
+        raise _unsupported(n, "a norm along one axis")
+    if order == 2:
+        return _norm_matrix(n, x)
+    if order == 1:
+        ones = _mul(Ones(1, shape[0]), _apply(sympy.Abs, x))
+        return _entry(ones if len(shape) == 1 else _mul(ones, Ones(shape[1], 1)))
+    raise _unsupported(n, "the max or min of |x|: use .sympy(explicit=True)")
+
+
+_P14_STRUCTURAL: dict[str, Callable[..., Any]] = {
+    "einsum": _einsum_matrix,
+    "einsum_unary": _einsum_matrix,
+    "solve": lambda n, a, b: _mul(sympy.Inverse(a), b),
+    "logabsdet": lambda n, x: sympy.log(sympy.Abs(sympy.Determinant(x))),
+    "norm": _norm_p14_matrix,
+}
+
+
 _STRUCTURAL: dict[str, Callable[..., Any]] = {
     "logsumexp": _logsumexp_matrix,
     "norm": _norm_matrix,
@@ -353,6 +501,7 @@ _STRUCTURAL: dict[str, Callable[..., Any]] = {
     "index": _index_matrix,
     "unindex": _unindex_matrix,
     "broadcast_to": lambda n, x: _bcast(x, n.args[0].shape, n.shape, n),
+    **_P14_STRUCTURAL,
 }
 
 

@@ -122,6 +122,10 @@ def _cofactor(t: Any, x: Any) -> Any:
     return t.autograd.grad(t.linalg.det(x).sum(), x, create_graph=True)[0]
 
 
+def _norm(t: Any, x: Any, ord: float = 2.0, axis: Any = None, keepdims: bool = False) -> Any:
+    return t.linalg.vector_norm(x, ord=ord, dim=_dims(x, axis, "norm"), keepdim=keepdims)
+
+
 TORCH_OPS: dict[str, Callable[..., Any]] = {
     "add": lambda t, x, y: x + y,
     "sub": lambda t, x, y: x - y,
@@ -152,7 +156,6 @@ TORCH_OPS: dict[str, Callable[..., Any]] = {
     "sum": _reduce(lambda x, d, k: x.sum(dim=d, keepdim=k), "sum"),
     "mean": _reduce(lambda x, d, k: x.mean(dim=d, keepdim=k), "mean"),
     "logsumexp": _reduce(lambda x, d, k: x.logsumexp(dim=d, keepdim=k), "logsumexp"),
-    "norm": lambda t, x: t.linalg.vector_norm(x),
     "trace": lambda t, x: t.trace(x),
     "det": lambda t, x: t.linalg.det(x),
     "logdet": lambda t, x: t.logdet(x),
@@ -165,6 +168,15 @@ TORCH_OPS: dict[str, Callable[..., Any]] = {
     "unindex": _unindex,
     "broadcast_to": lambda t, x, shape: t.broadcast_to(x, tuple(shape)),
     "scatter": _scatter,
+    # -- p14 linear algebra, contraction, indexing
+    "einsum": lambda t, x, y, subscripts: t.einsum(subscripts, x, y),
+    "einsum_unary": lambda t, x, subscripts: t.einsum(subscripts, x),
+    "solve": lambda t, a, b: t.linalg.solve(a, b),
+    "logabsdet": lambda t, x: t.linalg.slogdet(x)[1],
+    # symdiff factors the symmetric part (torch reads the lower triangle)
+    "cholesky": lambda t, x: t.linalg.cholesky((x + x.mT) / 2),
+    "norm": _norm,
+    "gather": lambda t, x, pos: x.reshape(-1)[t.as_tensor(np.asarray(pos, dtype=np.int64))],
 }
 """row name -> ``(torch, *inputs, **params) -> tensor``: every row of the table, the
 internal ones (unindex, scatter) included, since derivative graphs contain them."""
