@@ -23,6 +23,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .axes import normalize_axis
 from .errors import NumericShapeError
 
 Shape = tuple[int, ...]
@@ -314,7 +315,6 @@ NORM_ORDS = (2.0, 1.0, math.inf, -math.inf)
 
 
 def norm_shape(s: Shape, ord: float = 2.0, axis: Any = None, keepdims: bool = False) -> Shape:
-    from .primitives import normalize_axis   # (primitives imports this module)
 
     if len(s) == 0:
         raise NumericShapeError("norm: needs a vector or an array, got a scalar (use abs)",
@@ -372,7 +372,6 @@ def norm_complex(x: Any, ord: float = 2.0, axis: Any = None, keepdims: bool = Fa
 
 
 def _expand(r: Any, x: Any, axis: Any, keepdims: bool) -> Any:
-    from .primitives import normalize_axis
 
     if not keepdims and np.ndim(x):
         r = np.expand_dims(r, normalize_axis(axis, np.ndim(x), "norm"))

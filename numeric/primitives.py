@@ -65,6 +65,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from . import linalg as _la
+from .axes import normalize_axis  # noqa: F401  (re-exported: callers import it from here)
 from .errors import NumericShapeError
 
 Shape = tuple[int, ...]
@@ -146,27 +147,6 @@ def broadcast_shape(*shapes: Shape, op: str = "elementwise op") -> Shape:
 
 def _elementwise_shape(name: str) -> Callable[..., Shape]:
     return lambda *shapes, **_: broadcast_shape(*shapes, op=name)
-
-
-def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
-    """Axis argument -> sorted tuple of non-negative axes (None means all axes).
-
-    >>> normalize_axis(-1, 3, "sum"), normalize_axis(None, 2, "sum")
-    ((2,), (0, 1))
-    """
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
-    for a in axes:
-        a = int(a)
-        if not -ndim <= a < ndim:
-            raise NumericShapeError(
-                f"{op}: axis {a} is out of range for an array of {ndim} dimension(s)", op, ())
-        out.append(a % ndim)
-    if len(set(out)) != len(out):
-        raise NumericShapeError(f"{op}: repeated axis in {axis!r}", op, ())
-    return tuple(sorted(out))
 
 
 def _reduce_shape(name: str) -> Callable[..., Shape]:

@@ -205,15 +205,6 @@ class Node:
     def __rpow__(self, other: Any) -> "Node":
         return apply("pow_tensor", other, self)
 
-    def __getitem__(self, key: Any) -> "Node":
-        # integer or boolean arrays (p[np.arange(n), y], p[:, idx]): a gather of the flat
-        # positions numpy's advanced indexing selects; otherwise basic indexing
-        from symdiff.graph.linalg import gather, gather_positions
-        positions = gather_positions(key, self.shape)
-        if positions is not None:
-            return gather(self, positions)
-        return apply("index", self, key=normalize_key(key, self.shape))
-
     @property
     def T(self) -> "Node":
         """Transpose (reverses the axes, as numpy's ``.T``)."""
@@ -271,7 +262,8 @@ class Node:
     # ---- late binding: the one place the graph calls up into the layers above it ----
     # (as torch.Tensor.backward calls into autograd). Lowering, the SymPy closed forms and
     # the backward sweep are built on Node; a Node offers them as methods, imported here
-    # when called. tests/test_layering.py allows upward imports only inside this block.
+    # when called (so is the gather behind integer-array indexing, symdiff.graph.linalg).
+    # tests/test_layering.py allows upward imports only inside this block.
     def eval(self, values: Any = None, /, **kwargs: Any) -> Any:
         """Evaluate at a point: ``f.eval(x=7.0)``, ``f.eval({x: 7.0})``, ``f.eval({"x": 7.0})``."""
         from symdiff.lowering.lower import evaluate
@@ -299,6 +291,16 @@ class Node:
         under a 2 s budget; it never raises."""
         from symdiff.symbolic.display import latex_text
         return latex_text(self)
+
+    def __getitem__(self, key: Any) -> "Node":
+        # (in this block: symdiff.graph.linalg, where gathers are built, is built on Node)
+        # integer or boolean arrays (p[np.arange(n), y], p[:, idx]): a gather of the flat
+        # positions numpy's advanced indexing selects; otherwise basic indexing
+        from symdiff.graph.linalg import gather, gather_positions
+        positions = gather_positions(key, self.shape)
+        if positions is not None:
+            return gather(self, positions)
+        return apply("index", self, key=normalize_key(key, self.shape))
 
     # ---- end of late binding ----------------------------------------------------------
 
