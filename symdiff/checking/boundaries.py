@@ -69,7 +69,11 @@ def _switch_values(lowered: Any, nodes: list[Node], args: list) -> list[np.ndarr
         for n in nodes:
             xs = [vals[lowered.slots[id(a)]] for a in n.args]
             s = np.asarray(PRIMITIVES[n.op].domain.boundary(*xs, **n.params), dtype=float)
-            out.append(np.broadcast_to(s, n.shape).reshape(-1)[:MAX_ENTRIES])
+            # elementwise rows give the switch in the output's shape (broadcast a scalar);
+            # a reduction's (norm with ord=1) is per input entry, kept as it is
+            flat = s.reshape(-1) if s.ndim and s.shape != n.shape and s.size != 1 \
+                else np.broadcast_to(s, n.shape).reshape(-1)
+            out.append(flat[:MAX_ENTRIES])
     return out
 
 
