@@ -120,8 +120,9 @@ class ArrayMethods:
 
     def astype(self, dtype: Any, order: str = "K", casting: str = "unsafe", subok: bool = True,
                copy: bool = True) -> Any:
-        """``self`` for float64 (``float``, ``np.float64``, ``"float64"``); symdiff
-        computes in float64 only, so any other dtype is refused."""
+        """``self`` for float64 (``float``, ``np.float64``, ``"float64"``), and 1.0 / 0.0
+        for a comparison (``(x > 0).astype(float)``, the mask numpy code multiplies by);
+        symdiff computes in float64 only, so any other dtype is refused."""
         try:
             ok = np.dtype(dtype) == np.float64
         except TypeError:
@@ -129,6 +130,8 @@ class ArrayMethods:
         if not ok:
             raise UnsupportedError(f"Node.astype({dtype!r}): symdiff computes in float64 "
                                    "only (astype(float) is the Node itself)")
+        if getattr(self, "dtype", None) == "bool":
+            return np.where(self, 1.0, 0.0)
         return self
 
     def copy(self, order: str = "C") -> Any:

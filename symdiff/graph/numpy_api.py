@@ -431,3 +431,45 @@ def _full_like(a: Any, fill_value: Any, dtype: Any = None, order: Any = "K", sub
 def _copy(a: Any, order: Any = "K", subok: Any = False) -> Node:
     """The same Node (Nodes are immutable: a copy could not differ)."""
     return as_node(a, "numpy.copy: a")
+
+
+# -- numpy functions: variance and standard deviation, graphs of rows (mean, pow, sqrt) ----
+
+def _variance(name: str, a: Any, axis: Any, dtype: Any, out: Any, ddof: Any, keepdims: Any,
+              where: Any, mean: Any, correction: Any) -> Node:
+    """mean((a - mean(a))**2) * n / (n - ddof): the closed form reads as the definition,
+    and its gradient is exact (a row of its own would add nothing but a name)."""
+    no_out(name, out)
+    float_dtype(name, dtype)
+    no_where(name, where)
+    if correction is not UNSET:
+        if ddof not in (0, None):
+            raise ArgumentError(f"{name}: give ddof or correction, not both")
+        ddof = correction
+    given, ddof = ddof, as_real(ddof, name, "ddof")
+    keep = False if keepdims is UNSET else keepdims
+    a = as_node(a, f"{name}: a")
+    centre = ops.mean(a, axis=axis, keepdims=True) if mean is UNSET else mean
+    squares = ops.mean((a - centre) ** 2, axis=axis, keepdims=keep)
+    n = a.size // max(squares.size, 1)
+    if n - ddof <= 0:
+        raise ArgumentError(f"{name}: ddof={shown(given)} leaves no degrees of freedom: "
+                            f"{n} entries per result (numpy would return nan or inf)")
+    return squares if ddof == 0 else squares * (n / (n - ddof))
+
+
+@implements(np.var, note="axis, keepdims, ddof (or correction), mean=; mean((a - mean(a))**2) "
+                         "scaled by n/(n - ddof)")
+def _var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
+         keepdims: Any = False, *, where: Any = UNSET, mean: Any = UNSET,
+         correction: Any = UNSET) -> Node:
+    return _variance("numpy.var", a, axis, dtype, out, ddof, keepdims, where, mean, correction)
+
+
+@implements(np.std, note="as numpy.var, then sqrt (its derivative is infinite where all "
+                         "entries are equal)")
+def _std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
+         keepdims: Any = False, *, where: Any = UNSET, mean: Any = UNSET,
+         correction: Any = UNSET) -> Node:
+    return ops.sqrt(_variance("numpy.std", a, axis, dtype, out, ddof, keepdims, where, mean,
+                              correction))

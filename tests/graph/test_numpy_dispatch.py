@@ -203,6 +203,16 @@ FUNCTION_CASES = [
     ("full_like", lambda np_, A, X, v, T: np_.full_like(v, 2.5) - v),
     ("copy", lambda np_, A, X, v, T: np_.copy(X)),
     ("softmax", lambda np_, A, X, v, T: np_.exp(v) / np_.sum(np_.exp(v))),
+    # -- var and std: graphs of rows
+    ("var", lambda np_, A, X, v, T: np_.var(v)),
+    ("var axis keepdims", lambda np_, A, X, v, T: np_.var(T, axis=(0, 2), keepdims=True)),
+    ("var ddof", lambda np_, A, X, v, T: np_.var(X, axis=0, ddof=1)),
+    ("var correction", lambda np_, A, X, v, T: np_.var(X, correction=1)),
+    ("var mean=", lambda np_, A, X, v, T: np_.var(X, axis=1, mean=np_.mean(X, 1, keepdims=True))),
+    ("std", lambda np_, A, X, v, T: np_.std(X, axis=1)),
+    ("std ddof keepdims", lambda np_, A, X, v, T: np_.std(T, axis=-1, ddof=1, keepdims=True)),
+    ("layer norm", lambda np_, A, X, v, T: (X - np_.mean(X, axis=1, keepdims=True))
+     / np_.sqrt(np_.var(X, axis=1, keepdims=True) + 1e-5)),
 ]
 
 
@@ -328,6 +338,27 @@ def test_array_methods_follow_the_registration_of_their_numpy_function(method, f
     else:                        # not yet: the UnsupportedError of the numpy function
         with pytest.raises(sd.UnsupportedError, match=rf"numpy\.{fn.__name__} is not"):
             getattr(X, method)(**args)
+
+
+def test_var_refuses_what_numpy_would_answer_with_nan():
+    with pytest.raises(sd.ArgumentError, match=r"numpy\.var: ddof=3 leaves no degrees of "
+                                               r"freedom: 3 entries"):
+        np.var(sd.var("x", (3,)), ddof=3)
+    with pytest.raises(sd.ArgumentError, match=r"numpy\.std: give ddof or correction"):
+        np.std(sd.var("x", (3,)), ddof=1, correction=1)
+    with pytest.raises(sd.UnsupportedError, match=r"numpy\.var: where="):
+        np.var(sd.var("x", (3,)), where=np.array([True, False, True]))
+
+
+def test_astype_float_of_a_comparison_is_its_zero_one_mask():
+    x = sd.var("x", (3,))
+    mask = (x > 0).astype(float)
+    assert mask.dtype == "float64" and mask.op == "where"
+    x0 = np.array([-1.0, 2.0, 0.5])
+    np.testing.assert_allclose((mask * x).eval(x=x0), (x0 > 0).astype(float) * x0)
+    # the mask carries no gradient: d/dx sum(mask * x**2) = mask * 2x
+    _, (g,) = sd.value_and_grad(sd.sum(mask * x ** 2), [x])(x=x0)
+    np.testing.assert_allclose(g, (x0 > 0) * 2 * x0)
 
 
 def test_astype_to_another_dtype_is_refused():
