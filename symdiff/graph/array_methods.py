@@ -142,6 +142,20 @@ class ArrayMethods:
         """``self``: symdiff is real."""
         return self
 
+    # int() and round() of a value, as a numpy scalar; a free Node has no number to give
+    def __int__(self) -> int:
+        if self._value is None:
+            raise self._no_numbers("int() needs a number", "shapes are Python ints already "
+                                   "(x.shape[0], len(x)); a choice is np.where(cond, a, b)")
+        return int(self.item())
+
+    def __round__(self, ndigits: Any = None) -> Any:
+        if self._value is None:
+            raise self._no_numbers("round() needs a number",
+                                   "rounding has no derivative worth the name (zero almost "
+                                   "everywhere); leave it out of the traced function")
+        return round(self.item(), ndigits)
+
     # what numpy arrays allow and a graph cannot do
     def __setitem__(self, key: Any, value: Any) -> None:
         raise UnsupportedError(

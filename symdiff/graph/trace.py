@@ -83,6 +83,8 @@ def from_function(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Node:
     * a **Node** is used as it is (a variable or tensor made elsewhere);
     * **anything else passes through unchanged**: arrays, numbers, lists, labels, dicts
       of hyper-parameters. Arrays and numbers become constants where they meet a Node.
+      (An array argument is passed as a view whose ``.dot`` also takes Nodes, so data
+      ``X.dot(W)`` works as ``X @ W`` does.)
 
     Arguments bind as Python binds them (positional or by keyword, defaults apply); a
     missing or extra one, or a function taking ``*args``/``**kwargs``, is an
@@ -106,10 +108,30 @@ def from_function(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Node:
     for name, value in bound.arguments.items():
         if name in given and is_shape(value):
             bound.arguments[name] = _variable(fn, name, value)
+        elif type(value) is np.ndarray:
+            bound.arguments[name] = value.view(ArgumentArray)
     return as_result(call_traced(fn, bound.args, bound.kwargs, WHO), fn, WHO)
 
 
 WHO = "sd.from_function"
+
+
+class ArgumentArray(np.ndarray):
+    """A numpy array argument while its function is traced: a view of the caller's array
+    (same numbers, same memory), whose ``.dot`` is ``np.dot``.
+
+    ``X.dot(W)`` with a Node ``W`` then builds the graph as ``X @ W`` does: numpy's own
+    ``ndarray.dot`` asks ``W`` for its numbers and offers no protocol to intercept, and
+    ``scores = X.dot(W)`` is how much of the numpy code people check is written.
+
+    >>> import symdiff as sd
+    >>> X = np.ones((2, 3)).view(ArgumentArray)
+    >>> X.dot(sd.var("W", (3, 4))).shape, X.dot(np.ones(3)).tolist()
+    ((2, 4), [3.0, 3.0])
+    """
+
+    def dot(self, b: Any, out: Any = None) -> Any:
+        return np.dot(self, b) if out is None else np.dot(self, b, out=out)
 
 
 def _variable(fn: Callable, name: str, shape: tuple) -> Node:

@@ -61,6 +61,26 @@ def hidden_layers(W, b, X):
     return np.mean(np.square(z).sum(axis=1, keepdims=True) - np.abs(z).mean(axis=0))
 
 
+def svm_data_dot(W, X, Y):
+    """cs231n's vectorized SVM loss: data X.dot(W) (numpy's own ndarray.dot), a one-hot Y."""
+    s = X.dot(W)
+    correct = np.sum(s * Y, axis=1, keepdims=True)
+    margins = np.maximum(0, s - correct + 1.0) * (1 - Y)
+    return margins.sum() / len(X) + 0.5 * np.sum(W * W)
+
+
+def batchnorm_squares(x, gamma, beta):
+    mu, var = x.mean(axis=0), x.var(axis=0)
+    xh = (x - mu) / np.sqrt(var + 1e-5)
+    return np.sum((gamma * xh + beta) ** 2)
+
+
+def rnn_step(x, h, Wx, Wh, b):
+    return np.sum(np.tanh(x @ Wx + h @ Wh + b) ** 2)
+
+
+ONEHOT = np.eye(3)[[0, 2, 1, 1, 0]]
+
 # (function, what becomes a variable (shapes), what stays an array, a point for the variables)
 CASES = [
     (tanh_squares, {"w": (3,)}, {"X": X0}, {"w": RNG.normal(size=3)}),
@@ -75,7 +95,30 @@ CASES = [
     (with_methods, {"w": (3,)}, {"X": X0, "y": Y0}, {"w": RNG.normal(size=3)}),
     (hidden_layers, {"W": (3, 2), "b": (2,)}, {"X": X0},
      {"W": RNG.normal(size=(3, 2)), "b": RNG.normal(size=2)}),
+    (svm_data_dot, {"W": (3, 3)}, {"X": X0, "Y": ONEHOT}, {"W": RNG.normal(size=(3, 3))}),
+    (batchnorm_squares, {"x": (5, 3), "gamma": (3,), "beta": (3,)}, {},
+     {"x": X0, "gamma": RNG.normal(size=3), "beta": RNG.normal(size=3)}),
+    (rnn_step, {"x": (5, 3), "h": (5, 2), "Wx": (3, 2), "Wh": (2, 2), "b": (2,)}, {},
+     {"x": X0, "h": RNG.normal(size=(5, 2)), "Wx": RNG.normal(size=(3, 2)),
+      "Wh": RNG.normal(size=(2, 2)), "b": RNG.normal(size=2)}),
 ]
+
+
+def test_array_arguments_are_the_callers_numbers_and_their_dot_takes_nodes():
+    seen = {}
+
+    def f(w, X, labels):
+        seen.update(X=X, labels=labels)
+        return np.sum(X.dot(w)) + np.sum(np.eye(3)[labels] @ w)
+
+    labels = np.array([0, 2])
+    g = sd.from_function(f, w=(3,), X=X0, labels=labels)
+    assert isinstance(seen["X"], np.ndarray) and np.shares_memory(seen["X"], X0)
+    assert seen["labels"].tolist() == [0, 2]
+    w0 = RNG.normal(size=3)
+    assert g.eval(w=w0) == pytest.approx(np.sum(X0 @ w0) + w0[0] + w0[2], rel=1e-12)
+    # where the array meets no Node, its dot is numpy's
+    assert isinstance(seen["X"].dot(np.ones(3)), np.ndarray)
 
 
 def _check_traced(fn, shapes, arrays, point):
@@ -203,7 +246,8 @@ def method_missing(w):
 
 
 def array_method(w, X):
-    return np.sum(X.dot(w))
+    Xb = np.hstack([X, np.ones((len(X), 1))])    # a new array: numpy's own ndarray.dot
+    return np.sum(Xb.dot(w))
 
 
 def qr(A):
@@ -220,7 +264,7 @@ def qr(A):
     (assigning, {"w": (3,)}, sd.UnsupportedError, "w[0] = 1.0", r"item assignment"),
     (method_missing, {"w": (3,)}, sd.TracingError, "w.sort()",
      r"no attribute 'sort'.*ndarray\.sort is not supported"),
-    (array_method, {"w": (3,), "X": X0}, sd.UnsupportedError, "X.dot(w)",
+    (array_method, {"w": (4,), "X": X0}, sd.UnsupportedError, "Xb.dot(w)",
      r"var 'w' has no value: numpy asked for its numbers.*X\.dot\(w\).*write X @ w"),
     (qr, {"A": (3, 3)}, sd.UnsupportedError, "np.linalg.qr", r"numpy\.linalg\.qr is not"),
 ])

@@ -291,6 +291,15 @@ def test_a_free_node_has_no_numbers_to_give():
         float(sd.var("y") * 2)
 
 
+def test_int_and_round_of_a_value_are_numbers_and_of_a_free_node_are_refused():
+    assert int(sd.tensor(3.7)) == 3 and round(sd.tensor(3.7)) == 4
+    assert round(sd.tensor(3.14159), 2) == 3.14
+    with pytest.raises(sd.UnsupportedError, match=r"int\(\) needs a number.*x\.shape\[0\]"):
+        int(sd.var("x"))
+    with pytest.raises(sd.UnsupportedError, match=r"round\(\) needs a number"):
+        round(sd.var("x") * 2)
+
+
 def test_supported_numpy_lists_the_mapping():
     names = sd.supported_numpy()
     assert names == sorted(set(names))
