@@ -60,8 +60,9 @@ def array_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
     name = numpy_name(ufunc) + ("" if method == "__call__" else f".{method}")
     supported = numpy_api.ufunc_supported(ufunc)
     if not supported or method not in ("__call__", "reduce", "accumulate", "outer"):
-        fallback = _NO if method == "at" else _on_values(ufunc if method == "__call__" else getattr(ufunc, method),
-                              inputs, kwargs)
+        # "at" writes in place: never on values either (a constant's array would change)
+        bound = ufunc if method == "__call__" else getattr(ufunc, method)
+        fallback = _NO if method == "at" else _on_values(bound, inputs, kwargs)
         if fallback is not _NO:
             return fallback
         if method in ("at", "reduceat"):
