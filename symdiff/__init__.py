@@ -33,6 +33,7 @@ from symdiff.checking.vjp import verify_vjp
 from symdiff.checking.code import GradientCodeError
 from symdiff.graph.parse import parse
 from symdiff.graph.trace import TracingError, from_function
+from symdiff.graph import dispatch as _dispatch  # noqa: F401  (numpy's functions on Nodes)
 from symdiff.graph.numpy_api import supported_numpy
 from symdiff.graph.linalg import (cholesky, einsum, inner, outer, slogdet, solve,
                                   tensordot)   # -- p14 linear algebra, contraction

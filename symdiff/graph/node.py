@@ -21,13 +21,14 @@ import numpy as np
 
 from numeric import PRIMITIVES, NumericShapeError
 
-from symdiff.errors import ShapeError, SymdiffError
-from symdiff.graph.params import as_axes, as_shape, normalize_axis_param, normalize_key
-from symdiff.graph.values import as_flag, real_array
+from symdiff.errors import ShapeError, SymdiffError, UnsupportedError
+from symdiff.graph.array_methods import ArrayMethods
+from symdiff.graph.params import as_axes, as_shape, normalize_key
+from symdiff.graph.values import real_array
 from symdiff.graph.walks import free_names, topological
 
 LEAF_OPS = ("var", "tensor", "const")
-class Node:
+class Node(ArrayMethods):
     """A vertex of an expression graph; build them with ``sd.var``, ``sd.tensor``, operators.
 
     >>> import symdiff as sd
@@ -113,25 +114,44 @@ class Node:
         return self.data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        v = self.data
+        if self._value is None:
+            raise self._no_numbers(
+                "numpy asked for its numbers (np.asarray, np.array, a method of a numpy "
+                "array such as X.dot(w), or a numpy function converting its input)",
+                "numpy's functions and operators on Nodes build the graph instead (write "
+                "X @ w or np.dot(X, w) for X.dot(w); drop np.asarray; sd.supported_numpy() "
+                "lists what works)")
+        v = self._value
         return v.astype(dtype) if dtype is not None else v
 
     def __float__(self) -> float:
+        if self._value is None:
+            raise self._no_numbers("float() needs a number (so do math.exp, math.log, ...)",
+                                   "use np.exp, np.log, ... (or sd.exp), which build the graph")
         return self.item()
 
+    def _no_numbers(self, need: str, instead: str) -> UnsupportedError:
+        # a free variable stands for any value: there are no numbers to hand to numpy
+        return UnsupportedError(
+            f"{self._describe()} has no value: {need}, but it depends on free variables "
+            f"({', '.join(free_names(self))}), which stand for any value; {instead}; "
+            "evaluate at a point with .eval(...)")
+
     def __bool__(self) -> bool:
-        raise SymdiffError(
-            "the truth value of a symdiff Node is ambiguous: use sd.where(cond, a, b) for "
-            "a choice inside the graph, or .item() on a bound value")
+        raise UnsupportedError(
+            f"the truth value of {self._describe()} is ambiguous: a symdiff Node in a "
+            "Python if, while, and, or, not or bool() cannot be traced; use np.where(cond, "
+            "a, b) (or sd.where) for a choice inside the graph, np.maximum / np.minimum "
+            "for max(a, b) / min(a, b), or .item() on a bound value")
 
     def __len__(self) -> int:
         if not self.shape:
-            raise TypeError("len() of a 0-d node")
+            raise UnsupportedError(f"len() of a 0-d Node ({self._describe()})")
         return self.shape[0]
 
     def __iter__(self):
         if not self.shape:
-            raise TypeError("iteration over a 0-d node")
+            raise UnsupportedError(f"iteration over a 0-d Node ({self._describe()})")
         return (self[i] for i in range(self.shape[0]))
 
     def detach(self) -> "Node":
@@ -220,23 +240,7 @@ class Node:
             shape = shape[0]
         return apply("reshape", self, shape=as_shape(shape, "reshape", reshape=True))
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> "Node":
-        return apply("sum", self, axis=normalize_axis_param(axis, "sum"),
-                     keepdims=as_flag(keepdims, "sum", "keepdims"))
-
-    def mean(self, axis: Any = None, keepdims: bool = False) -> "Node":
-        return apply("mean", self, axis=normalize_axis_param(axis, "mean"),
-                     keepdims=as_flag(keepdims, "mean", "keepdims"))
-
-    # numpy's ufuncs on nodes (np.sin(x)) build graph nodes too
-    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        name = _UFUNCS.get(ufunc.__name__)
-        if method != "__call__" or name is None or kwargs:
-            return NotImplemented
-        if name == "pow":
-            return inputs[0] ** inputs[1] if isinstance(inputs[0], Node) else \
-                apply("pow_tensor", *inputs)
-        return apply(name, *inputs)
+    # .sum .mean .max .var .dot .astype ...: numpy's methods, from ArrayMethods
 
     # ---- display ---------------------------------------------------------------------
     def _describe(self) -> str:
@@ -302,15 +306,18 @@ class Node:
             return gather(self, positions)
         return apply("index", self, key=normalize_key(key, self.shape))
 
+    # numpy's protocols (NEP 13, NEP 18): np.exp(x), np.sum(x) on Nodes build the graph;
+    # symdiff.graph.dispatch reads numpy_api, whose implementations are built on Node
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        from symdiff.graph.dispatch import array_ufunc
+        return array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
+        from symdiff.graph.dispatch import array_function
+        return array_function(func, args, kwargs)
+
     # ---- end of late binding ----------------------------------------------------------
 
-
-_UFUNCS = {"add": "add", "subtract": "sub", "multiply": "mul", "true_divide": "div",
-           "divide": "div", "negative": "neg", "power": "pow", "matmul": "matmul",
-           "exp": "exp", "log": "log", "sin": "sin", "cos": "cos", "tan": "tan",
-           "tanh": "tanh", "sqrt": "sqrt", "absolute": "abs", "sign": "sign",
-           "maximum": "maximum", "minimum": "minimum", "greater": "greater",
-           "greater_equal": "greater_equal", "less": "less", "less_equal": "less_equal"}
 
 
 

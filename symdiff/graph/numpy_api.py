@@ -2,17 +2,25 @@
 
 A numpy function applied to a Node (``np.sum(w)``, ``np.where(x > 0, x, 0)``) reaches
 ``Node.__array_function__``, and a ufunc (``np.exp(x)``, ``x * array``) reaches
-``Node.__array_ufunc__``; both look the callable up here, and whatever is not here raises
-``sd.UnsupportedError`` naming it (never numpy's own TypeError, never "has no value").
+``Node.__array_ufunc__``; both look the callable up here (``symdiff.graph.dispatch`` does
+the looking), and whatever is not here raises ``sd.UnsupportedError`` naming it (never
+numpy's own TypeError, never "has no value").
 
 * **ufuncs** come from the table: an elementwise row named like a numpy ufunc (``exp``,
   ``log1p``, ``arctan2``) is that ufunc, with no entry to write; ``UFUNC_ALIASES`` maps the
-  ufuncs whose numpy name differs from the row's (``multiply`` is ``mul``).
+  ufuncs whose numpy name differs from the row's (``multiply`` is ``mul``), and
+  ``COMPOSITE_UFUNCS`` the few that are a small graph of rows (``square`` is ``x**2``
+  until a row of that name exists: a row always wins).
 * **functions** are registered with ``@implements(np.sum, ...)``: an implementation takes
-  numpy's signature and builds Nodes. ``supported_numpy()`` lists both, so the list in the
-  docs is generated from this module and cannot go stale.
+  numpy's signature and builds Nodes; the argument checks below (``no_out``,
+  ``float_dtype``, ``no_where``) give every registration the same messages.
+  ``supported_numpy()`` lists ufuncs and functions, so the list in the docs is generated
+  from this module and cannot go stale.
 
-May import numpy, ``numeric``, ``symdiff.errors`` and ``symdiff.graph``.
+Each group of registrations is a block of its own (``# -- numpy functions: ...``).
+
+May import numpy, ``numeric``, ``symdiff.errors`` and ``symdiff.graph`` (node, ops, params,
+values).
 
 >>> import numpy as np
 >>> "numpy.exp" in supported_numpy() and "numpy.multiply" in supported_numpy()
@@ -20,11 +28,17 @@ True
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Callable, Optional
 
 import numpy as np
 
 from numeric import PRIMITIVES
+
+from symdiff.errors import UnsupportedError
+from symdiff.graph import ops
+from symdiff.graph.node import Node, apply, as_node, constant_exponent
+from symdiff.graph.values import as_real, shown
 
 UFUNC_ALIASES: dict[str, str] = {
     "add": "add", "subtract": "sub", "multiply": "mul", "true_divide": "div",
@@ -37,43 +51,82 @@ UFUNC_ALIASES: dict[str, str] = {
 FUNCTIONS: dict[Callable, Callable] = {}
 """numpy function -> its implementation on Nodes (numpy's signature), by ``implements``."""
 
+NOTES: dict[Callable, str] = {}
+"""numpy function -> what to say about it in the docs (axis support, refused arguments)."""
 
-def implements(*numpy_functions: Callable) -> Callable[[Callable], Callable]:
-    """Register the decorated function as what each of ``numpy_functions`` does on Nodes.
+
+def implements(*numpy_functions: Callable, note: str = "") -> Callable[[Callable], Callable]:
+    """Register the decorated function as what each of ``numpy_functions`` does on Nodes;
+    ``note`` (optional) is printed beside it in docs/numpy.md (else the first line of the
+    implementation's docstring is).
 
     >>> @implements(np.trace)
     ... def _trace_example(a):
     ...     return a
     >>> FUNCTIONS[np.trace] is _trace_example
     True
-    >>> del FUNCTIONS[np.trace]
+    >>> FUNCTIONS[np.trace] = _trace  # (the real one, registered below)
     """
     def register(impl: Callable) -> Callable:
         for fn in numpy_functions:
             FUNCTIONS[fn] = impl
+            if note:
+                NOTES[fn] = note
         return impl
     return register
 
 
 def ufunc_row(name: str) -> Optional[str]:
-    """The table row a numpy ufunc of this name is, or None.
+    """The table row a numpy ufunc of this name is, or None. A row with params is a ufunc
+    only through an alias (``power`` is ``pow`` with a constant exponent).
 
     >>> ufunc_row("multiply"), ufunc_row("exp"), ufunc_row("bitwise_and")
     ('mul', 'exp', None)
     """
     row = UFUNC_ALIASES.get(name, name)
-    if row in PRIMITIVES and (PRIMITIVES[row].kind == "elementwise" or name in UFUNC_ALIASES):
+    if row not in PRIMITIVES:
+        return None
+    if name in UFUNC_ALIASES:
+        return row
+    prim = PRIMITIVES[row]
+    if prim.kind == "elementwise" and not prim.params and row != "where":
         return row
     return None
 
 
-def _numpy_name(fn: Callable) -> str:
+def ufunc_supported(ufunc: Any) -> bool:
+    """Whether ``ufunc(...)`` on Nodes builds a graph: a table row of its name and arity,
+    or a composite.
+
+    >>> ufunc_supported(np.sin), ufunc_supported(np.square), ufunc_supported(np.floor)
+    (True, True, False)
+    """
+    name = getattr(ufunc, "__name__", "")
+    row = ufunc_row(name)
+    if row is not None and (name in UFUNC_ALIASES or PRIMITIVES[row].arity == ufunc.nin):
+        return True
+    return name in COMPOSITE_UFUNCS
+
+
+_NAMESPACES = (("numpy", np), ("numpy.linalg", np.linalg), ("numpy.fft", np.fft),
+               ("numpy.random", np.random), ("numpy.emath", np.emath))
+
+
+def numpy_name(fn: Any) -> str:
+    """How a user writes a numpy callable: ``numpy.sum``, ``numpy.linalg.det``,
+    ``numpy.fft.fft`` (its public namespace, not the module it is defined in).
+
+    >>> numpy_name(np.linalg.qr), numpy_name(np.fft.fft), numpy_name(np.absolute)
+    ('numpy.linalg.qr', 'numpy.fft.fft', 'numpy.absolute')
+    """
+    name = getattr(fn, "__name__", None) or type(fn).__name__
+    for prefix, space in _NAMESPACES:
+        if getattr(space, name, None) is fn:
+            return f"{prefix}.{name}"
     module = getattr(fn, "__module__", None) or "numpy"
-    module = "numpy" if module.startswith("numpy") and module.count(".") <= 1 and \
-        not module.startswith("numpy.linalg") else module
-    if module.startswith("numpy.linalg"):
-        module = "numpy.linalg"
-    return f"{module}.{getattr(fn, '__name__', repr(fn))}"
+    if module.startswith("numpy._") or module.startswith("numpy.core"):
+        module = "numpy"
+    return f"{module}.{name}"
 
 
 def supported_numpy() -> list[str]:
@@ -84,350 +137,112 @@ def supported_numpy() -> list[str]:
     True
     """
     names = {f"numpy.{u}" for u in dir(np)
-             if isinstance(getattr(np, u, None), np.ufunc) and ufunc_row(u) is not None}
-    names |= {_numpy_name(fn) for fn in FUNCTIONS}
+             if isinstance(getattr(np, u, None), np.ufunc) and ufunc_supported(getattr(np, u))}
+    names |= {numpy_name(fn) for fn in FUNCTIONS}
     return sorted(names)
 
 
-# -- reductions and shapes: numpy's signatures on sd.max ... sd.diag ------------------------
-# (symdiff.graph.reductions and symdiff.graph.shaping do the work; here numpy's arguments
-# are checked: out= must be None, initial=/where=/dtype= and the like are refused by name)
+# -- argument checks every registration shares ---------------------------------------------
 
-from symdiff.errors import ShapeError, UnsupportedError  # noqa: E402
-from symdiff.graph import reductions as _r, shaping as _s  # noqa: E402
+UNSET: Any = np._NoValue
+"""numpy's own marker for an argument not given (``initial``, ``where``, ``keepdims``)."""
 
 
-class _Unset:
-    """An argument the caller did not pass (numpy's own ``_NoValue``, ours)."""
-
-    def __repr__(self) -> str:
-        return "<not given>"
-
-
-_UNSET: Any = _Unset()
-
-
-def _float64(dtype: Any) -> bool:
-    try:
-        return np.dtype(dtype) == np.float64
-    except TypeError:
-        return False
-
-
-def _refuse(fn: str, **given: Any) -> None:
-    """UnsupportedError naming the first argument of ``given`` passed with a value symdiff
-    cannot honour: out= other than None, dtype= other than float64, casting= other than
-    numpy's default, any other argument at all."""
-    for name, value in given.items():
-        if value is _UNSET or (name in ("out", "dtype") and value is None) or \
-                (name == "casting" and value == "same_kind") or \
-                (name == "dtype" and _float64(value)):
-            continue
-        why = "a Node is immutable: use the returned Node" if name == "out" else \
-            "symdiff computes in float64" if name == "dtype" else "symdiff does not support it"
-        raise UnsupportedError(f"numpy.{fn}: {name}= is not supported on symdiff Nodes "
-                               f"({why}); see sd.supported_numpy()")
-
-
-@implements(np.max, np.amax)
-def _np_max(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False,
-            initial: Any = _UNSET, where: Any = _UNSET) -> Any:
-    _refuse("max", out=out, initial=initial, where=where)
-    return _r.max(a, axis=axis, keepdims=keepdims)
-
-
-@implements(np.min, np.amin)
-def _np_min(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False,
-            initial: Any = _UNSET, where: Any = _UNSET) -> Any:
-    _refuse("min", out=out, initial=initial, where=where)
-    return _r.min(a, axis=axis, keepdims=keepdims)
-
-
-@implements(np.prod)
-def _np_prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
-             keepdims: bool = False, initial: Any = _UNSET, where: Any = _UNSET) -> Any:
-    _refuse("prod", out=out, dtype=dtype, initial=initial, where=where)
-    return _r.prod(a, axis=axis, keepdims=keepdims)
-
-
-@implements(np.cumsum)
-def _np_cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
-    _refuse("cumsum", out=out, dtype=dtype)
-    return _r.cumsum(a, axis=axis)
-
-
-def _ddof(fn: str, ddof: Any, correction: Any) -> Any:
-    if correction is _UNSET:
-        return ddof
-    if ddof != 0:
-        raise UnsupportedError(f"numpy.{fn}: ddof= and correction= are the same argument; "
-                               "give one")
-    return correction
-
-
-@implements(np.var)
-def _np_var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
-            keepdims: bool = False, *, where: Any = _UNSET, mean: Any = _UNSET,
-            correction: Any = _UNSET) -> Any:
-    _refuse("var", out=out, dtype=dtype, where=where, mean=mean)
-    return _r.variance(a, axis=axis, ddof=_ddof("var", ddof, correction), keepdims=keepdims)
-
-
-@implements(np.std)
-def _np_std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
-            keepdims: bool = False, *, where: Any = _UNSET, mean: Any = _UNSET,
-            correction: Any = _UNSET) -> Any:
-    _refuse("std", out=out, dtype=dtype, where=where, mean=mean)
-    return _r.std(a, axis=axis, ddof=_ddof("std", ddof, correction), keepdims=keepdims)
-
-
-@implements(np.concatenate)
-def _np_concatenate(arrays: Any, axis: Any = 0, out: Any = None, *, dtype: Any = None,
-                    casting: Any = _UNSET) -> Any:
-    _refuse("concatenate", out=out, dtype=dtype, casting=casting)
-    return _s.concatenate(arrays, axis=axis)
-
-
-@implements(np.stack)
-def _np_stack(arrays: Any, axis: int = 0, out: Any = None, *, dtype: Any = None,
-              casting: Any = _UNSET) -> Any:
-    _refuse("stack", out=out, dtype=dtype, casting=casting)
-    return _s.stack(arrays, axis=axis)
-
-
-def _at_least(arrays: Any, fn: str, ndim: int) -> list:
-    nodes = _s.as_nodes(arrays, f"numpy.{fn}")
-    if ndim == 2:    # vstack: a 1-D (n,) is a row (1, n), a scalar (1, 1)
-        return [n if n.ndim >= 2 else _s.expand_dims(n, tuple(range(2 - n.ndim)))
-                for n in nodes]
-    return [n if n.ndim else _s.expand_dims(n, 0) for n in nodes]
-
-
-@implements(np.vstack)
-def _np_vstack(tup: Any, *, dtype: Any = None, casting: Any = _UNSET) -> Any:
-    _refuse("vstack", dtype=dtype, casting=casting)
-    return _s.concatenate(_at_least(tup, "vstack", 2), axis=0)
-
-
-@implements(np.hstack)
-def _np_hstack(tup: Any, *, dtype: Any = None, casting: Any = _UNSET) -> Any:
-    _refuse("hstack", dtype=dtype, casting=casting)
-    nodes = _at_least(tup, "hstack", 1)
-    return _s.concatenate(nodes, axis=0 if nodes[0].ndim == 1 else 1)
-
-
-@implements(np.split)
-def _np_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> Any:
-    return _s.split(ary, indices_or_sections, axis=axis)
-
-
-@implements(np.array_split)
-def _np_array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> Any:
-    return _s.split_pieces(ary, indices_or_sections, axis, "numpy.array_split", equal=False)
-
-
-@implements(np.expand_dims)
-def _np_expand_dims(a: Any, axis: Any) -> Any:
-    return _s.expand_dims(a, axis)
-
-
-@implements(np.squeeze)
-def _np_squeeze(a: Any, axis: Any = None) -> Any:
-    return _s.squeeze(a, axis)
-
-
-@implements(np.swapaxes)
-def _np_swapaxes(a: Any, axis1: int, axis2: int) -> Any:
-    return _s.swapaxes(a, axis1, axis2)
-
-
-@implements(np.moveaxis)
-def _np_moveaxis(a: Any, source: Any, destination: Any) -> Any:
-    return _s.moveaxis(a, source, destination)
-
-
-@implements(np.flip)
-def _np_flip(m: Any, axis: Any = None) -> Any:
-    return _s.flip(m, axis)
-
-
-@implements(np.fliplr)
-def _np_fliplr(m: Any) -> Any:
-    if getattr(m, "ndim", 2) < 2:
-        raise ShapeError("numpy.fliplr: needs an array of at least two dimensions")
-    return _s.flip(m, 1)
-
-
-@implements(np.flipud)
-def _np_flipud(m: Any) -> Any:
-    return _s.flip(m, 0)
-
-
-@implements(np.pad)
-def _np_pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Any:
-    values = kwargs.pop("constant_values", 0)
-    for name in kwargs:
-        _refuse("pad", **{name: kwargs[name]})
-    return _s.pad(array, pad_width, mode=mode, constant_values=values)
-
-
-@implements(np.tile)
-def _np_tile(A: Any, reps: Any) -> Any:
-    return _s.tile(A, reps)
-
-
-@implements(np.repeat)
-def _np_repeat(a: Any, repeats: Any, axis: Any = None) -> Any:
-    return _s.repeat(a, repeats, axis)
-
-
-@implements(np.diagonal)
-def _np_diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
-    return _s.diagonal(a, offset, axis1, axis2)
-
-
-@implements(np.diag)
-def _np_diag(v: Any, k: int = 0) -> Any:
-    return _s.diag(v, k)
-# -- p14 linear algebra, contraction, indexing ------------------------------------------
-# numpy's signatures; out= (a buffer a graph cannot write) is refused by name. The ops
-# come from symdiff.graph.linalg and ops, imported when called (node.py may import this
-# module).
-
-def _no_out(name: str, out: Any) -> None:
-    from symdiff.errors import UnsupportedError
+def no_out(name: str, out: Any) -> None:
+    """``out=`` is refused: a Node is immutable, and a numpy array cannot hold a formula."""
     if out is not None:
-        raise UnsupportedError(f"{name}: out= is not supported on symdiff Nodes (a graph "
-                               "writes no buffers); use the returned Node")
+        raise UnsupportedError(f"{name}: out= cannot write into a symdiff Node (Nodes are "
+                               "immutable): use the value the function returns")
 
 
-def _node(x: Any, what: str) -> Any:
-    from symdiff.graph.node import as_node
-    return as_node(x, what)
-
-
-@implements(np.einsum)
-def _einsum(*operands: Any, out: Any = None, dtype: Any = None, order: Any = "K",
-            casting: Any = "safe", optimize: Any = False) -> Any:
-    from symdiff.graph.linalg import einsum
-    _no_out("numpy.einsum", out)
-    if not operands:
-        from symdiff.errors import ArgumentError
-        raise ArgumentError("numpy.einsum: no subscripts")
-    return einsum(*operands)
-
-
-@implements(np.tensordot)
-def _tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
-    from symdiff.graph.linalg import tensordot
-    return tensordot(a, b, axes)
-
-
-@implements(np.outer)
-def _outer(a: Any, b: Any, out: Any = None) -> Any:
-    from symdiff.graph.linalg import outer
-    _no_out("numpy.outer", out)
-    return outer(a, b)
-
-
-@implements(np.inner)
-def _inner(a: Any, b: Any) -> Any:
-    from symdiff.graph.linalg import inner
-    return inner(a, b)
-
-
-@implements(np.dot)
-def _dot(a: Any, b: Any, out: Any = None) -> Any:
-    # 1-D and 2-D: the matrix product (two vectors: their inner product); a scalar
-    # multiplies; N-D: the last axis of a with the second-to-last of b
-    from symdiff.graph.linalg import tensordot
-    from symdiff.graph.node import apply
-    _no_out("numpy.dot", out)
-    a, b = _node(a, "numpy.dot: a"), _node(b, "numpy.dot: b")
-    if a.ndim == 0 or b.ndim == 0:
-        return apply("mul", a, b)
-    if a.ndim <= 2 and b.ndim <= 2:
-        return apply("matmul", a, b)
-    return tensordot(a, b, axes=([-1], [max(b.ndim - 2, 0)]))
-
-
-@implements(np.vdot)
-def _vdot(a: Any, b: Any) -> Any:
-    # real arrays: the sum of the products of the flattened arrays
-    from symdiff.graph.node import apply
-    a, b = _node(a, "numpy.vdot: a"), _node(b, "numpy.vdot: b")
-    flat = [x if x.ndim == 1 else apply("reshape", x, shape=(x.size,)) for x in (a, b)]
-    return apply("einsum", *flat, subscripts="i,i->")
-
-
-@implements(np.linalg.solve)
-def _solve(a: Any, b: Any) -> Any:
-    from symdiff.graph.linalg import solve
-    return solve(a, b)
-
-
-@implements(np.linalg.slogdet)
-def _slogdet(a: Any) -> Any:
-    from symdiff.graph.linalg import slogdet
-    return slogdet(a)
-
-
-@implements(np.linalg.cholesky)
-def _cholesky(a: Any, /, *, upper: bool = False) -> Any:
-    from symdiff.graph.linalg import cholesky
-    return cholesky(a, upper=upper)
-
-
-@implements(np.linalg.norm)
-def _norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A002
-    from symdiff.graph.linalg import norm
-    return norm(x, ord=ord, axis=axis, keepdims=keepdims)
-
-
-@implements(np.linalg.det)
-def _det(a: Any) -> Any:
-    from symdiff.graph.node import apply
-    return apply("det", _node(a, "numpy.linalg.det: a"))
-
-
-@implements(np.linalg.inv)
-def _inv(a: Any) -> Any:
-    from symdiff.graph.node import apply
-    return apply("inv", _node(a, "numpy.linalg.inv: a"))
-
-
-@implements(np.trace)
-def _trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
-           out: Any = None) -> Any:
-    # a matrix: the trace row (Trace(A)); offsets and other axes: the diagonal gathered
-    # (as numpy.diagonal selects it) and summed over its last axis
-    from symdiff.errors import ShapeError
-    from symdiff.graph.linalg import gather
-    from symdiff.graph.node import apply
-    _no_out("numpy.trace", out)
-    a = _node(a, "numpy.trace: a")
-    if a.ndim == 2 and a.shape[0] == a.shape[1] and offset == 0 and \
-            {axis1 % 2, axis2 % 2} == {0, 1}:
-        return apply("trace", a)
-    ids = np.arange(a.size, dtype=np.int64).reshape(a.shape)
+def float_dtype(name: str, dtype: Any, arg: str = "dtype") -> None:
+    """``dtype`` may be None or float64 (symdiff computes in float64 only)."""
+    if dtype is None:
+        return
     try:
-        pos = np.diagonal(ids, offset, axis1, axis2)
-    except (ValueError, TypeError, np.exceptions.AxisError) as e:
-        raise ShapeError(f"numpy.trace: {e} (array shape {a.shape})") from None
-    return apply("sum", gather(a, pos), axis=-1, keepdims=False)
+        ok = np.dtype(dtype) == np.float64
+    except TypeError:
+        ok = False
+    if not ok:
+        raise UnsupportedError(f"{name}: {arg}={shown(dtype)} is not supported: symdiff "
+                               "computes in float64 only (dtype=None or float64)")
 
 
-@implements(np.take)
-def _take(a: Any, indices: Any, axis: Any = None, out: Any = None, mode: str = "raise") -> Any:
-    from symdiff.errors import UnsupportedError
-    from symdiff.graph.linalg import take
-    _no_out("numpy.take", out)
-    if mode != "raise":
-        raise UnsupportedError(f"numpy.take: mode={mode!r} is not supported (only 'raise')")
-    return take(a, indices, axis)
+def no_where(name: str, where: Any) -> None:
+    """A ``where=`` mask other than True is refused (numpy leaves the other entries of
+    ``out`` untouched, which a graph cannot express); ``np.where`` can."""
+    if where is UNSET or (isinstance(where, (bool, np.bool_)) and where):
+        return
+    raise UnsupportedError(f"{name}: where= is not supported on symdiff Nodes: choose "
+                           "entries with np.where(cond, a, b) instead")
 
 
-@implements(np.take_along_axis)
-def _take_along_axis(arr: Any, indices: Any, axis: Any = -1) -> Any:
-    from symdiff.graph.linalg import take_along_axis
-    return take_along_axis(arr, indices, axis)
+def available(*names: str) -> tuple:
+    """The numpy callables of these names (``"linalg.matmul"``) that the installed numpy
+    has: numpy 2 added some (``permute_dims``), and symdiff supports numpy 1.24 on.
+
+    >>> available("sum", "no_such_function") == (np.sum,)
+    True
+    """
+    found = []
+    for name in names:
+        obj: Any = np
+        for part in name.split("."):
+            obj = getattr(obj, part, None)
+        if obj is not None:
+            found.append(obj)
+    return tuple(found)
+
+
+def refuse(name: str, arg: str, value: Any, why: str) -> UnsupportedError:
+    """The error for an argument symdiff cannot honour: ``name: arg=value ...: why``."""
+    return UnsupportedError(f"{name}: {arg}={shown(value)} is not supported: {why}")
+
+
+# -- ufuncs that are small graphs of rows (a row of the same name wins) --------------------
+
+def _power(x: Any, y: Any) -> Node:
+    p = constant_exponent(y)
+    if p is not None:
+        return apply("pow", x, p=p)
+    return apply("pow_tensor", x, y)
+
+
+def _heaviside(x: Any, h0: Any) -> Node:
+    if isinstance(h0, Node) or np.ndim(h0) != 0:
+        raise UnsupportedError("numpy.heaviside: the value at 0 (h0) must be a number, not "
+                               "an array or a Node")
+    return ops.step(x, as_real(h0, "numpy.heaviside", "h0"))
+
+
+def _vecdot(x: Any, y: Any) -> Node:
+    return ops.sum(as_node(x) * y, axis=-1)
+
+
+def _matvec(a: Any, v: Any) -> Node:
+    return (as_node(a) @ as_node(v)[..., None])[..., 0]
+
+
+def _vecmat(v: Any, a: Any) -> Node:
+    return (as_node(v)[..., None, :] @ as_node(a))[..., 0, :]
+
+
+COMPOSITE_UFUNCS: dict[str, tuple[Callable[..., Node], str]] = {
+    "positive": (as_node, "x itself"),
+    "conjugate": (as_node, "x itself (symdiff is real)"),
+    "fabs": (ops.abs, "abs(x)"),  # type: ignore[attr-defined]
+    "float_power": (_power, "x**y, as numpy.power"),
+    "square": (lambda x: apply("pow", x, p=2), "x**2"),
+    "reciprocal": (lambda x: apply("pow", x, p=-1), "x**(-1)"),
+    "heaviside": (_heaviside, "sd.step(x, h0), h0 a number"),
+    "fmax": (ops.maximum, "maximum(x, y) (symdiff has no nan to skip)"),
+    "fmin": (ops.minimum, "minimum(x, y) (symdiff has no nan to skip)"),
+    "deg2rad": (lambda x: as_node(x) * (math.pi / 180), "x*pi/180"),
+    "radians": (lambda x: as_node(x) * (math.pi / 180), "x*pi/180"),
+    "rad2deg": (lambda x: as_node(x) * (180 / math.pi), "x*180/pi"),
+    "degrees": (lambda x: as_node(x) * (180 / math.pi), "x*180/pi"),
+    "vecdot": (_vecdot, "sum(x*y, axis=-1)"),
+    "matvec": (_matvec, "(a @ v[..., None])[..., 0]"),
+    "vecmat": (_vecmat, "(v[..., None, :] @ a)[..., 0, :]"),
+}
+"""ufunc name -> (implementation on its inputs, the graph it builds in words)."""
