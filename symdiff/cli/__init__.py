@@ -6,6 +6,7 @@ Usage::
     symdiff verify "x**3 + 7*x**2 + 5*x + 10" --claim "x=3*x**2 + 14*x + 5"
     symdiff graph "(a+b)*(b+1)" --at a=3,b=1 -o graph.svg   # .dot .svg .png .pdf
     symdiff explain "(a+b)*(b+1)" --at a=3,b=1
+    symdiff explain "(a+b)*(b+1)" --at a=3,b=1 --html backprop.html   # the stepping page
     symdiff diff "x*y + y**2" --at x=2,y=3              # --wrt defaults to every variable
     symdiff diff "sum(W @ v)" --shape W=2,3 --at "W=[[1,2,3],[4,5,6]]" --at "v=[1,0,2]"
 
@@ -188,6 +189,9 @@ def _parser() -> argparse.ArgumentParser:
                     "rule with symbols and numbers, the sum over paths, and forward vs "
                     "reverse mode operation counts.")
     _point_options(explain)
+    explain.add_argument("--html", metavar="FILE",
+                         help="write the stepping page instead: one self-contained HTML file "
+                              "that steps forward, backward and along the paths")
     explain.set_defaults(run=run_explain, sympy_work="the explanation")
     return parser
 

@@ -65,9 +65,14 @@ def run_graph(args: argparse.Namespace) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    """``symdiff explain``: the chain-rule steps of the backward sweep."""
+    """``symdiff explain``: the chain-rule steps of the backward sweep; with ``--html`` the
+    stepping page instead."""
     f, point, _ = _expression(args)
-    print(sd.explain(f, at=point or None).rstrip("\n"))
+    text = sd.explain(f, at=point or None)
+    if not args.html:
+        print(text.rstrip("\n"))
+        return 0
+    print(f"wrote {text.save(args.html)}")
     return 0
 
 

@@ -32,7 +32,7 @@ in graphs with structural ops, whose edges use ``g`` for the incoming gradient),
 This module holds the DOT text (``to_dot``), files (``render``) and Graphviz's ``dot``
 (``pipe``, run with a timeout) with their errors; the names, numbers and partials it draws come from
 ``symdiff.teaching.analysis`` and ``symdiff.teaching.labels``, the only modules of the
-package it imports, besides ``symdiff.errors`` and ``symdiff.graph``.
+package it imports, besides ``symdiff.errors``, ``symdiff.graph`` and numpy (hover texts).
 
 >>> import symdiff as sd
 >>> a, b = sd.var("a"), sd.var("b")
@@ -52,6 +52,8 @@ import pathlib
 import shutil
 import subprocess
 from typing import Any, Mapping, Optional
+
+import numpy as np
 
 from symdiff.errors import SymdiffError
 from symdiff.graph.node import Node
@@ -138,22 +140,41 @@ def to_dot(f: Node, at: Optional[Mapping[str, Any]] = None,
     return _dot_text(info)
 
 
-def _dot_text(info: GraphInfo) -> str:
+_DEFAULT = object()   # title=: the default title (None: no title)
+
+
+def _dot_text(info: GraphInfo, *, ids: bool = False, legend: bool = True,
+              title: Any = _DEFAULT, rankdir: str = "BT", hide_constants: bool = False,
+              dpi: Optional[float] = None, tooltips: bool = False) -> str:
+    """The DOT text of an analysed graph. ``ids`` gives the SVG elements stable ids (node
+    ``n<k>`` for ``info.nodes[k]``, edge ``e<k>`` for ``info.edges[k]``) and ``tooltips``
+    each node a hover text with its values entry by entry (the stepping page); the rest are
+    ``render``'s options."""
     out_name = info.names[id(info.f)]
-    title = f"symdiff: values, grads (∂{out_name}/∂node) and local partials on the edges"
-    if info.values is None:
-        title = "symdiff: local partials on the edges (pass at={...} for values and grads)"
-    elif info.grads is None:
-        title = "symdiff: values (f does not depend on anything that requires grad)"
-    if info.seed_note:
-        title += "\n" + info.seed_note
+    if title is _DEFAULT:
+        title = f"symdiff: values, grads (∂{out_name}/∂node) and local partials on the edges"
+        if info.values is None:
+            title = "symdiff: local partials on the edges (pass at={...} for values and grads)"
+        elif info.grads is None:
+            title = "symdiff: values (f does not depend on anything that requires grad)"
+        if info.seed_note:
+            title += "\n" + info.seed_note
+    graph = f"rankdir={rankdir}, fontname=Helvetica"
+    if title:
+        graph += f", labelloc=t, label={_q(str(title))}"
+    if dpi is not None:
+        graph += f", dpi={float(dpi):g}"
     out = ["digraph symdiff {",
-           f"  graph [rankdir=BT, labelloc=t, fontname=Helvetica, label={_q(title)}];",
+           f"  graph [{graph}];",
            "  node [fontname=Helvetica, fontsize=11];",
            "  edge [fontname=Helvetica, fontsize=10];"]
-    ids = {id(n): f"n{k}" for k, n in enumerate(info.nodes)}
+    ids_of = {id(n): f"n{k}" for k, n in enumerate(info.nodes)}
     for n in info.nodes:
+        if hide_constants and n.op == "const":
+            continue
         a: dict = {"label": _q(_node_label(n, info))}
+        if ids:
+            a["id"] = _q(ids_of[id(n)])
         if n.is_leaf:
             a["shape"] = "box"
             a["style"] = '"filled,rounded"'
@@ -165,16 +186,34 @@ def _dot_text(info: GraphInfo) -> str:
             a["fillcolor"] = "darkolivegreen1"
         if n._retain:
             a["peripheries"] = "2"
-        out.append(f"  {ids[id(n)]} [{_attrs(a)}];")
-    for e in info.edges:
-        a = {}
+        if tooltips:
+            a["tooltip"] = _q(_tooltip(n, info))
+        out.append(f"  {ids_of[id(n)]} [{_attrs(a)}];")
+    for k, e in enumerate(info.edges):
+        if hide_constants and e.parent.op == "const":
+            continue
+        a = {"id": _q(f"e{k}")} if ids else {}
         if not e.flows:
-            a = {"style": "dashed", "color": "gray60"}
+            a.update({"style": "dashed", "color": "gray60"})
         a["label"] = _q(_edge_label(e, info))
-        out.append(f"  {ids[id(e.parent)]} -> {ids[id(e.child)]} [{_attrs(a)}];")
-    out += _legend()
+        out.append(f"  {ids_of[id(e.parent)]} -> {ids_of[id(e.child)]} [{_attrs(a)}];")
+    if legend:
+        out += _legend()
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+def _tooltip(n: Node, info: GraphInfo) -> str:
+    """Hover text: the node's name and expression, shape, and its value entry by entry."""
+    lines = [info.names[id(n)] if n.is_leaf else
+             f"{info.names[id(n)]} = {expression(n, info.names)}"]
+    if n.shape:
+        lines.append(f"shape {n.shape}")
+    value = n._value if n.op == "const" else (info.values or {}).get(id(n))
+    if value is not None:
+        lines.append("value " + np.array2string(np.asarray(value), precision=6,
+                                                threshold=400, max_line_width=100))
+    return "\n".join(lines)
 
 
 def _legend() -> list:
