@@ -60,7 +60,7 @@ from symdiff.graph.node import Node
 from symdiff.teaching.analysis import Edge, GraphInfo, analyze
 from symdiff.teaching.labels import expression, fmt
 
-__all__ = ["to_dot", "render", "pipe", "RenderError", "GraphvizNotFoundError"]
+__all__ = ["to_dot", "render", "pipe", "RenderError", "GraphvizNotFoundError", "DotText"]
 
 INSTALL_HINT = ("install Graphviz's dot program with apt-get install graphviz (Debian/Ubuntu), "
                 "brew install graphviz (macOS) or conda install graphviz")
@@ -81,6 +81,21 @@ class GraphvizNotFoundError(RenderError, RuntimeError):
 # ---------------------------------------------------------------------------
 # DOT text
 # ---------------------------------------------------------------------------
+
+class DotText(str):
+    """The DOT text of ``to_dot`` (a ``str``); notebooks show it as the picture."""
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+        """``text/plain`` (the DOT text) and, when Graphviz is installed and lays the
+        picture out within ``DOT_SECONDS``, ``image/svg+xml``."""
+        bundle = {"text/plain": str(self)}
+        try:
+            svg = pipe(str(self), "svg").decode("utf-8")
+        except RenderError:   # no Graphviz, or too slow: the text is still the answer
+            return bundle
+        bundle["image/svg+xml"] = svg[svg.find("<svg"):]
+        return bundle
+
 
 def _q(s: str) -> str:
     """A DOT double-quoted string: backslashes and quotes escaped, newlines as \\n."""
@@ -124,7 +139,7 @@ def _edge_label(e: Edge, info: GraphInfo) -> str:
 
 
 def to_dot(f: Node, at: Optional[Mapping[str, Any]] = None,
-           names: Optional[Mapping[str, Node]] = None, max_nodes: int = 200) -> str:
+           names: Optional[Mapping[str, Node]] = None, max_nodes: int = 200) -> DotText:
     """Graphviz DOT text of ``f``'s graph: ops, values, grads, local partials on the edges.
 
     See the module docstring for the legend. ``at`` gives values for the variables by
@@ -137,7 +152,7 @@ def to_dot(f: Node, at: Optional[Mapping[str, Any]] = None,
     (True, True)
     """
     info = analyze(f, at, names, max_nodes, "to_dot")
-    return _dot_text(info)
+    return DotText(_dot_text(info))
 
 
 _DEFAULT = object()   # title=: the default title (None: no title)
