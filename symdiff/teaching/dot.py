@@ -85,6 +85,12 @@ class GraphvizNotFoundError(RenderError, RuntimeError):
 class DotText(str):
     """The DOT text of ``to_dot`` (a ``str``); notebooks show it as the picture."""
 
+    def _ipython_display_(self) -> None:
+        """IPython shows a ``str`` subclass's text/plain as a quoted repr, whatever its
+        bundle says; displaying the bundle raw keeps the text readable."""
+        from IPython.display import display   # only ever called inside IPython
+        display(self._repr_mimebundle_(), raw=True)
+
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
         """``text/plain`` (the DOT text) and, when Graphviz is installed and lays the
         picture out within ``DOT_SECONDS``, ``image/svg+xml``."""

@@ -92,6 +92,12 @@ class Explanation(str):
         from symdiff.teaching.page import write_page   # the page draws; this module writes text
         return write_page(self.info, path, seconds)
 
+    def _ipython_display_(self) -> None:
+        """IPython shows a ``str`` subclass's text/plain as a quoted repr, whatever its
+        bundle says; displaying the bundle raw keeps the text readable."""
+        from IPython.display import display   # only ever called inside IPython
+        display(self._repr_mimebundle_(), raw=True)
+
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
         """Plain text, and the same text as HTML ``<pre>`` (no math to typeset)."""
         text = str(self)

@@ -108,3 +108,15 @@ def test_bad_file_names_and_large_graphs_are_refused(tmp_path):
         sd.to_dot(n, at={"x": 1.0})
     # the same refusal as the picture's, naming its caller
     assert str(explained.value).replace("explain:", "to_dot:") == str(drawn.value)
+
+
+def test_the_docs_example_page_has_the_steps_of_a_fresh_one():
+    """docs/backprop.html (linked from the README and the tutorial) is made by
+    ``symdiff explain "(a+b)*(b+1)" --at a=3,b=1 --html docs/backprop.html``; its steps must be
+    those the code makes now (the layout may differ between Graphviz versions)."""
+    import pathlib
+    page = pathlib.Path(__file__).resolve().parents[2] / "docs" / "backprop.html"
+    data = json.loads(re.search(r'<script id="symdiff-steps" type="application/json">(.*?)'
+                                r"</script>", page.read_text(encoding="utf-8"), re.S).group(1))
+    fresh = build_steps(analyze(olah(), at={"a": 3, "b": 1}))
+    assert data["steps"] == json.loads(json.dumps(fresh, ensure_ascii=False))
