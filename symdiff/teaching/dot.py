@@ -67,6 +67,9 @@ INSTALL_HINT = ("install Graphviz's dot program with apt-get install graphviz (D
 DOT_SECONDS = 10.0
 """Time Graphviz's ``dot`` gets to lay out a picture (``render(..., seconds=)``); its layout
 time grows very fast with crossing edges, so past it ``render`` raises ``RenderError``."""
+RANKDIRS = ("BT", "TB", "LR", "RL")
+DEFAULT_TITLE = object()
+"""``title=``'s default: the picture says what it shows (None: no title)."""
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": None, ".gv": None}
 
 
@@ -145,34 +148,65 @@ def _edge_label(e: Edge, info: GraphInfo) -> str:
 
 
 def to_dot(f: Node, at: Optional[Mapping[str, Any]] = None,
-           names: Optional[Mapping[str, Node]] = None, max_nodes: int = 200) -> DotText:
+           names: Optional[Mapping[str, Node]] = None, max_nodes: int = 200, *,
+           legend: bool = True, title: Any = DEFAULT_TITLE, hide_constants: bool = False,
+           rankdir: str = "BT", dpi: Optional[float] = None) -> DotText:
     """Graphviz DOT text of ``f``'s graph: ops, values, grads, local partials on the edges.
 
     See the module docstring for the legend. ``at`` gives values for the variables by
     name (bound tensors use their own values); ``names`` maps a name to an interior node.
+    For slides: ``legend=False`` leaves the legend out, ``title=`` replaces the title
+    (None: no title), ``hide_constants=True`` leaves constant nodes out (their values
+    still read in the ops' labels), ``rankdir`` lays the graph out bottom to top ("BT",
+    inputs at the bottom), "TB", "LR" or "RL", and ``dpi`` sets the resolution of PNG
+    pictures.
 
     >>> import symdiff as sd
     >>> x = sd.var("x")
     >>> text = to_dot(sd.sin(x) * x, at={"x": 0.0})
     >>> "∂a/∂x = cos(x)" in text, 'label="a = sin(x)\\\\nvalue 0\\\\ngrad 0"' in text
     (True, True)
+    >>> slide = to_dot(sd.sin(x) * 2, legend=False, title=None, hide_constants=True,
+    ...                rankdir="LR")
+    >>> "Legend" in slide, 'label="2"' in slide, "rankdir=LR" in slide
+    (False, False, True)
     """
+    style = _style(legend, title, hide_constants, rankdir, dpi, "to_dot")
     info = analyze(f, at, names, max_nodes, "to_dot")
-    return DotText(_dot_text(info))
+    return DotText(_dot_text(info, **style))
 
 
-_DEFAULT = object()   # title=: the default title (None: no title)
+def _style(legend: bool, title: Any, hide_constants: bool, rankdir: str,
+           dpi: Optional[float], who: str) -> dict:
+    """The picture options, checked: a bad one is a ``RenderError`` naming it."""
+    if rankdir not in RANKDIRS:
+        raise RenderError(f"{who}: rankdir must be one of {', '.join(RANKDIRS)} (BT: inputs "
+                          f"at the bottom, LR: left to right), not {rankdir!r}")
+    if dpi is not None:
+        try:
+            ok = isinstance(dpi, (int, float)) and not isinstance(dpi, bool) and 0 < dpi <= 2400
+        except TypeError:
+            ok = False
+        if not ok:
+            raise RenderError(f"{who}: dpi must be a number of dots per inch in (0, 2400], "
+                              f"not {dpi!r}")
+    if title is not DEFAULT_TITLE and title is not None and not isinstance(title, str):
+        raise RenderError(f"{who}: title must be text or None, not {type(title).__name__}")
+    return {"legend": bool(legend), "title": title, "hide_constants": bool(hide_constants),
+            "rankdir": rankdir, "dpi": dpi}
+
+
 
 
 def _dot_text(info: GraphInfo, *, ids: bool = False, legend: bool = True,
-              title: Any = _DEFAULT, rankdir: str = "BT", hide_constants: bool = False,
+              title: Any = DEFAULT_TITLE, rankdir: str = "BT", hide_constants: bool = False,
               dpi: Optional[float] = None, tooltips: bool = False) -> str:
     """The DOT text of an analysed graph. ``ids`` gives the SVG elements stable ids (node
     ``n<k>`` for ``info.nodes[k]``, edge ``e<k>`` for ``info.edges[k]``) and ``tooltips``
     each node a hover text with its values entry by entry (the stepping page); the rest are
     ``render``'s options."""
     out_name = info.names[id(info.f)]
-    if title is _DEFAULT:
+    if title is DEFAULT_TITLE:
         title = f"symdiff: values, grads (∂{out_name}/∂node) and local partials on the edges"
         if info.values is None:
             title = "symdiff: local partials on the edges (pass at={...} for values and grads)"
@@ -263,12 +297,16 @@ def _legend() -> list:
 
 def render(f: Node, path: str | os.PathLike, at: Optional[Mapping[str, Any]] = None,
            names: Optional[Mapping[str, Node]] = None, max_nodes: int = 200,
-           seconds: Optional[float] = None) -> pathlib.Path:
+           seconds: Optional[float] = None, *, dpi: Optional[float] = None,
+           legend: bool = True, title: Any = DEFAULT_TITLE, hide_constants: bool = False,
+           rankdir: str = "BT") -> pathlib.Path:
     """Write the picture of ``to_dot(f, ...)`` to ``path``; the suffix picks the format.
 
     ``.svg``, ``.png`` and ``.pdf`` run Graphviz's ``dot`` (the system Graphviz), which
     gets ``seconds`` to lay the picture out (None: ``DOT_SECONDS``, 10 s; past it,
     ``RenderError``); ``.dot`` (or ``.gv``) writes the DOT text and needs no Graphviz.
+    ``dpi``, ``legend``, ``title``, ``hide_constants`` and ``rankdir`` are ``to_dot``'s
+    options for slides (``dpi=200`` for a sharp PNG).
 
     >>> import tempfile, pathlib, symdiff as sd
     >>> a, b = sd.var("a"), sd.var("b")
@@ -285,7 +323,9 @@ def render(f: Node, path: str | os.PathLike, at: Optional[Mapping[str, Any]] = N
     if suffix not in FORMATS:
         raise RenderError(f"render: cannot tell the format from {str(path)!r}: use a file name "
                           f"ending in {', '.join(FORMATS)}")
-    text = to_dot(f, at, names, max_nodes)
+    _style(legend, title, hide_constants, rankdir, dpi, "render")   # errors name render
+    text = to_dot(f, at, names, max_nodes, legend=legend, title=title,
+                  hide_constants=hide_constants, rankdir=rankdir, dpi=dpi)
     fmt_name = FORMATS[suffix]
     if fmt_name is None:
         path.write_text(text, encoding="utf-8")
