@@ -5,7 +5,9 @@ Usage::
     symdiff diff "x**2 + 3" --wrt x --at x=7
     symdiff verify "x**3 + 7*x**2 + 5*x + 10" --claim "x=3*x**2 + 14*x + 5"
     symdiff graph "(a+b)*(b+1)" --at a=3,b=1 -o graph.svg   # .dot .svg .png .pdf
+    symdiff graph "(a+b)*(b+1)" --at a=3,b=1 -o slide.png --dpi 200 --no-legend --rankdir LR
     symdiff explain "(a+b)*(b+1)" --at a=3,b=1
+    symdiff explain "(a+b)*(b+1)" --at a=3,b=1 --html backprop.html   # the stepping page
     symdiff diff "x*y + y**2" --at x=2,y=3              # --wrt defaults to every variable
     symdiff diff "sum(W @ v)" --shape W=2,3 --at "W=[[1,2,3],[4,5,6]]" --at "v=[1,0,2]"
     symdiff verify --code model.py:loss --grad model.py:grad_loss --at w=0.1,0.2 --wrt w
@@ -212,6 +214,17 @@ def _parser() -> argparse.ArgumentParser:
     _point_options(graph)
     graph.add_argument("-o", "--output", metavar="FILE",
                        help="graph.dot, graph.svg, graph.png or graph.pdf")
+    slides = graph.add_argument_group("pictures for slides")
+    slides.add_argument("--rankdir", choices=("BT", "TB", "LR", "RL"), default="BT",
+                        help="layout direction (BT: inputs at the bottom, the default; LR: "
+                             "left to right)")
+    slides.add_argument("--no-legend", action="store_true", help="leave the legend out")
+    slides.add_argument("--title", metavar="TEXT", help="the picture's title instead of "
+                                                        "symdiff's")
+    slides.add_argument("--no-title", action="store_true", help="no title")
+    slides.add_argument("--hide-constants", action="store_true",
+                        help="leave constant nodes out (their values stay in the ops' labels)")
+    slides.add_argument("--dpi", type=float, metavar="N", help="resolution of .png pictures")
     graph.set_defaults(run=run_graph, sympy_work="the graph")
 
     explain = commands.add_parser(
@@ -220,6 +233,9 @@ def _parser() -> argparse.ArgumentParser:
                     "rule with symbols and numbers, the sum over paths, and forward vs "
                     "reverse mode operation counts.")
     _point_options(explain)
+    explain.add_argument("--html", metavar="FILE",
+                         help="write the stepping page instead: one self-contained HTML file "
+                              "that steps forward, backward and along the paths")
     explain.set_defaults(run=run_explain, sympy_work="the explanation")
     return parser
 

@@ -60,11 +60,17 @@ def run_graph(args: argparse.Namespace) -> int:
     """``symdiff graph``: DOT text on stdout, or a file with ``-o``."""
     f, point, _ = _expression(args)
     at = point or None
+    if args.title is not None and args.no_title:
+        raise UsageError("--title and --no-title: give one of them")
+    style = {"rankdir": args.rankdir, "legend": not args.no_legend,
+             "hide_constants": args.hide_constants}
+    if args.no_title or args.title is not None:
+        style["title"] = None if args.no_title else args.title
     if not args.output:
-        print(sd.to_dot(f, at=at).rstrip("\n"))
+        print(sd.to_dot(f, at=at, **style).rstrip("\n"))
         return 0
     try:
-        path = sd.render(f, args.output, at=at)
+        path = sd.render(f, args.output, at=at, dpi=args.dpi, **style)
     except sd.SymdiffError:
         raise
     except (OSError, ValueError) as e:   # a directory that does not exist, a null byte
@@ -76,9 +82,14 @@ def run_graph(args: argparse.Namespace) -> int:
 
 
 def run_explain(args: argparse.Namespace) -> int:
-    """``symdiff explain``: the chain-rule steps of the backward sweep."""
+    """``symdiff explain``: the chain-rule steps of the backward sweep; with ``--html`` the
+    stepping page instead."""
     f, point, _ = _expression(args)
-    print(sd.explain(f, at=point or None).rstrip("\n"))
+    text = sd.explain(f, at=point or None)
+    if not args.html:
+        print(text.rstrip("\n"))
+        return 0
+    print(f"wrote {text.save(args.html)}")
     return 0
 
 

@@ -316,6 +316,15 @@ class Node(ArrayMethods):
         from symdiff.graph.dispatch import array_function
         return array_function(func, args, kwargs)
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+        """Notebooks: ``text/plain`` (the repr) always, ``text/latex`` (the closed form,
+        under the same 2 s display budget) when there is one."""
+        bundle = {"text/plain": repr(self)}
+        latex = self._repr_latex_()
+        if latex is not None:
+            bundle["text/latex"] = latex
+        return bundle
+
     # ---- end of late binding ----------------------------------------------------------
 
 

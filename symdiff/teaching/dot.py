@@ -32,7 +32,7 @@ in graphs with structural ops, whose edges use ``g`` for the incoming gradient),
 This module holds the DOT text (``to_dot``), files (``render``) and Graphviz's ``dot``
 (``pipe``, run with a timeout) with their errors; the names, numbers and partials it draws come from
 ``symdiff.teaching.analysis`` and ``symdiff.teaching.labels``, the only modules of the
-package it imports, besides ``symdiff.errors`` and ``symdiff.graph``.
+package it imports, besides ``symdiff.errors``, ``symdiff.graph`` and numpy (hover texts).
 
 >>> import symdiff as sd
 >>> a, b = sd.var("a"), sd.var("b")
@@ -53,18 +53,23 @@ import shutil
 import subprocess
 from typing import Any, Mapping, Optional
 
+import numpy as np
+
 from symdiff.errors import SymdiffError
 from symdiff.graph.node import Node
 from symdiff.teaching.analysis import Edge, GraphInfo, analyze
 from symdiff.teaching.labels import expression, fmt
 
-__all__ = ["to_dot", "render", "pipe", "RenderError", "GraphvizNotFoundError"]
+__all__ = ["to_dot", "render", "pipe", "RenderError", "GraphvizNotFoundError", "DotText"]
 
 INSTALL_HINT = ("install Graphviz's dot program with apt-get install graphviz (Debian/Ubuntu), "
                 "brew install graphviz (macOS) or conda install graphviz")
 DOT_SECONDS = 10.0
 """Time Graphviz's ``dot`` gets to lay out a picture (``render(..., seconds=)``); its layout
 time grows very fast with crossing edges, so past it ``render`` raises ``RenderError``."""
+RANKDIRS = ("BT", "TB", "LR", "RL")
+DEFAULT_TITLE = object()
+"""``title=``'s default: the picture says what it shows (None: no title)."""
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": None, ".gv": None}
 
 
@@ -79,6 +84,27 @@ class GraphvizNotFoundError(RenderError, RuntimeError):
 # ---------------------------------------------------------------------------
 # DOT text
 # ---------------------------------------------------------------------------
+
+class DotText(str):
+    """The DOT text of ``to_dot`` (a ``str``); notebooks show it as the picture."""
+
+    def _ipython_display_(self) -> None:
+        """IPython shows a ``str`` subclass's text/plain as a quoted repr, whatever its
+        bundle says; displaying the bundle raw keeps the text readable."""
+        from IPython.display import display   # only ever called inside IPython
+        display(self._repr_mimebundle_(), raw=True)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+        """``text/plain`` (the DOT text) and, when Graphviz is installed and lays the
+        picture out within ``DOT_SECONDS``, ``image/svg+xml``."""
+        bundle = {"text/plain": str(self)}
+        try:
+            svg = pipe(str(self), "svg").decode("utf-8")
+        except RenderError:   # no Graphviz, or too slow: the text is still the answer
+            return bundle
+        bundle["image/svg+xml"] = svg[svg.find("<svg"):]
+        return bundle
+
 
 def _q(s: str) -> str:
     """A DOT double-quoted string: backslashes and quotes escaped, newlines as \\n."""
@@ -122,38 +148,88 @@ def _edge_label(e: Edge, info: GraphInfo) -> str:
 
 
 def to_dot(f: Node, at: Optional[Mapping[str, Any]] = None,
-           names: Optional[Mapping[str, Node]] = None, max_nodes: int = 200) -> str:
+           names: Optional[Mapping[str, Node]] = None, max_nodes: int = 200, *,
+           legend: bool = True, title: Any = DEFAULT_TITLE, hide_constants: bool = False,
+           rankdir: str = "BT", dpi: Optional[float] = None) -> DotText:
     """Graphviz DOT text of ``f``'s graph: ops, values, grads, local partials on the edges.
 
     See the module docstring for the legend. ``at`` gives values for the variables by
     name (bound tensors use their own values); ``names`` maps a name to an interior node.
+    For slides: ``legend=False`` leaves the legend out, ``title=`` replaces the title
+    (None: no title), ``hide_constants=True`` leaves constant nodes out (their values
+    still read in the ops' labels), ``rankdir`` lays the graph out bottom to top ("BT",
+    inputs at the bottom), "TB", "LR" or "RL", and ``dpi`` sets the resolution of PNG
+    pictures.
 
     >>> import symdiff as sd
     >>> x = sd.var("x")
     >>> text = to_dot(sd.sin(x) * x, at={"x": 0.0})
     >>> "∂a/∂x = cos(x)" in text, 'label="a = sin(x)\\\\nvalue 0\\\\ngrad 0"' in text
     (True, True)
+    >>> slide = to_dot(sd.sin(x) * 2, legend=False, title=None, hide_constants=True,
+    ...                rankdir="LR")
+    >>> "Legend" in slide, 'label="2"' in slide, "rankdir=LR" in slide
+    (False, False, True)
     """
+    style = _style(legend, title, hide_constants, rankdir, dpi, "to_dot")
     info = analyze(f, at, names, max_nodes, "to_dot")
-    return _dot_text(info)
+    return DotText(_dot_text(info, **style))
 
 
-def _dot_text(info: GraphInfo) -> str:
+def _style(legend: bool, title: Any, hide_constants: bool, rankdir: str,
+           dpi: Optional[float], who: str) -> dict:
+    """The picture options, checked: a bad one is a ``RenderError`` naming it."""
+    if rankdir not in RANKDIRS:
+        raise RenderError(f"{who}: rankdir must be one of {', '.join(RANKDIRS)} (BT: inputs "
+                          f"at the bottom, LR: left to right), not {rankdir!r}")
+    if dpi is not None:
+        try:
+            ok = isinstance(dpi, (int, float)) and not isinstance(dpi, bool) and 0 < dpi <= 2400
+        except TypeError:
+            ok = False
+        if not ok:
+            raise RenderError(f"{who}: dpi must be a number of dots per inch in (0, 2400], "
+                              f"not {dpi!r}")
+    if title is not DEFAULT_TITLE and title is not None and not isinstance(title, str):
+        raise RenderError(f"{who}: title must be text or None, not {type(title).__name__}")
+    return {"legend": bool(legend), "title": title, "hide_constants": bool(hide_constants),
+            "rankdir": rankdir, "dpi": dpi}
+
+
+
+
+def _dot_text(info: GraphInfo, *, ids: bool = False, legend: bool = True,
+              title: Any = DEFAULT_TITLE, rankdir: str = "BT", hide_constants: bool = False,
+              dpi: Optional[float] = None, tooltips: bool = False) -> str:
+    """The DOT text of an analysed graph. ``ids`` gives the SVG elements stable ids (node
+    ``n<k>`` for ``info.nodes[k]``, edge ``e<k>`` for ``info.edges[k]``) and ``tooltips``
+    each node a hover text with its values entry by entry (the stepping page); the rest are
+    ``render``'s options."""
     out_name = info.names[id(info.f)]
-    title = f"symdiff: values, grads (∂{out_name}/∂node) and local partials on the edges"
-    if info.values is None:
-        title = "symdiff: local partials on the edges (pass at={...} for values and grads)"
-    elif info.grads is None:
-        title = "symdiff: values (f does not depend on anything that requires grad)"
-    if info.seed_note:
-        title += "\n" + info.seed_note
+    if title is DEFAULT_TITLE:
+        title = f"symdiff: values, grads (∂{out_name}/∂node) and local partials on the edges"
+        if info.values is None:
+            title = "symdiff: local partials on the edges (pass at={...} for values and grads)"
+        elif info.grads is None:
+            title = "symdiff: values (f does not depend on anything that requires grad)"
+        if info.seed_note:
+            title += "\n" + info.seed_note
+    graph = f"rankdir={rankdir}, fontname=Helvetica"
+    if title:
+        graph += f", labelloc=t, label={_q(str(title))}"
+    if dpi is not None:
+        graph += f", dpi={float(dpi):g}"
     out = ["digraph symdiff {",
-           f"  graph [rankdir=BT, labelloc=t, fontname=Helvetica, label={_q(title)}];",
+           f"  graph [{graph}];",
            "  node [fontname=Helvetica, fontsize=11];",
            "  edge [fontname=Helvetica, fontsize=10];"]
-    ids = {id(n): f"n{k}" for k, n in enumerate(info.nodes)}
+    ids_of = {id(n): f"n{k}" for k, n in enumerate(info.nodes)}
     for n in info.nodes:
+        if hide_constants and n.op == "const":
+            continue
         a: dict = {"label": _q(_node_label(n, info))}
+        if ids:
+            a["id"] = _q(ids_of[id(n)])
         if n.is_leaf:
             a["shape"] = "box"
             a["style"] = '"filled,rounded"'
@@ -165,16 +241,34 @@ def _dot_text(info: GraphInfo) -> str:
             a["fillcolor"] = "darkolivegreen1"
         if n._retain:
             a["peripheries"] = "2"
-        out.append(f"  {ids[id(n)]} [{_attrs(a)}];")
-    for e in info.edges:
-        a = {}
+        if tooltips:
+            a["tooltip"] = _q(_tooltip(n, info))
+        out.append(f"  {ids_of[id(n)]} [{_attrs(a)}];")
+    for k, e in enumerate(info.edges):
+        if hide_constants and e.parent.op == "const":
+            continue
+        a = {"id": _q(f"e{k}")} if ids else {}
         if not e.flows:
-            a = {"style": "dashed", "color": "gray60"}
+            a.update({"style": "dashed", "color": "gray60"})
         a["label"] = _q(_edge_label(e, info))
-        out.append(f"  {ids[id(e.parent)]} -> {ids[id(e.child)]} [{_attrs(a)}];")
-    out += _legend()
+        out.append(f"  {ids_of[id(e.parent)]} -> {ids_of[id(e.child)]} [{_attrs(a)}];")
+    if legend:
+        out += _legend()
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+def _tooltip(n: Node, info: GraphInfo) -> str:
+    """Hover text: the node's name and expression, shape, and its value entry by entry."""
+    lines = [info.names[id(n)] if n.is_leaf else
+             f"{info.names[id(n)]} = {expression(n, info.names)}"]
+    if n.shape:
+        lines.append(f"shape {n.shape}")
+    value = n._value if n.op == "const" else (info.values or {}).get(id(n))
+    if value is not None:
+        lines.append("value " + np.array2string(np.asarray(value), precision=6,
+                                                threshold=400, max_line_width=100))
+    return "\n".join(lines)
 
 
 def _legend() -> list:
@@ -203,12 +297,16 @@ def _legend() -> list:
 
 def render(f: Node, path: str | os.PathLike, at: Optional[Mapping[str, Any]] = None,
            names: Optional[Mapping[str, Node]] = None, max_nodes: int = 200,
-           seconds: Optional[float] = None) -> pathlib.Path:
+           seconds: Optional[float] = None, *, dpi: Optional[float] = None,
+           legend: bool = True, title: Any = DEFAULT_TITLE, hide_constants: bool = False,
+           rankdir: str = "BT") -> pathlib.Path:
     """Write the picture of ``to_dot(f, ...)`` to ``path``; the suffix picks the format.
 
     ``.svg``, ``.png`` and ``.pdf`` run Graphviz's ``dot`` (the system Graphviz), which
     gets ``seconds`` to lay the picture out (None: ``DOT_SECONDS``, 10 s; past it,
     ``RenderError``); ``.dot`` (or ``.gv``) writes the DOT text and needs no Graphviz.
+    ``dpi``, ``legend``, ``title``, ``hide_constants`` and ``rankdir`` are ``to_dot``'s
+    options for slides (``dpi=200`` for a sharp PNG).
 
     >>> import tempfile, pathlib, symdiff as sd
     >>> a, b = sd.var("a"), sd.var("b")
@@ -225,7 +323,9 @@ def render(f: Node, path: str | os.PathLike, at: Optional[Mapping[str, Any]] = N
     if suffix not in FORMATS:
         raise RenderError(f"render: cannot tell the format from {str(path)!r}: use a file name "
                           f"ending in {', '.join(FORMATS)}")
-    text = to_dot(f, at, names, max_nodes)
+    _style(legend, title, hide_constants, rankdir, dpi, "render")   # errors name render
+    text = to_dot(f, at, names, max_nodes, legend=legend, title=title,
+                  hide_constants=hide_constants, rankdir=rankdir, dpi=dpi)
     fmt_name = FORMATS[suffix]
     if fmt_name is None:
         path.write_text(text, encoding="utf-8")

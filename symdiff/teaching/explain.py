@@ -62,30 +62,57 @@ Forward mode vs reverse mode (...):
 """
 from __future__ import annotations
 
-import time
+import html
+import os
+import pathlib
 from typing import Any, Mapping, Optional
 
-import numpy as np
-
-from symdiff.budget import OutOfTime, run_within
 from symdiff.graph.node import Node
-from symdiff.symbolic.bounded import seconds_or_default
-from symdiff.teaching.analysis import Edge, GraphInfo, analyze, printer
-from symdiff.teaching.labels import expression, fmt
+from symdiff.teaching.analysis import GraphInfo, analyze
+from symdiff.teaching.labels import fmt
+from symdiff.teaching.steps import (backward_lines, forward_lines, partial_text, path_lines)
 
-__all__ = ["explain"]
+__all__ = ["explain", "Explanation"]
 
-PATH_VIEW_MAX_NODES = 12
-MAX_PATHS = 32
+
+class Explanation(str):
+    """The text of ``explain`` (a ``str``), which can also write the stepping page
+    (``save``) and displays in notebooks as preformatted text."""
+
+    info: GraphInfo
+
+    def save(self, path: str | os.PathLike, seconds: Optional[float] = None) -> pathlib.Path:
+        """Write the self-contained stepping page (``symdiff.teaching.page``) to ``path``:
+        one HTML file, the graph drawn by Graphviz's ``dot`` (given ``seconds`` to lay it
+        out), stepped forward, backward and along Olah's paths. It needs Graphviz
+        (``tests/teaching/test_page.py`` runs it)::
+
+            sd.explain((a + b) * (b + 1), at={"a": 3, "b": 1}).save("backprop.html")
+        """
+        from symdiff.teaching.page import write_page   # the page draws; this module writes text
+        return write_page(self.info, path, seconds)
+
+    def _ipython_display_(self) -> None:
+        """IPython shows a ``str`` subclass's text/plain as a quoted repr, whatever its
+        bundle says; displaying the bundle raw keeps the text readable."""
+        from IPython.display import display   # only ever called inside IPython
+        display(self._repr_mimebundle_(), raw=True)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+        """Plain text, and the same text as HTML ``<pre>`` (no math to typeset)."""
+        text = str(self)
+        return {"text/plain": text,
+                "text/html": f"<pre class='symdiff-explain'>{html.escape(text)}</pre>"}
 
 
 def explain(f: Node, at: Optional[Mapping[str, Any]] = None,
-            names: Optional[Mapping[str, Node]] = None, max_nodes: int = 200) -> str:
+            names: Optional[Mapping[str, Node]] = None, max_nodes: int = 200) -> Explanation:
     """The forward pass, the edge derivatives, the backward sweep, paths and costs, as text.
 
     ``at`` gives values for the variables by name (bound tensors use their own values);
     ``names`` maps a name to an interior node (default names as in ``to_dot``). Graphs over
-    ``max_nodes`` nodes are refused with ``GraphTooLargeError``.
+    ``max_nodes`` nodes are refused with ``GraphTooLargeError``. The result is a ``str``
+    whose ``save(path)`` writes the stepping page.
 
     >>> import symdiff as sd
     >>> x = sd.var("x")
@@ -101,7 +128,9 @@ def explain(f: Node, at: Optional[Mapping[str, Any]] = None,
     if paths:
         parts.append(paths)
     parts.append(_costs(info))
-    return "\n\n".join(parts)
+    out = Explanation("\n\n".join(parts))
+    out.info = info
+    return out
 
 
 def _n(info: GraphInfo, node: Node) -> str:
@@ -109,35 +138,32 @@ def _n(info: GraphInfo, node: Node) -> str:
 
 
 def _forward(info: GraphInfo) -> str:
-    lines = ["Forward pass (inputs first):"]
-    vals = info.values
-    for n in info.nodes:
-        if n.op == "const" and n.size == 1:
-            continue  # shown by value where it is used
-        name = _n(info, n)
-        kind = ""
-        if n.is_leaf:
-            kind = {"var": "variable", "const": "constant"}.get(n.op, "tensor")
-            if n.op == "tensor":
-                kind += ", requires grad" if n.requires_grad else ", no grad"
-        shape = f"shape {n.shape}" if n.shape else ""
-        note = ", ".join(s for s in (kind if vals is None or n.op != "var" else "", shape) if s)
-        head = name if n.is_leaf else f"{name} = {expression(n, info.names)}"
-        if n.op == "const":
-            head += f" = {fmt(n._value)}"
-        elif vals is not None:
-            head += f" = {fmt(vals[id(n)])}"
-        lines.append(f"  {head}" + (f"   ({note})" if note else ""))
+    return "\n".join(["Forward pass (inputs first):"]
+                     + [f"  {line}" for _, line in forward_lines(info)])
+
+
+def _backward(info: GraphInfo) -> str:
+    entries = backward_lines(info)
+    if not entries:
+        return ("Backward sweep: none; f does not depend on any variable or tensor that "
+                "requires grad")
+    lines = ["Backward sweep (reverse topological order; each += adds one chain-rule product; "
+             "the number after the last = is the running total):"]
+    lines += [f"  {line}" for _, line, _ in entries]
+    if info.grads is not None:
+        shown = ", ".join(f"{_n(info, x)}.grad = {fmt(info.grads[id(x)])}" for x in info.inputs)
+        lines.append(f"Gradients: {shown}")
     return "\n".join(lines)
 
 
-def _partial_text(e: Edge, info: GraphInfo) -> str:
-    """``∂e/∂c = d = 2`` (the number only when it is not the formula itself)."""
-    sep = ": " if e.rule else " = "
-    text = f"{e.partial(info.names)}{sep}{e.symbolic}"
-    if e.value is not None and (e.expr is None or not e.expr.is_Number):
-        text += f" = {fmt(e.value)}"
-    return text
+def _paths(info: GraphInfo) -> str:
+    entries = path_lines(info)
+    if not entries:
+        return ""
+    lines = ["Paths (Olah: a derivative is the sum over all paths from the input to the output "
+             "of the product of the derivatives on the path's edges):"]
+    lines += [f"  {line}" for _, _, texts in entries for line in texts]
+    return "\n".join(lines)
 
 
 def _local(info: GraphInfo) -> str:
@@ -146,181 +172,10 @@ def _local(info: GraphInfo) -> str:
         if e.symbolic is None:
             continue  # a constant input: nothing to differentiate with respect to
         note = "" if e.flows or e.symbolic.startswith("0 (") else "   (no gradient flows)"
-        lines.append(f"  {_partial_text(e, info)}{note}")
+        lines.append(f"  {partial_text(e, info)}{note}")
     if len(lines) == 1:
         lines.append("  (none: no edge comes from a variable, a tensor or an op)")
     return "\n".join(lines)
-
-
-def _sweep_edges(info: GraphInfo) -> list:
-    """The flowing edges in the order the backward sweep uses them (``info.reverse``, the
-    order in which the analysis had the program run it)."""
-    by_child: dict = {}
-    for e in info.edges:
-        if e.flows:
-            by_child.setdefault(id(e.child), []).append(e)
-    return [e for n in info.reverse for e in by_child.get(id(n), [])]
-
-
-def _backward(info: GraphInfo) -> str:
-    f = info.f
-    out = _n(info, f)
-    if id(f) not in info.varies:
-        return ("Backward sweep: none; f does not depend on any variable or tensor that "
-                "requires grad")
-    head = ("Backward sweep (reverse topological order; each += adds one chain-rule product; "
-            "the number after the last = is the running total):")
-    lines = [head]
-    grads = info.grads
-    numbers = grads is not None and info.scalar()
-    if f.size == 1:
-        lines.append(f"  {out}.grad = 1")
-    else:
-        lines.append(f"  {out}.grad = ones{f.shape}   (the gradient of sum({out}): {out} has "
-                     f"{f.size} elements)")
-    running: dict = {}
-    for e in _sweep_edges(info):
-        child, parent = _n(info, e.child), _n(info, e.parent)
-        prod = f"{child}.grad * {e.partial(info.names)}"
-        lhs = f"  {parent}.grad += "
-        if e.contribution is None and grads is not None:
-            continue  # the consumer got no gradient (used only by a comparison)
-        if grads is None:
-            if e.rule:
-                lines.append(f"{lhs}{e.partial(info.names)} applied to {child}.grad [{e.symbolic}]")
-            elif e.expr is None:
-                lines.append(f"{lhs}{child}.grad through {e.partial(info.names)} [{e.symbolic}]")
-            else:
-                lines.append(f"{lhs}{prod} = {child}.grad * {_factor_sym(e)}")
-            continue
-        prev = running.get(id(e.parent))
-        total = e.contribution if prev is None else prev + e.contribution
-        running[id(e.parent)] = total
-        if numbers:
-            g = grads[id(e.child)]
-            line = f"{lhs}{prod} = {_factor(g)} * {_factor(e.value)} = {fmt(total)}"
-            if prev is not None:
-                line += f"   ({fmt(prev)} + {fmt(e.contribution)})"
-        elif e.rule:
-            line = (f"{lhs}{e.partial(info.names)} applied to {child}.grad [{e.symbolic}]"
-                    f" -> {_array(total)}")
-        elif e.expr is None:
-            line = (f"{lhs}{child}.grad through {e.partial(info.names)} [{e.symbolic}]"
-                    f" -> {_array(total)}")
-        else:
-            line = f"{lhs}{prod}   (elementwise) -> {_array(total)}"
-        lines.append(line)
-    if grads is not None:
-        shown = ", ".join(f"{_n(info, x)}.grad = {fmt(grads[id(x)])}" for x in info.inputs)
-        lines.append(f"Gradients: {shown}")
-    return "\n".join(lines)
-
-
-def _array(v: Any) -> str:
-    a = np.asarray(v)
-    return f"shape {a.shape} {fmt(a)}" if a.ndim else fmt(a)
-
-
-def _factor(v: Any) -> str:
-    s = fmt(v)
-    return f"({s})" if s.startswith("-") else s
-
-
-def _factor_sym(e: Edge) -> str:
-    """A symbolic partial as a factor of a product: parenthesised unless atomic."""
-    s = e.symbolic
-    expr = e.expr
-    if expr is not None and (expr.is_Atom or expr.is_Function or expr.is_Pow) \
-            and not (expr.is_Number and expr < 0):
-        return s
-    return f"({s})"
-
-
-def _paths(info: GraphInfo) -> str:
-    """Olah's view: ∂f/∂x = sum over paths x -> f of the product of the edge derivatives."""
-    if len(info.nodes) > PATH_VIEW_MAX_NODES or not info.scalar() or id(info.f) not in info.varies:
-        return ""
-    out = _n(info, info.f)
-    by_child: dict = {}
-    for e in info.edges:
-        if e.flows:
-            by_child.setdefault(id(e.child), []).append(e)
-    numbers = info.grads is not None
-    deadline = time.perf_counter() + seconds_or_default(None)   # SymPy's, for all paths
-    lines = ["Paths (Olah: a derivative is the sum over all paths from the input to the output "
-             "of the product of the derivatives on the path's edges):"]
-    for x in info.inputs:
-        if x is info.f:
-            continue
-        paths = _enumerate(info.f, x, by_child)
-        name = f"∂{out}/∂{_n(info, x)}"
-        if not paths:
-            lines.append(f"  {name} = 0   (no path carries a gradient)")
-            continue
-        if len(paths) > MAX_PATHS:
-            lines.append(f"  {name}: more than {MAX_PATHS} paths, too many to list")
-            continue
-        terms = " + ".join("·".join(e.partial(info.names) for e in p) for p in paths)
-        symbolic = all(e.expr is not None for p in paths for e in p)
-        syms = _sum_of_products(paths, lambda e: e.symbolic, _factor_sym)
-        if len(paths) == 1 and len(paths[0]) == 1:
-            e = paths[0][0]
-            shown = fmt(e.value) if numbers else e.symbolic
-            lines.append(f"  {name} = {shown}   (one path of one edge: the local derivative)")
-            continue
-        if numbers:
-            nums = _sum_of_products(paths, lambda e: fmt(e.value), lambda e: _factor(e.value))
-            total = sum(float(np.prod([float(np.asarray(e.value).reshape(-1)[0]) for e in p]))
-                        for p in paths)
-            lines.append(f"  {name} = {terms} = {nums} = {fmt(total)}")
-            if symbolic:
-                lines.append(f"      symbolically: {syms}{_simplified(paths, deadline)}")
-        elif symbolic:
-            lines.append(f"  {name} = {terms} = {syms}{_simplified(paths, deadline)}")
-        else:
-            lines.append(f"  {name} = {terms}")
-    return "\n".join(lines) if len(lines) > 1 else ""
-
-
-def _simplified(paths: list, deadline: float) -> str:
-    """`` = c + d``: the SymPy sum of the path products, when it reads differently; nothing
-    once SymPy's budget (``deadline``) is spent or when SymPy fails."""
-    import sympy
-
-    def text() -> str:
-        total = sympy.Add(*(sympy.Mul(*(e.expr for e in p)) for p in paths))
-        return printer().doprint(total)
-    try:
-        simplified = run_within(deadline - time.perf_counter(), text)
-    except (Exception, OutOfTime):  # the text never fails on SymPy
-        return ""
-    plain = _sum_of_products(paths, lambda e: e.symbolic, _factor_sym)
-    return "" if simplified == plain else f" = {simplified}"
-
-
-def _sum_of_products(paths: list, plain: Any, factor: Any) -> str:
-    """``2·1 + 4·1``: factors parenthesised in products, negative terms after the first."""
-    terms = []
-    for k, p in enumerate(paths):
-        term = "·".join(factor(e) for e in p) if len(p) > 1 else plain(p[0])
-        if k and term.startswith("-"):
-            term = f"({term})"
-        terms.append(term)
-    return " + ".join(terms)
-
-
-def _enumerate(f: Node, x: Node, by_child: dict) -> list:
-    """Paths from f down to x as lists of edges (output first), at most MAX_PATHS + 1."""
-    found: list = []
-    stack: list = [(f, [])]
-    while stack and len(found) <= MAX_PATHS:
-        node, path = stack.pop()
-        if node is x:
-            found.append(path)
-            continue
-        for e in reversed(by_child.get(id(node), [])):
-            stack.append((e.parent, path + [e]))
-    return found
 
 
 def _costs(info: GraphInfo) -> str:

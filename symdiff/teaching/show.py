@@ -1,10 +1,12 @@
 """Notebook output: one object showing a function's formula, graph and check together.
 
-``sd.show(f, at=...)`` returns a ``Show``. Jupyter displays it as HTML: the closed form
-as LaTeX (MathJax), the graph as SVG from Graphviz (the DOT text when ``dot`` is not
-installed), and the ``sd.check`` table. ``str(show)`` is the same as plain text. Nodes
-themselves render as LaTeX in notebooks (``Node._repr_latex_``), and check reports as
-HTML tables.
+``sd.show(f, at=...)`` returns a ``Show``. Notebooks display it as HTML: the closed form
+as MathML (browsers typeset it themselves: no MathJax needed, so JupyterLab, VS Code and
+Colab agree), the graph as SVG from Graphviz (the DOT text when ``dot`` is not
+installed), and the ``sd.check`` table; its ``_repr_mimebundle_`` also carries
+``text/plain`` (``str(show)``), ``text/latex`` and ``image/svg+xml``. Nodes themselves
+display as LaTeX (``Node._repr_mimebundle_``), check reports as HTML tables, and what
+``sd.explain`` and ``sd.to_dot`` return as text (and, for ``to_dot``, its picture).
 
 >>> import symdiff as sd
 >>> x = sd.var("x")
@@ -34,9 +36,9 @@ class Show:
     """Formula, picture and check of one function, for a notebook cell."""
 
     def __init__(self, f: Node, latex: Optional[str], dot: Optional[str], svg: Optional[str],
-                 report: Optional[CheckReport], notes: list[str]):
+                 report: Optional[CheckReport], notes: list[str], mathml: Optional[str] = None):
         self.f, self.latex, self.dot, self.svg = f, latex, dot, svg
-        self.report, self.notes = report, notes
+        self.report, self.notes, self.mathml = report, notes, mathml
 
     def __str__(self) -> str:
         lines = [f"f = {short_text(self.f, limit=200)}"]
@@ -46,9 +48,15 @@ class Show:
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
+        """The formula as MathML (typeset by the browser itself, so it reads the same in
+        JupyterLab, VS Code and Colab; no ``$$`` left for a MathJax that may be absent),
+        else as plain text; the SVG picture; the check's table; the notes."""
         parts = []
-        if self.latex is not None:
-            parts.append(f"<p>$$f = {html.escape(self.latex)}$$</p>")
+        if self.mathml is not None:
+            parts.append(f"<p><math display='block'><mi>f</mi><mo>=</mo>{self.mathml}</math>"
+                         f"</p>")
+        else:
+            parts.append(f"<p><code>f = {html.escape(short_text(self.f, limit=200))}</code></p>")
         if self.svg is not None:
             parts.append(self.svg)
         elif self.dot is not None:
@@ -57,6 +65,29 @@ class Show:
             parts.append(self.report._repr_html_())
         parts += [f"<p><i>{html.escape(n)}</i></p>" for n in self.notes]
         return "<div class='symdiff-show'>" + "\n".join(parts) + "</div>"
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
+        """``text/plain`` always, ``text/html`` (above), ``text/latex`` for the formula and
+        ``image/svg+xml`` for the picture when they were made; front ends pick the richest
+        they render. Everything was computed by ``show`` under its budgets."""
+        bundle = {"text/plain": str(self), "text/html": self._repr_html_()}
+        if self.latex is not None:
+            bundle["text/latex"] = f"$\\displaystyle f = {self.latex}$"
+        if self.svg is not None:
+            bundle["image/svg+xml"] = self.svg
+        return bundle
+
+
+def _formula(f: Node) -> tuple:
+    """LaTeX and presentation MathML of ``f``'s closed form (MathML None when SymPy's
+    printer fails on it)."""
+    expr = build(f)
+    latex = sympy.latex(expr)
+    try:
+        mathml = sympy.mathml(expr, printer="presentation")
+    except Exception:   # the LaTeX is enough; HTML falls back on the plain text
+        mathml = None
+    return latex, mathml
 
 
 def show(f: Node, at: Optional[Mapping[str, Any]] = None, max_nodes: int = 200,
@@ -76,7 +107,7 @@ def show(f: Node, at: Optional[Mapping[str, Any]] = None, max_nodes: int = 200,
     """
     f = as_function(f, "sd.show")
     notes: list[str] = []
-    latex = None
+    latex = mathml = None
     size = len(topological([f]))
     if size > max_nodes:
         # SymPy's printers are slow on deep nests: the same limit as the picture
@@ -84,7 +115,7 @@ def show(f: Node, at: Optional[Mapping[str, Any]] = None, max_nodes: int = 200,
                      f"{max_nodes})")
     else:
         try:
-            latex = within(sympy_seconds, "the formula", lambda: sympy.latex(build(f)))
+            latex, mathml = within(sympy_seconds, "the formula", lambda: _formula(f))
         except SymdiffError as e:
             notes.append(f"no closed form: {e}")
     dot = svg = None
@@ -99,4 +130,4 @@ def show(f: Node, at: Optional[Mapping[str, Any]] = None, max_nodes: int = 200,
     report = None
     if at is not None:
         report = check(f, at=at, sympy_seconds=sympy_seconds)
-    return Show(f, latex, dot, svg, report, notes)
+    return Show(f, latex, dot, svg, report, notes, mathml)

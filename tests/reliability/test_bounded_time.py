@@ -21,7 +21,7 @@ import sympy
 
 import symdiff as sd
 from symdiff.symbolic import closed_form
-from symdiff.teaching import analysis, explain as explain_module
+from symdiff.teaching import analysis, steps as steps_module
 
 LIMIT = 8.0
 HAS_DOT = shutil.which("dot") is not None
@@ -330,7 +330,7 @@ def test_explains_simplified_path_sum_is_left_out_past_the_budget(monkeypatch):
         def doprint(self, expr):
             _spin()
     monkeypatch.setattr("symdiff.budget.SYMPY_SECONDS", 0.5)
-    monkeypatch.setattr(explain_module, "printer", Spinning)
+    monkeypatch.setattr(steps_module, "printer", Spinning)
     with bounded():
         text = sd.explain(f, at={"a": 3, "b": 1})
     assert "symbolically: d·1 + c·1\n" in text

@@ -358,3 +358,51 @@ def test_g_is_not_an_automatic_name_next_to_rules_on_g():
     for _ in range(7):
         f = sd.sin(f)
     assert "g = sin(f)" in to_dot(f)  # elementwise only: g is free to use
+
+
+# ---- pictures for slides -----------------------------------------------------------------
+
+def _olah():
+    a, b = sd.var("a"), sd.var("b")
+    return (a + b) * (b + 1)
+
+
+def test_slide_options_change_only_what_they_name():
+    plain = sd.to_dot(_olah(), at={"a": 3, "b": 1})
+    slide = sd.to_dot(_olah(), at={"a": 3, "b": 1}, legend=False, title=None,
+                       hide_constants=True, rankdir="LR", dpi=150)
+    assert "Legend" in plain and "Legend" not in slide
+    assert "labelloc=t" in plain and "label=" not in slide.splitlines()[1]
+    assert "rankdir=BT" in plain and "rankdir=LR, fontname=Helvetica, dpi=150" in slide
+    assert 'n3 [label="1"' in plain and "n3 " not in slide and "n3 ->" not in slide
+    assert 'label="d = b + 1\\nvalue 2\\ngrad 4"' in slide   # the constant reads in its op
+    titled = sd.to_dot(_olah(), title='Olah "e"')
+    assert 'label="Olah \\"e\\""' in titled
+
+
+def test_bad_slide_options_are_named():
+    with pytest.raises(sd.RenderError, match="rankdir must be one of BT, TB, LR, RL"):
+        sd.to_dot(_olah(), rankdir="up")
+    with pytest.raises(sd.RenderError, match="render: dpi must be"):
+        sd.render(_olah(), "x.png", dpi="high")
+    with pytest.raises(sd.RenderError, match="title must be text or None"):
+        sd.to_dot(_olah(), title=3)
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_dpi_scales_png_pictures_and_the_command_line_has_the_options(tmp_path, capsys):
+    import struct
+
+    def size(p):
+        return struct.unpack(">II", p.read_bytes()[16:24])
+    low = sd.render(_olah(), tmp_path / "low.png", at={"a": 3, "b": 1}, dpi=50, legend=False)
+    high = sd.render(_olah(), tmp_path / "high.png", at={"a": 3, "b": 1}, dpi=150,
+                     legend=False)
+    assert 2.8 < size(high)[0] / size(low)[0] < 3.2
+    from symdiff.cli import main
+    assert main(["graph", "(a+b)*(b+1)", "--at", "a=3,b=1", "--rankdir", "LR",
+                 "--no-legend", "--no-title", "--hide-constants"]) == 0
+    out = capsys.readouterr().out
+    assert "rankdir=LR" in out and "Legend" not in out and 'label="1"' not in out
+    assert main(["graph", "a*b", "--title", "t", "--no-title"]) == 2
+    assert "give one of them" in capsys.readouterr().err
