@@ -49,7 +49,29 @@ def _warm_up_sympy() -> None:
     expr = sympy.diff(template("tanh").instantiate([x], {}) * x, x)
     str(expr), sympy.latex(expr), sympy.ccode(expr), sympy.pycode(expr)
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """The version pyproject.toml declares (its one place): read from the checkout's
+    pyproject.toml when this package sits in one (an editable install or PYTHONPATH, where
+    the installed metadata may be stale), else from the installed distribution's metadata."""
+    import re
+    from importlib import metadata
+    from pathlib import Path
+    try:
+        text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text("utf-8")
+    except OSError:
+        text = ""
+    if re.search(r'^name = "symdiff-graph"$', text, re.M):
+        found = re.search(r'^version = "([^"]+)"$', text, re.M)
+        if found:
+            return found.group(1)
+    try:
+        return metadata.version("symdiff-graph")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+__version__ = _version()
 
 __all__ = [
     "SymdiffError", "ParseError", "ShapeError", "VariableError", "MissingVariableError",
