@@ -26,6 +26,7 @@ from symdiff.teaching.explain import explain
 from symdiff.teaching.show import Show, show
 from symdiff.checking.verify import VerifyReport, verify
 from symdiff.graph.parse import parse
+from symdiff.symbolic.sympy_input import from_sympy
 from symdiff.graph.trace import TracingError, from_function
 from symdiff.graph.numpy_api import supported_numpy
 from symdiff.checking.check import check
@@ -83,6 +84,7 @@ __all__ = [
     "broadcast_to", "trace", "det", "logdet", "inv", "norm", "logsumexp", "softmax",
     "evaluate", "value_and_grad", "diff", "grad", "jacobian", "hessian", "hessian_info",
     "formula",
+    "from_sympy",
     "parse", "check", "to_dot", "render", "explain", "show", "Show", "verify", "VerifyReport", "GraphTooLargeError", "RenderError",
     "GraphvizNotFoundError",
 ]

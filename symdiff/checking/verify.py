@@ -241,7 +241,7 @@ def verify(f: Any, claims: Mapping[Any, Any], at: Optional[Mapping[Any, Any]] = 
     >>> r.status, r.wrong, r.counterexample["x"]
     ('wrong', ['x'], array([1., 1.]))
     """
-    f = read_function(f)
+    f = read_function(f, context=[claims, at])
     at, seed = as_point(at, "sd.verify"), as_seed(seed, "sd.verify")
     points = as_int(points, "sd.verify", "points", minimum=0)
     atol, rtol = as_real(atol, "sd.verify", "atol", 0.0), as_real(rtol, "sd.verify", "rtol", 0.0)

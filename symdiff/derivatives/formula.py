@@ -44,6 +44,7 @@ from symdiff.derivatives.printers import (PYTHON_GLOBALS, FormulaCPrinter, Formu
                                           c_identifiers, c_name_clashes)
 from symdiff.derivatives.reverse import grad
 from symdiff.errors import ClosedFormError, SymdiffError
+from symdiff.graph.arguments import as_function
 from symdiff.graph.node import Node
 from symdiff.graph.walks import topological
 from symdiff.lowering.lower import graph_leaves
@@ -100,7 +101,7 @@ def formula(f: Node, wrt: Union[Node, Sequence[Node], None] = None, lang: str = 
         raise SymdiffError(f"formula(): unknown language {lang!r}; choose one of "
                            f"{', '.join(repr(k) for k in LANGUAGES)}")
     if not isinstance(f, Node):
-        raise SymdiffError(f"formula() needs a symdiff Node, got {type(f).__name__}")
+        f = as_function(f, "sd.formula", context=wrt)
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise SymdiffError(f"formula(): name {name!r} is not a valid identifier")
     order = topological([f])

@@ -44,7 +44,7 @@ def grad(f: Node, wrt: Sequence[Node]) -> list[Node]:
 
 
 def _grad(f: Node, wrt: Sequence[Node], who: str, arg: str, accepts: str) -> list[Node]:
-    f = as_function(f, who)
+    f = as_function(f, who, context=wrt)
     if f.size != 1:
         raise ShapeError(f"{who}: f has shape {f.shape}; derivatives here need a scalar "
                          "f (reduce it with sd.sum or sd.mean; sd.jacobian takes any shape)")
