@@ -51,3 +51,11 @@ def test_both_packages_ship_py_typed():
     for pkg in ("symdiff", "numeric"):
         assert (ROOT / pkg / "py.typed").is_file()
         assert re.search(rf'^{pkg} = \["py.typed"\]$', text, re.M)
+
+
+def test_the_docs_site_lists_every_page():
+    """mkdocs.yml's nav names each page of docs/ (the API reference among them)."""
+    text = (ROOT / "mkdocs.yml").read_text()
+    pages = set(re.findall(r"^  - [^:]+: (\S+\.md)$", text, re.M))
+    assert pages == {p.name for p in (ROOT / "docs").glob("*.md")}
+    assert "api.md" in pages and "mkdocstrings" in text

@@ -37,8 +37,8 @@ def grad(f: Node, wrt: Sequence[Node]) -> list[Node]:
 
     >>> import symdiff as sd
     >>> x, y = sd.var("x"), sd.var("y")
-    >>> [g.sympy() for g in sd.grad(x * y + y**2, [x, y])]
-    [y, x + 2*y]
+    >>> tuple(g.sympy() for g in sd.grad(x * y + y**2, [x, y]))
+    (y, x + 2*y)
     """
     return _grad(f, wrt, "sd.grad", "wrt", "many")
 
