@@ -32,6 +32,7 @@ from symdiff.checking.verify import VerifyReport, verify
 from symdiff.checking.vjp import verify_vjp
 from symdiff.checking.code import GradientCodeError
 from symdiff.graph.parse import parse
+from symdiff.symbolic.sympy_input import from_sympy
 from symdiff.graph.trace import TracingError, from_function
 from symdiff.graph import dispatch as _dispatch  # noqa: F401  (numpy's functions on Nodes)
 from symdiff.graph.numpy_api import supported_numpy
@@ -58,7 +59,29 @@ def _warm_up_sympy() -> None:
     expr = sympy.diff(template("tanh").instantiate([x], {}) * x, x)
     str(expr), sympy.latex(expr), sympy.ccode(expr), sympy.pycode(expr)
 
-__version__ = "0.1.0"
+
+def _version() -> str:
+    """The version pyproject.toml declares (its one place): read from the checkout's
+    pyproject.toml when this package sits in one (an editable install or PYTHONPATH, where
+    the installed metadata may be stale), else from the installed distribution's metadata."""
+    import re
+    from importlib import metadata
+    from pathlib import Path
+    try:
+        text = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text("utf-8")
+    except OSError:
+        text = ""
+    if re.search(r'^name = "symdiff-graph"$', text, re.M):
+        found = re.search(r'^version = "([^"]+)"$', text, re.M)
+        if found:
+            return found.group(1)
+    try:
+        return metadata.version("symdiff-graph")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+__version__ = _version()
 
 __all__ = [
     "SymdiffError", "ParseError", "ShapeError", "VariableError", "MissingVariableError",
@@ -74,6 +97,7 @@ __all__ = [
     "max", "min", "prod", "cumsum", "variance", "std", "log_softmax", "concatenate", "stack",
     "split", "expand_dims", "squeeze", "swapaxes", "moveaxis", "flip", "pad", "tile",
     "repeat", "diagonal", "diag",
+    "from_sympy",
     "parse", "check", "to_dot", "render", "explain", "show", "Show", "verify", "VerifyReport", "GraphTooLargeError", "RenderError",
     "GraphvizNotFoundError",
     # -- verifying gradient code (issue 14)

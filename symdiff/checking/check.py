@@ -193,7 +193,7 @@ def check(f: Node, at: Optional[Mapping[Any, Any]] = None, wrt: Optional[Sequenc
     >>> r.ok, r.problems[0].startswith("relu")
     (False, True)
     """
-    f, at = as_function(f, "sd.check"), as_point(at, "sd.check")
+    f, at = as_function(f, "sd.check", context=[wrt, at]), as_point(at, "sd.check")
     wrt = None if wrt is None else check_wrt(f, wrt, "sd.check")[0]
     eps = as_real(eps, "sd.check", "eps", 0.0, strict=True)
     atol, rtol = as_real(atol, "sd.check", "atol", 0.0), as_real(rtol, "sd.check", "rtol", 0.0)

@@ -21,15 +21,16 @@ import numpy as np
 import sympy
 
 from symdiff.checking.report import formula
-from symdiff.graph.arguments import match_leaves
+from symdiff.graph.arguments import as_function, match_leaves
 from symdiff.errors import ParseError, ShapeError, SymdiffError, VariableError
 from symdiff.graph.node import Node, apply, const
 from symdiff.graph.walks import topological
+from symdiff.symbolic.sympy_input import is_sympy
 
 
-def read_function(f: Any) -> Node:
-    """``f`` as a scalar Node: a Node of one element, or formula text (``sd.parse``); a
-    Python function is traced elsewhere (``checking.code_claims``).
+def read_function(f: Any, context: Any = None) -> Node:
+    """``f`` as a scalar Node: a Node of one element, formula text (``sd.parse``) or a
+    SymPy expression (``as_function``; ``context``: the claims and ``at``, for shapes).
 
     >>> read_function("x**2 + 1").sympy()
     x**2 + 1
@@ -37,6 +38,8 @@ def read_function(f: Any) -> Node:
     if isinstance(f, str):
         from symdiff.graph.parse import parse
         f = parse(f)
+    elif is_sympy(f):
+        f = as_function(f, "sd.verify", context=context)
     if not isinstance(f, Node):
         raise SymdiffError(f"verify() needs a symdiff Node (or formula text, or a Python "
                            f"function with at=...), got {type(f).__name__}")

@@ -234,7 +234,7 @@ def _read(f: Any, claims: Any, at: Optional[Mapping], wrt: Any) -> Inputs:
     (and functions)."""
     if is_function(f):
         return read_traced(f, claims, at, wrt, "sd.verify")
-    f = read_function(f)
+    f = read_function(f, context=[claims, at])
     if has_code(claims):
         return read_node_claims(f, claims, at, wrt, "sd.verify")
     if wrt is not None:

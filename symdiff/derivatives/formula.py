@@ -6,7 +6,9 @@ one of four languages:
 * ``"sympy"``: SymPy's str printing, ``df/dx = ...`` lines;
 * ``"latex"``: one ``aligned`` block, ``\frac{\partial f}{\partial x} = ...`` lines;
 * ``"python"``: an importable module (numpy only) defining ``grad_<name>(x, y, ...)``;
-* ``"c"``: C99 source (``math.h`` only) defining ``void grad_<name>(...)``.
+* ``"c"``: C99 source (``math.h`` only) defining ``void grad_<name>(...)``;
+* ``"jax"``, ``"pytorch"``, ``"julia"``, ``"rust"``, ``"fortran"``: for scalar variables,
+  written by ``symdiff.derivatives.formula_langs``.
 
 Common subexpressions become numbered temporaries (``sympy.cse``) whose prefix is chosen
 so it cannot clash with the variables' names. Array variables use the matrix closed form
@@ -42,8 +44,10 @@ from numeric import PRIMITIVES
 
 from symdiff.derivatives.printers import (PYTHON_GLOBALS, FormulaCPrinter, FormulaNumPyPrinter,
                                           c_identifiers, c_name_clashes)
+from symdiff.derivatives.formula_langs import LANGS, TEXTS, Code
 from symdiff.derivatives.reverse import grad
 from symdiff.errors import ClosedFormError, SymdiffError
+from symdiff.graph.arguments import as_function
 from symdiff.graph.node import Node
 from symdiff.graph.walks import topological
 from symdiff.lowering.lower import graph_leaves
@@ -51,7 +55,7 @@ from symdiff.symbolic.bounded import within
 from symdiff.symbolic.closed_form import build
 from symdiff.symbolic.display import short_text
 
-LANGUAGES = ("sympy", "latex", "python", "c")
+LANGUAGES = ("sympy", "latex", "python", "c") + LANGS
 """The values ``formula``'s ``lang`` accepts."""
 
 MAX_ELEMENTS = 2000
@@ -100,7 +104,7 @@ def formula(f: Node, wrt: Union[Node, Sequence[Node], None] = None, lang: str = 
         raise SymdiffError(f"formula(): unknown language {lang!r}; choose one of "
                            f"{', '.join(repr(k) for k in LANGUAGES)}")
     if not isinstance(f, Node):
-        raise SymdiffError(f"formula() needs a symdiff Node, got {type(f).__name__}")
+        f = as_function(f, "sd.formula", context=wrt)
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise SymdiffError(f"formula(): name {name!r} is not a valid identifier")
     order = topological([f])
@@ -120,7 +124,7 @@ def formula(f: Node, wrt: Union[Node, Sequence[Node], None] = None, lang: str = 
     job = _Job(f, name, wrt_list, grads, wrt_list + others, single,
                all(n.shape == () for n in order))
     text = {"sympy": _sympy_text, "latex": _latex_text, "python": _python_text,
-            "c": _c_text}[lang]
+            "c": _c_text}.get(lang) or (lambda job: _other_text(job, lang))
     return within(sympy_seconds, f"sd.formula(lang={lang!r}) of d{name}/d("
                   f"{', '.join(w.name for w in wrt_list)})", text, job)
 
@@ -272,6 +276,18 @@ def _latex_text(job: _Job) -> str:
     lines += [rf"\frac{{\partial {fname}}}{{\partial {sympy.latex(sympy.Symbol(w.name))}}} "
               f"&= {sympy.latex(e)}" for w, e in zip(job.wrt, reduced)]
     return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
+
+
+def _other_text(job: _Job, lang: str) -> str:
+    """JAX, PyTorch, Julia, Rust, Fortran (``formula_langs``): scalar variables only."""
+    arrays = [a.name for a in job.args if a.shape != ()]
+    if arrays:
+        raise SymdiffError(f"formula(lang={lang!r}) writes functions of scalar variables; "
+                           f"{', '.join(arrays)} are arrays: use lang='python' or 'c'")
+    args = [a.name for a in job.args]
+    reps, reduced = _cse([build(g) for g in job.grads], set(args))
+    return TEXTS[lang](Code(job.name, args, [w.name for w in job.wrt], job.single, reps,
+                            reduced, short_text(job.f)))
 
 
 # ---------------------------------------------------------------------------

@@ -55,7 +55,7 @@ def jacobian(f: Node, x: Union[Node, Sequence[Node]]) -> Union[Node, list[Node]]
     >>> J.eval(x=[0.0, 1.0]).round(6).tolist()
     [[0.0, 0.0], [0.841471, 0.0]]
     """
-    f = as_function(f, "sd.jacobian")
+    f = as_function(f, "sd.jacobian", context=x)
     xs, single = check_wrt(f, x, "sd.jacobian", "x")
     many = not single
     size = f.size
@@ -170,7 +170,7 @@ def hessian(f: Node, x: Union[Node, Sequence[Node]],
     >>> Hs.eval(x=[1.0, 2.0]).tolist(), sd.hessian_info(Hs).colours
     ([[6.0, 1.0], [1.0, 12.0]], 2)
     """
-    f = as_function(f, "sd.hessian")
+    f = as_function(f, "sd.hessian", context=x)
     if f.size != 1:
         raise ShapeError(f"sd.hessian: f has shape {f.shape}; a Hessian needs a scalar f "
                          "(use sd.jacobian of sd.jacobian for vector functions)")

@@ -105,6 +105,14 @@ class FormulaNumPyPrinter(RewritingPrinter, NumPyPrinter):
         arg = sympy.Symbol("_u")
         return f"(lambda _u: {self._print(body.xreplace({var: arg}))})({self._print(expr.expr)})"
 
+    def _print_NDimArray(self, expr: Any) -> str:
+        # SymPy 1.13's own fails on arrays of rank 3 and more (fixed in 1.14)
+        if expr.rank() == 0:
+            return f"{self._module_format('numpy.array')}({self._print(expr[()])})"
+        if 0 in expr.shape:
+            return f"{self._module_format('numpy.zeros')}({self._print(expr.shape)})"
+        return f"{self._module_format('numpy.array')}({self._print(expr.tolist())})"
+
     def _print_Trace(self, expr: Any) -> str:
         return f"{self._module_format('numpy.trace')}({self._print(expr.arg)})"
 

@@ -43,14 +43,14 @@ def grad(f: Node, wrt: Sequence[Node]) -> list[Node]:
 
     >>> import symdiff as sd
     >>> x, y = sd.var("x"), sd.var("y")
-    >>> [g.sympy() for g in sd.grad(x * y + y**2, [x, y])]
-    [y, x + 2*y]
+    >>> tuple(g.sympy() for g in sd.grad(x * y + y**2, [x, y]))
+    (y, x + 2*y)
     """
     return _grad(f, wrt, "sd.grad", "wrt", "many")
 
 
 def _grad(f: Node, wrt: Sequence[Node], who: str, arg: str, accepts: str) -> list[Node]:
-    f = as_function(f, who)
+    f = as_function(f, who, context=wrt)
     if f.size != 1:
         raise ShapeError(f"{who}: f has shape {f.shape}; derivatives here need a scalar "
                          "f (reduce it with sd.sum or sd.mean; sd.jacobian takes any shape)")

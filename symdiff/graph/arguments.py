@@ -42,8 +42,15 @@ def _kind(value: Any) -> str:
     return f"{type(value).__name__} {shown(value)}"
 
 
-def as_function(f: Any, who: str, arg: str = "f") -> Node:
-    """``f`` if it is a Node; anything else is refused, saying what to write instead.
+SYMPY_READER: list = []
+"""The reader of a SymPy ``f`` (``symdiff.symbolic.sympy_input.read_sympy_function``, which
+registers itself: it lives a layer above and this module may not import it)."""
+
+
+def as_function(f: Any, who: str, arg: str = "f", context: Any = None) -> Node:
+    """``f`` if it is a Node, a SymPy expression's graph (its symbols' shapes from
+    ``context``: the call's ``wrt`` Nodes or ``at`` values); anything else is refused,
+    saying what to write instead.
 
     >>> import symdiff as sd
     >>> try:
@@ -54,14 +61,14 @@ def as_function(f: Any, who: str, arg: str = "f") -> Node:
     """
     if isinstance(f, Node):
         return f
+    if SYMPY_READER and any((c.__module__ or "").split(".")[0] == "sympy"
+                            for c in type(f).__mro__):   # (sympy itself is not imported here)
+        return SYMPY_READER[0](f, who, context)
     if isinstance(f, str):
         raise ArgumentError(f"{who} needs a symdiff Node as {arg}, not the text {shown(f)}; "
                             f"formula text is read by sd.parse: "
                             f"{who}(sd.parse({shown(f)}), ...)")
-    module = type(f).__module__ or ""
-    if module.split(".")[0] == "sympy":
-        hint = "; SymPy expressions are not accepted here: sd.parse(str(expr)) reads one"
-    elif isinstance(f, (int, float, complex, np.number, np.ndarray, list, tuple)):
+    if isinstance(f, (int, float, complex, np.number, np.ndarray, list, tuple)):
         hint = ("; build f from variables (x = sd.var('x'); f = x**2), or make a constant "
                 "with sd.const")
     else:

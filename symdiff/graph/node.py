@@ -76,8 +76,8 @@ class Node(ArrayMethods):
 
         >>> import symdiff as sd
         >>> x = sd.var("x")
-        >>> [n.op for n in (x * x + x).nodes()]
-        ['var', 'mul', 'add']
+        >>> tuple(n.op for n in (x * x + x).nodes())   # (a list would read as a link in the docs)
+        ('var', 'mul', 'add')
         """
         return topological([self])
 

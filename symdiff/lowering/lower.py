@@ -298,7 +298,8 @@ def evaluate(f: Node, values: Any = None, **kwargs: Any) -> Any:
     """
     lowered = f._cache.get("eval") if isinstance(f, Node) else None
     if lowered is None:
-        lowered = f._cache["eval"] = lower(as_function(f, "sd.evaluate"))
+        f = as_function(f, "sd.evaluate", context=[values, kwargs])
+        lowered = f._cache["eval"] = lower(f)
     fast = lowered.fast("scalar_forward")
     if fast is not None:
         try:
@@ -317,7 +318,7 @@ class ValueAndGrad:
     """
 
     def __init__(self, f: Node, wrt: Union[Node, Sequence[Node]]):
-        f = as_function(f, "sd.value_and_grad")
+        f = as_function(f, "sd.value_and_grad", context=wrt)
         self.wrt, self.single = check_wrt(f, wrt, "sd.value_and_grad")
         if f.size != 1:
             raise ShapeError(f"value_and_grad: f has shape {f.shape}; gradients need a "

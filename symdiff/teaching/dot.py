@@ -62,8 +62,11 @@ from symdiff.teaching.labels import expression, fmt
 
 __all__ = ["to_dot", "render", "pipe", "RenderError", "GraphvizNotFoundError", "DotText"]
 
-INSTALL_HINT = ("install Graphviz's dot program with apt-get install graphviz (Debian/Ubuntu), "
-                "brew install graphviz (macOS) or conda install graphviz")
+# the commands as a user types them (sudo: apt-get needs root); pip's graphviz package, which
+# the `viz` extra installs, is a Python wrapper without the dot program
+INSTALL_HINT = ("install Graphviz's dot program with sudo apt-get install graphviz "
+                "(Debian/Ubuntu), brew install graphviz (macOS) or conda install graphviz "
+                "(pip install graphviz installs a Python wrapper without dot)")
 DOT_SECONDS = 10.0
 """Time Graphviz's ``dot`` gets to lay out a picture (``render(..., seconds=)``); its layout
 time grows very fast with crossing edges, so past it ``render`` raises ``RenderError``."""

@@ -105,7 +105,7 @@ def show(f: Node, at: Optional[Mapping[str, Any]] = None, max_nodes: int = 200,
     >>> s.report.ok, "digraph" in s.dot
     (True, True)
     """
-    f = as_function(f, "sd.show")
+    f = as_function(f, "sd.show", context=at)
     notes: list[str] = []
     latex = mathml = None
     size = len(topological([f]))

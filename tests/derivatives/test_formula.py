@@ -145,7 +145,7 @@ def test_default_wrt_is_every_variable_sorted_by_name():
 
 def test_unknown_language_lists_the_languages():
     with pytest.raises(sd.SymdiffError) as e:
-        formula(x**2, x, lang="fortran")
+        formula(x**2, x, lang="cobol")
     for lang in LANGUAGES:
         assert repr(lang) in str(e.value)
 

@@ -312,7 +312,8 @@ def test_render_without_dot_on_path_says_how_to_install(tmp_path, monkeypatch):
     with pytest.raises(GraphvizNotFoundError) as info:
         render(olah_vars(), tmp_path / "olah.svg", at=AT)
     msg = str(info.value)
-    assert "apt-get install graphviz" in msg and "brew install graphviz" in msg
+    assert "sudo apt-get install graphviz" in msg and "brew install graphviz" in msg
+    assert "pip install graphviz installs a Python wrapper without dot" in msg
     assert "a .dot file needs no Graphviz" in msg
     assert isinstance(info.value, sd.SymdiffError)
     assert not (tmp_path / "olah.svg").exists()
