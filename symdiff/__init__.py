@@ -16,6 +16,9 @@ from symdiff.graph.leaves import manual_seed, randn, tensor, var
 from symdiff.graph.ops import (abs, broadcast_to, cos, det, exp, inv, log, logdet, logsumexp, matmul,
                   maximum, mean, minimum, norm, relu, reshape, sigmoid, sign, sin, softmax, sqrt,
                   step, sum, tan, tanh, trace, transpose, where)
+from symdiff.graph.ops import (arccos, arccosh, arcsin, arcsinh, arctan, arctan2,  # issue 14
+                               arctanh, cbrt, clip, cosh, erf, exp2, expm1, hypot, log1p,
+                               log2, log10, logaddexp, reciprocal, sinh, softplus, square)
 from symdiff.lowering.lower import evaluate, value_and_grad
 from symdiff.derivatives.reverse import diff, grad
 from symdiff.derivatives.jacobian import hessian, hessian_info, jacobian
@@ -63,4 +66,8 @@ __all__ = [
     "formula",
     "parse", "check", "to_dot", "render", "explain", "show", "Show", "verify", "VerifyReport", "GraphTooLargeError", "RenderError",
     "GraphvizNotFoundError",
+    # -- issue 14: elementwise functions named as numpy's
+    "log1p", "expm1", "square", "reciprocal", "cbrt", "exp2", "log2", "log10", "arcsin",
+    "arccos", "arctan", "arctan2", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "erf",
+    "softplus", "logaddexp", "hypot", "clip",
 ]

@@ -87,3 +87,21 @@ def supported_numpy() -> list[str]:
              if isinstance(getattr(np, u, None), np.ufunc) and ufunc_row(u) is not None}
     names |= {_numpy_name(fn) for fn in FUNCTIONS}
     return sorted(names)
+
+
+# -- issue 14: elementwise rows that are numpy functions but not ufuncs ---------------------
+
+@implements(np.clip)
+def _clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, *,
+          min: Any = None, max: Any = None, **kwargs: Any) -> Any:  # noqa: A002 (numpy's)
+    """``numpy.clip`` on Nodes: ``sd.clip`` (``min=``/``max=`` are numpy 2's names)."""
+    from symdiff.errors import UnsupportedError
+    from symdiff.graph.ops import clip
+
+    if out is not None or kwargs:
+        given = ["out"] * (out is not None) + sorted(kwargs)
+        raise UnsupportedError(f"numpy.clip on a symdiff Node: {', '.join(given)} is not "
+                               "supported (a Node is never written into); use its result")
+    lo = a_min if a_min is not None else min
+    hi = a_max if a_max is not None else max
+    return clip(a, lo, hi)
