@@ -639,6 +639,197 @@ _ew("minimum", 2, np.minimum,
     "Min(x, y)", "min", Domain((R, R), kink=_tie, note="kink where x == y (tie splits 0.5/0.5)",
                               boundary=_difference))
 
+# -- elementwise: exp/log variants, inverse trig, hyperbolic, erf, softplus, logaddexp,
+#    hypot, clip. Each row is named as numpy's ufunc, so ``np.log1p(node)`` reaches it by
+#    name (symdiff.graph.numpy_api); softplus and clip are not ufuncs (sd.softplus, and
+#    np.clip registered there). Kinks follow PyTorch, clip's included (torch.clamp).
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_erf_objects = np.frompyfunc(math.erf, 1, 1)
+
+
+def _erf(x: Any) -> Any:
+    # numpy has no erf: math.erf entry by entry (about 0.2 s per million entries), the
+    # function the scalar fast path calls too, so both paths give the same bits
+    out = _erf_objects(x)
+    return np.float64(out) if np.ndim(out) == 0 else out.astype(np.float64)
+
+
+def _erf_complex(z: Any) -> Any:
+    # erf on complex numbers for the complex step: its Taylor series where |z| < 2, else
+    # 1 - erfc(z) with erfc from Laplace's continued fraction (60 terms), mirrored for
+    # Re z < 0; within about 1e-13 (relative) of the true value, on and off the real axis
+    z = np.asarray(z, dtype=np.complex128)
+    out = np.empty_like(z)
+    with np.errstate(all="ignore"):
+        small = np.abs(z) < 2.0
+        zs = z[small]
+        z2, term, total = zs * zs, zs.copy(), zs.copy()
+        for n in range(1, 40):
+            term = term * -z2 / n
+            total = total + term / (2 * n + 1)
+        out[small] = _TWO_OVER_SQRT_PI * total
+        big = z[~small]
+        s = np.where(big.real < 0, -1.0, 1.0)
+        w = big * s
+        f = w.copy()
+        for k in range(60, 0, -1):
+            f = w + (k / 2) / f
+        out[~small] = s * (1.0 - np.exp(-w * w) / (math.sqrt(math.pi) * f))
+    return out
+
+
+def _cbrt_complex(x: Any) -> Any:
+    # the real cube root continued into the complex plane from each side of 0
+    x = np.asarray(x, dtype=np.complex128)
+    with np.errstate(all="ignore"):
+        return np.where(x.real < 0, -((-x) ** (1.0 / 3.0)), x ** (1.0 / 3.0))
+
+
+def _arctan2_complex(x: Any, y: Any) -> Any:
+    # atan(x/y) where |y| >= |x| (plus or minus pi on the left half-plane), else
+    # +-pi/2 - atan(y/x); the branch is chosen by the real parts (and the sign bit of x,
+    # as numpy's arctan2(-0.0, -1) = -pi), so it is numpy's on real inputs
+    x, y = np.asarray(x, dtype=np.complex128), np.asarray(y, dtype=np.complex128)
+    up = np.where(np.signbit(x.real), -1.0, 1.0)
+    with np.errstate(all="ignore"):
+        a = np.arctan(x / y) + np.where(y.real < 0, up * np.pi, 0.0)
+        b = up * (np.pi / 2) - np.arctan(y / x)
+        return np.where(np.abs(y.real) >= np.abs(x.real), a, b)
+
+
+def _softplus(x: Any) -> Any:
+    return np.logaddexp(0.0, x)
+
+
+def _softplus_complex(x: Any) -> Any:
+    m = np.maximum(np.real(x), 0.0)
+    return m + np.log(np.exp(-m) + np.exp(x - m))
+
+
+def _logaddexp_complex(x: Any, y: Any) -> Any:
+    m = np.maximum(np.real(x), np.real(y))
+    m = np.where(np.isfinite(m), m, 0.0)
+    return m + np.log(np.exp(x - m) + np.exp(y - m))
+
+
+def _clip(x: Any, lo: Any, hi: Any) -> Any:
+    # numpy's clip: minimum(maximum(x, lo), hi), so hi wins when lo > hi; nan propagates
+    return np.minimum(np.maximum(x, lo), hi)
+
+
+def _clip_inside(x: Any, lo: Any, hi: Any) -> Any:
+    return (x >= lo) & (x <= hi)        # torch.clamp: the ends belong to x
+
+
+def _clip_below(x: Any, lo: Any, hi: Any) -> Any:
+    return (x < lo) & (lo < hi)
+
+
+def _clip_kink(x: Any, lo: Any, hi: Any) -> Any:
+    # x at a bound of a non-empty interval; or lo == hi with x below (out = min(lo, hi))
+    return (((x == lo) | (x == hi)) & (lo <= hi)) | ((lo == hi) & (x < lo))
+
+
+def _clip_boundary(x: Any, lo: Any, hi: Any) -> Any:
+    d = np.subtract(x, lo, dtype=np.float64)
+    return np.sign(d) * np.sign(np.subtract(x, hi, dtype=np.float64)) * \
+        np.sign(np.subtract(lo, hi, dtype=np.float64))
+
+
+def _at_unit(x: Any, **_: Any) -> Any:
+    return np.abs(x) == 1
+
+
+def _unit_boundary(x: Any, *_: Any, **__: Any) -> Any:
+    return 1.0 - np.asarray(x, dtype=np.float64) ** 2
+
+
+UNIT = (-0.95, 0.95)     # arcsin, arccos, arctanh: inside (-1, 1)
+
+_ew("log1p", 1, np.log1p, (lambda g, out, x: g / (1.0 + x),), "log(x + 1)", "log1p",
+    Domain(((-0.8, 3.0),), valid=lambda x: x > -1, note="x > -1"),
+    doc="log(1 + x), accurate for small x", analytic=True)
+_ew("expm1", 1, np.expm1, (lambda g, out, x: g * np.exp(x),), "exp(x) - 1", "expm1",
+    Domain((R,)), doc="exp(x) - 1, accurate for small x", analytic=True)
+_ew("square", 1, np.square, (lambda g, out, x: g * 2.0 * x,), "x**2", "square",
+    Domain((R,)), analytic=True)
+_ew("reciprocal", 1, np.reciprocal, (lambda g, out, x: -g * (out * out),), "1/x",
+    "reciprocal", Domain((POS,), valid=lambda x: x != 0, note="x != 0"), analytic=True)
+_ew("cbrt", 1, np.cbrt, (lambda g, out, x: g / (3.0 * out * out),), "cbrt(x)", "cbrt",
+    Domain((R,), kink=_at_zero, boundary=_input,
+           note="all reals (the real cube root, negative for x < 0); not differentiable at 0"),
+    doc="the real cube root (x**(1/3) is nan for x < 0; cbrt is not)", analytic=True,
+    complex_forward=_cbrt_complex)
+_ew("exp2", 1, np.exp2, (lambda g, out, x: g * out * _LN2,), "2**x", "exp2", Domain((R,)),
+    analytic=True)
+_ew("log2", 1, np.log2, (lambda g, out, x: g / (x * _LN2),), "log(x)/log(2)", "log2",
+    Domain((POS,), valid=lambda x: x > 0, note="x > 0"), analytic=True)
+_ew("log10", 1, np.log10, (lambda g, out, x: g / (x * _LN10),), "log(x)/log(10)", "log10",
+    Domain((POS,), valid=lambda x: x > 0, note="x > 0"), analytic=True)
+_ew("arcsin", 1, np.arcsin, (lambda g, out, x: g / np.sqrt(1.0 - x * x),), "asin(x)",
+    "arcsin", Domain((UNIT,), valid=lambda x: np.abs(x) <= 1, kink=_at_unit,
+                     boundary=_unit_boundary,
+                     note="-1 <= x <= 1, not differentiable at -1 and 1"), analytic=True)
+_ew("arccos", 1, np.arccos, (lambda g, out, x: -g / np.sqrt(1.0 - x * x),), "acos(x)",
+    "arccos", Domain((UNIT,), valid=lambda x: np.abs(x) <= 1, kink=_at_unit,
+                     boundary=_unit_boundary,
+                     note="-1 <= x <= 1, not differentiable at -1 and 1"), analytic=True)
+_ew("arctan", 1, np.arctan, (lambda g, out, x: g / (1.0 + x * x),), "atan(x)", "arctan",
+    Domain((R,)), analytic=True)
+_ew("arctan2", 2, np.arctan2,
+    (lambda g, out, x, y: g * y / (x * x + y * y),
+     lambda g, out, x, y: -g * x / (x * x + y * y)),
+    "atan2(x, y)", "arctan2",
+    Domain((R, R), kink=lambda x, y: (x == 0) & (y <= 0), boundary=_input,
+           note="all reals; the angle of the point (y, x) jumps by 2 pi across x = 0 where "
+                "y < 0 (arctan2(+-0, y) = +-pi there) and has no derivative at (0, 0)"),
+    doc="the angle of the point (y, x), numpy's arctan2(x1, x2)", analytic=True,
+    complex_forward=_arctan2_complex)
+_ew("sinh", 1, np.sinh, (lambda g, out, x: g * np.cosh(x),), "sinh(x)", "sinh", Domain((R,)),
+    analytic=True)
+_ew("cosh", 1, np.cosh, (lambda g, out, x: g * np.sinh(x),), "cosh(x)", "cosh", Domain((R,)),
+    analytic=True)
+_ew("arcsinh", 1, np.arcsinh, (lambda g, out, x: g / np.sqrt(x * x + 1.0),), "asinh(x)",
+    "arcsinh", Domain((R,)), analytic=True)
+_ew("arccosh", 1, np.arccosh, (lambda g, out, x: g / np.sqrt(x * x - 1.0),), "acosh(x)",
+    "arccosh", Domain(((1.2, 3.0),), valid=lambda x: x >= 1, kink=lambda x: x == 1,
+                      boundary=lambda x: np.subtract(x, 1.0, dtype=np.float64),
+                      note="x >= 1, not differentiable at 1"), analytic=True)
+_ew("arctanh", 1, np.arctanh, (lambda g, out, x: g / (1.0 - x * x),), "atanh(x)", "arctanh",
+    Domain((UNIT,), valid=lambda x: np.abs(x) < 1, note="-1 < x < 1"), analytic=True)
+_ew("erf", 1, _erf, (lambda g, out, x: g * _TWO_OVER_SQRT_PI * np.exp(-x * x),), "erf(x)",
+    "erf", Domain((R,)), doc="the error function", analytic=True,
+    complex_forward=_erf_complex)
+_ew("softplus", 1, _softplus, (lambda g, out, x: g * _sigmoid(x),), "softplus(x)",
+    "softplus", Domain((R,)), doc="log(1 + exp(x)) = logaddexp(0, x), without overflow",
+    analytic=True, complex_forward=_softplus_complex)
+_ew("logaddexp", 2, np.logaddexp,
+    (lambda g, out, x, y: g * _sigmoid(x - y), lambda g, out, x, y: g * _sigmoid(y - x)),
+    "logaddexp(x, y)", "logaddexp", Domain((R, R)),
+    doc="log(exp(x) + exp(y)), without overflow", analytic=True,
+    complex_forward=_logaddexp_complex)
+_ew("hypot", 2, np.hypot, (lambda g, out, x, y: g * x / out, lambda g, out, x, y: g * y / out),
+    "sqrt(x**2 + y**2)", "hypot",
+    Domain((R, R), kink=lambda x, y: (x == 0) & (y == 0),
+           note="all reals; not differentiable at (0, 0) (the gradient there is nan, as "
+                "PyTorch's)"),
+    doc="sqrt(x**2 + y**2) without overflow", analytic=True,
+    complex_forward=lambda x, y: np.sqrt(x * x + y * y))
+_ew("clip", 3, _clip,
+    (lambda g, out, x, lo, hi: g * _clip_inside(x, lo, hi),
+     lambda g, out, x, lo, hi: g * _clip_below(x, lo, hi),
+     lambda g, out, x, lo, hi: g * ~(_clip_inside(x, lo, hi) | _clip_below(x, lo, hi))),
+    "clip(x, y, z)", "clip",
+    Domain((R, R, R), kink=_clip_kink, boundary=_clip_boundary,
+           note="kinks where x meets a bound (torch.clamp's convention: the gradient goes "
+                "to x on [lo, hi], ends included, to lo where x < lo < hi, to hi elsewhere, "
+                "so hi takes it when lo > hi and at lo == hi; torch gives nothing to any "
+                "input when x < lo == hi)"),
+    doc="x clipped to [lo, hi] as numpy's clip: minimum(maximum(x, lo), hi)")
+
 # -- comparisons and selection -------------------------------------------------
 for _name, _fn, _formula, _disp in [("greater", np.greater, "x > y", ">"),
                                      ("greater_equal", np.greater_equal, "x >= y", ">="),

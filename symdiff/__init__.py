@@ -20,6 +20,9 @@ from symdiff.graph.ops import (abs, broadcast_to, cos, det, exp, inv, log, logde
 from symdiff.graph.ops import (concatenate, cumsum, diag, diagonal, expand_dims, flip,  # noqa: A004
                                log_softmax, max, min, moveaxis, pad, prod, repeat, split,
                                squeeze, stack, std, swapaxes, tile, variance)
+from symdiff.graph.ops import (arccos, arccosh, arcsin, arcsinh, arctan, arctan2,  # issue 14
+                               arctanh, cbrt, clip, cosh, erf, exp2, expm1, hypot, log1p,
+                               log2, log10, logaddexp, reciprocal, sinh, softplus, square)
 from symdiff.lowering.lower import evaluate, value_and_grad
 from symdiff.derivatives.reverse import diff, grad
 from symdiff.derivatives.jacobian import hessian, hessian_info, jacobian
@@ -104,4 +107,8 @@ __all__ = [
     "verify_vjp", "GradientCodeError",
     # -- p14 linear algebra, contraction
     "einsum", "tensordot", "outer", "inner", "solve", "slogdet", "cholesky",
+    # -- issue 14: elementwise functions named as numpy's
+    "log1p", "expm1", "square", "reciprocal", "cbrt", "exp2", "log2", "log10", "arcsin",
+    "arccos", "arctan", "arctan2", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "erf",
+    "softplus", "logaddexp", "hypot", "clip",
 ]

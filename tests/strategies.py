@@ -552,7 +552,8 @@ _UNARY_BUILD = {"neg": lambda a, **_: -a, "abs": lambda a, **_: abs(a),
 _BINARY_BUILD = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b,
                  "mul": lambda a, b: a * b, "div": lambda a, b: a / b,
                  "pow_tensor": lambda a, b: a ** b,
-                 "maximum": sd.maximum, "minimum": sd.minimum}
+                 "maximum": sd.maximum, "minimum": sd.minimum,
+                 "logaddexp": sd.logaddexp}   # issue 14
 _COMPARE_BUILD = {"greater": lambda a, b: a > b, "greater_equal": lambda a, b: a >= b,
                   "less": lambda a, b: a < b, "less_equal": lambda a, b: a <= b}
 _PARAMS = {"pow": lambda draw: {"p": draw(st.sampled_from(POWERS + [1, 0]))},
@@ -738,6 +739,65 @@ def _build_structural(name: str, draw: Any, pool: list) -> Optional[Ranged]:
     return Ranged(node, e.lo, e.hi, _depth(e))
 
 
+# -- issue 14: rows whose inputs keep away from a point where the derivative is infinite
+#    or undefined (cbrt at 0, hypot at (0, 0), arctan2 at its cut x1 = 0 <= -x2: a sign
+#    bit there flips the value by 2 pi), and clip with numbers or nodes as bounds
+
+def _away_from_zero(draw: Any, e: Ranged) -> Ranged:
+    """``e`` mapped into [0.2, WIDE] or [-WIDE, -0.2] (the sign drawn)."""
+    how = draw(st.sampled_from(["affine", "tanh"]))
+    return _fit(e, 0.2, WIDE, how) if draw(st.booleans()) else _fit(e, -WIDE, -0.2, how)
+
+
+def _build_cbrt(draw: Any, pool: list) -> Optional[Ranged]:
+    e = _pick_ranged(draw, pool)
+    x = _away_from_zero(draw, e)
+    return Ranged(sd.cbrt(x.node), *_ew_range("cbrt", [x], {}), _depth(e))
+
+
+def _build_hypot(draw: Any, pool: list) -> Optional[Ranged]:
+    e1 = _pick_ranged(draw, pool)
+    e2 = _partner(draw, pool, e1)
+    x, y = _guarded(draw, "hypot", 0, e1, {}), _away_from_zero(draw, e2)
+    a, b = (x, y) if draw(st.booleans()) else (y, x)
+    return Ranged(sd.hypot(a.node, b.node), *_ew_range("hypot", [a, b], {}), _depth(e1, e2))
+
+
+def _build_arctan2(draw: Any, pool: list) -> Optional[Ranged]:
+    e1 = _pick_ranged(draw, pool)
+    e2 = _partner(draw, pool, e1)
+    x2 = _away_from_zero(draw, e2)
+    # on the right half-plane x1 is anything; on the left it keeps off the cut
+    x1 = _guarded(draw, "arctan2", 0, e1, {}) if x2.lo > 0 else _away_from_zero(draw, e1)
+    return Ranged(sd.arctan2(x1.node, x2.node), *_ew_range("arctan2", [x1, x2], {}),
+                  _depth(e1, e2))
+
+
+CLIP_NUMBERS = [(-1.0, 1.0), (0.0, 2.0), (-2.5, 0.5), (1.0, -1.0)]
+"""Constant bounds of ``clip`` (the last pair inverted: the result is the upper one)."""
+
+
+def _build_clip(draw: Any, pool: list) -> Optional[Ranged]:
+    """clip(x, lo, hi) with numbers as bounds, or nodes kept apart (lo < hi or lo > hi,
+    never equal: there torch.clamp gives no input any gradient, symdiff gives it to hi)."""
+    e = _pick_ranged(draw, pool)
+    x = _fit(e, -WIDE, WIDE, draw(st.sampled_from(["affine", "tanh"])))
+    if draw(st.booleans()):
+        lo, hi = draw(st.sampled_from(CLIP_NUMBERS))
+        bounds = [Ranged(sd.const(lo), lo, lo), Ranged(sd.const(hi), hi, hi)]
+        node, depth = sd.clip(x.node, lo, hi), _depth(e)
+    else:
+        e2 = _pick_ranged(draw, pool, lambda p: _broadcastable(p.node.shape, x.node.shape))
+        s2 = numeric.broadcast_shape(x.node.shape, e2.node.shape)
+        e3 = _pick_ranged(draw, pool, lambda p: _broadcastable(p.node.shape, s2))
+        below, above = (-WIDE, -0.5), (0.5, WIDE)
+        if draw(st.integers(0, 3)) == 0:
+            below, above = above, below
+        bounds = [_fit(e2, *below, "affine"), _fit(e3, *above, "affine")]
+        node, depth = sd.clip(x.node, bounds[0].node, bounds[1].node), _depth(e, e2, e3)
+    return Ranged(node, *_ew_range("clip", [x] + bounds, {}), depth)
+
+
 def _builders() -> dict:
     out: dict = {}
     for name, row in PRIMITIVES.items():
@@ -762,6 +822,8 @@ def _builders() -> dict:
 TABLE_BUILDERS = _builders()
 """op -> ``(draw, pool) -> Ranged or None``: one per user-facing row, plus ``softmax``
 (a composite of exp and logsumexp). A row without a builder is never generated."""
+TABLE_BUILDERS.update(cbrt=_build_cbrt, hypot=_build_hypot, arctan2=_build_arctan2,
+                      clip=_build_clip)   # issue 14
 
 
 # -- p14 linear algebra, contraction, indexing: einsum, einsum_unary, solve, logabsdet,

@@ -95,6 +95,25 @@ SCALAR_HELPERS: dict[str, Any] = {
 """Names the ``scalar`` templates may use, besides Python's operators and ``abs``/``max``."""
 
 
+# -- issue 14's rows: numpy's logaddexp (npy_logaddexp) step by step, so the bits agree
+def _logaddexp_f(x: float, y: float) -> float:
+    if x == y:
+        return x + 0.6931471805599453   # log(2); also inf + inf
+    d = x - y
+    if d > 0:
+        return x + math.log1p(math.exp(-d))
+    if d <= 0:
+        return y + math.log1p(math.exp(d))
+    return d                            # nan
+
+
+def _softplus_f(x: float) -> float:
+    return _logaddexp_f(0.0, x)
+
+
+SCALAR_HELPERS.update(_logaddexp_f=_logaddexp_f, _softplus_f=_softplus_f)
+
+
 # ---------------------------------------------------------------------------
 # templates that depend on a row's params
 # ---------------------------------------------------------------------------
@@ -172,6 +191,35 @@ CODEGEN: dict[str, CodegenRule] = {
                                          "{g} * (({y} > {x}) + 0.5 * ({x} == {y}))"), **_NO_OUT),
     "minimum": _("_minimum_f({x}, {y})", ("{g} * (({x} < {y}) + 0.5 * ({x} == {y}))",
                                          "{g} * (({y} < {x}) + 0.5 * ({x} == {y}))"), **_NO_OUT),
+    # -- issue 14: exp/log variants, inverse trig, hyperbolic, erf, softplus, logaddexp,
+    #    hypot, clip
+    "log1p": _("math.log1p({x})", ("{g} / (1.0 + {x})",), **_NO_OUT),
+    "expm1": _("math.expm1({x})", ("{g} * math.exp({x})",), **_NO_OUT),
+    "square": _("{x} * {x}", ("{g} * 2.0 * {x}",), **_NO_OUT),
+    "reciprocal": _("1.0 / {x}", ("-{g} * ({out} * {out})",)),
+    "cbrt": _("math.cbrt({x})", ("{g} / (3.0 * {out} * {out})",)),
+    "exp2": _("math.exp2({x})", ("{g} * {out} * 0.6931471805599453",)),
+    "log2": _("math.log2({x})", ("{g} / ({x} * 0.6931471805599453)",), **_NO_OUT),
+    "log10": _("math.log10({x})", ("{g} / ({x} * 2.302585092994046)",), **_NO_OUT),
+    "arcsin": _("math.asin({x})", ("{g} / math.sqrt(1.0 - {x} * {x})",), **_NO_OUT),
+    "arccos": _("math.acos({x})", ("-{g} / math.sqrt(1.0 - {x} * {x})",), **_NO_OUT),
+    "arctan": _("math.atan({x})", ("{g} / (1.0 + {x} * {x})",), **_NO_OUT),
+    "arctan2": _("math.atan2({x}, {y})", ("{g} * {y} / ({x} * {x} + {y} * {y})",
+                                          "-{g} * {x} / ({x} * {x} + {y} * {y})"), **_NO_OUT),
+    "sinh": _("math.sinh({x})", ("{g} * math.cosh({x})",), **_NO_OUT),
+    "cosh": _("math.cosh({x})", ("{g} * math.sinh({x})",), **_NO_OUT),
+    "arcsinh": _("math.asinh({x})", ("{g} / math.sqrt({x} * {x} + 1.0)",), **_NO_OUT),
+    "arccosh": _("math.acosh({x})", ("{g} / math.sqrt({x} * {x} - 1.0)",), **_NO_OUT),
+    "arctanh": _("math.atanh({x})", ("{g} / (1.0 - {x} * {x})",), **_NO_OUT),
+    "erf": _("math.erf({x})", ("{g} * 1.1283791670955126 * math.exp(-{x} * {x})",), **_NO_OUT),
+    "softplus": _("_softplus_f({x})", ("{g} * _sigmoid_f({x})",), **_NO_OUT),
+    "logaddexp": _("_logaddexp_f({x}, {y})", ("{g} * _sigmoid_f({x} - {y})",
+                                              "{g} * _sigmoid_f({y} - {x})"), **_NO_OUT),
+    "hypot": _("math.hypot({x}, {y})", ("{g} * {x} / {out}", "{g} * {y} / {out}")),
+    "clip": _("_minimum_f(_maximum_f({x}, {y}), {z})",
+              ("{g} * ({x} >= {y} and {x} <= {z})", "{g} * ({x} < {y} and {y} < {z})",
+               "{g} * (not (({x} >= {y} and {x} <= {z}) or ({x} < {y} and {y} < {z})))"),
+              **_NO_OUT),
     # -- comparisons and selection
     "greater": _("({x} > {y})", (None, None), **_NO_OUT),
     "greater_equal": _("({x} >= {y})", (None, None), **_NO_OUT),

@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Optional
 
 import sympy
-from sympy.printing.c import C99CodePrinter
+from sympy.printing.c import C99CodePrinter, get_math_macros
 from sympy.printing.codeprinter import PrintMethodNotImplementedError
 from sympy.printing.numpy import NumPyPrinter
 
@@ -90,6 +90,26 @@ class FormulaNumPyPrinter(RewritingPrinter, NumPyPrinter):
         return (f"{self._module_format('numpy.exp')}(-{self._module_format('numpy.logaddexp')}"
                 f"(0, -({self._print(expr.args[0])})))")
 
+    # -- issue 14: symdiff's functions under numpy's names; erf (numpy has none) as
+    #    math.erf entry by entry, so arrays work too
+    def _print_cbrt(self, expr: Any) -> str:
+        return f"{self._module_format('numpy.cbrt')}({self._print(expr.args[0])})"
+
+    def _print_softplus(self, expr: Any) -> str:
+        return f"{self._module_format('numpy.logaddexp')}(0, {self._print(expr.args[0])})"
+
+    def _print_logaddexp(self, expr: Any) -> str:
+        x, y = (self._print(a) for a in expr.args)
+        return f"{self._module_format('numpy.logaddexp')}({x}, {y})"
+
+    def _print_clip(self, expr: Any) -> str:
+        x, lo, hi = (self._print(a) for a in expr.args)
+        return f"{self._module_format('numpy.clip')}({x}, {lo}, {hi})"
+
+    def _print_erf(self, expr: Any) -> str:
+        return (f"{self._module_format('numpy.vectorize')}({self._module_format('math.erf')}, "
+                f"otypes=[float])({self._print(expr.args[0])})")
+
     def _print_HadamardPower(self, expr: Any) -> str:
         return (f"{self._module_format('numpy.power')}({self._print(expr.base)}, "
                 f"{self._print(expr.exp)})")
@@ -129,13 +149,28 @@ class FormulaNumPyPrinter(RewritingPrinter, NumPyPrinter):
                 f"{self._module_format('numpy.ravel')}({self._print(expr.args[0])}))")
 
 
+def _literal_macros() -> dict:
+    """SymPy's math.h macros (pi, log(2), 1/sqrt(2) ...) mapped to double literals."""
+    out = {}
+    for k in get_math_macros():
+        v = sympy.N(k, 20)
+        if v.is_Float:   # codegen's own log2(E) does not evaluate; the rest do
+            out[k] = repr(float(v))
+    return out
+
+
+_LITERAL_MACROS = _literal_macros()
+
+
 class FormulaCPrinter(RewritingPrinter, C99CodePrinter):
     """SymPy's C99 printer plus Heaviside; relu and sigmoid print through rewrites.
     ``names`` maps variable names to their C names (``c_names.c_identifiers``); a
     reserved name not in it still gets SymPy's trailing underscore."""
 
     def __init__(self, names: Optional[Mapping[str, str]] = None) -> None:
-        super().__init__({"strict": True})
+        # constants such as log(2) and pi as double literals: SymPy's M_LN2 and M_PI are
+        # not C99 (gcc -std=c99 hides them), and log2/log10/exp2 rows put log(2) in forms
+        super().__init__({"strict": True, "math_macros": _LITERAL_MACROS})
         self._c_names = dict(names or {})
 
     def _print_Symbol(self, expr: Any) -> str:
@@ -153,6 +188,19 @@ class FormulaCPrinter(RewritingPrinter, C99CodePrinter):
         if h0 == 1:
             return f"(({x}) >= 0 ? 1.0 : 0.0)"
         return f"(({x}) > 0 ? 1.0 : (({x}) < 0 ? 0.0 : {self._print(h0)}))"
+
+
+    # -- issue 14: the real cube root is C's; softplus and logaddexp without overflow
+    def _print_cbrt(self, expr: Any) -> str:
+        return f"cbrt({self._print(expr.args[0])})"
+
+    def _print_softplus(self, expr: Any) -> str:
+        x = self._print(expr.args[0])
+        return f"(fmax({x}, 0) + log1p(exp(-fabs({x}))))"
+
+    def _print_logaddexp(self, expr: Any) -> str:
+        x, y = (self._print(a) for a in expr.args)
+        return f"(fmax({x}, {y}) + log1p(exp(-fabs(({x}) - ({y})))))"
 
 
 def c_name_clashes(names: Iterable[str]) -> list[str]:

@@ -228,3 +228,18 @@ def _std(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any
          correction: Any = UNSET) -> Node:
     return ops.sqrt(_variance("numpy.std", a, axis, dtype, out, ddof, keepdims, where, mean,
                               correction))
+
+
+# -- numpy functions: elementwise rows that are numpy functions but not ufuncs -------------
+
+@implements(np.clip, note="a_min/a_max (or numpy 2's min=/max=), one of them may be None")
+def _clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, *,
+          min: Any = None, max: Any = None, **kwargs: Any) -> Node:  # noqa: A002 (numpy's)
+    """``numpy.clip`` on Nodes: ``sd.clip``."""
+    if out is not None or kwargs:
+        given = ["out"] * (out is not None) + sorted(kwargs)
+        raise UnsupportedError(f"numpy.clip on a symdiff Node: {', '.join(given)} is not "
+                               "supported (a Node is never written into); use its result")
+    lo = a_min if a_min is not None else min
+    hi = a_max if a_max is not None else max
+    return ops.clip(a, lo, hi)

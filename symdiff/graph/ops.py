@@ -20,6 +20,10 @@ from symdiff.graph.values import as_flag, as_real
 
 # elementwise one-input rows that are public functions; sign/step come out of derivatives
 _UNARY = ["exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sqrt", "abs", "sign"]
+# -- issue 14: the one-input rows named as numpy's ufuncs (softplus: numpy has none)
+_UNARY += ["log1p", "expm1", "square", "reciprocal", "cbrt", "exp2", "log2", "log10", "arcsin",
+           "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "erf",
+           "softplus"]
 
 
 def _unary(name: str) -> Callable[[Any], Node]:
@@ -228,6 +232,65 @@ from symdiff.graph.linalg import (cholesky, einsum, inner, norm, outer, slogdet,
                                   solve, tensordot)
 _SHARED = (SymdiffError, as_node)  # served sd.norm (now in graph/linalg.py); kept for others
 
+
+# -- issue 14: elementwise functions of two and three inputs ----------------------------
+
+def arctan2(x1: Any, x2: Any) -> Node:
+    """The angle of the point ``(x2, x1)`` in (-pi, pi], as ``numpy.arctan2(x1, x2)``; it
+    jumps by 2 pi across ``x1 = 0`` where ``x2 < 0`` and has no derivative at (0, 0).
+
+    >>> import symdiff as sd
+    >>> round(sd.arctan2(sd.tensor(1.0), -1.0).item(), 6)
+    2.356194
+    """
+    return apply("arctan2", x1, x2)
+
+
+def logaddexp(x1: Any, x2: Any) -> Node:
+    """``log(exp(x1) + exp(x2))`` without overflow, as ``numpy.logaddexp``; its partials
+    are ``sigmoid(x1 - x2)`` and ``sigmoid(x2 - x1)``.
+
+    >>> import symdiff as sd
+    >>> round(sd.logaddexp(sd.tensor(1000.0), 1000.0).item(), 6)
+    1000.693147
+    """
+    return apply("logaddexp", x1, x2)
+
+
+def hypot(x1: Any, x2: Any) -> Node:
+    """``sqrt(x1**2 + x2**2)`` without overflow, as ``numpy.hypot``.
+
+    >>> import symdiff as sd
+    >>> big = sd.hypot(sd.tensor(3e200), 4e200).item()      # (3e200)**2 overflows
+    >>> sd.hypot(sd.tensor(3.0), 4.0).item(), round(big / 1e200, 12)
+    (5.0, 5.0)
+    """
+    return apply("hypot", x1, x2)
+
+
+def clip(a: Any, a_min: Any = None, a_max: Any = None) -> Node:
+    """``a`` clipped to ``[a_min, a_max]`` as ``numpy.clip``: ``minimum(maximum(a, a_min),
+    a_max)``, so ``a_max`` wins where ``a_min > a_max``. The bounds are numbers, arrays or
+    nodes. At a bound the gradient goes to ``a``, as with ``torch.clamp`` (and to
+    ``a_max`` where ``a_min > a_max``). One bound may be None, as in numpy: the result is
+    then ``maximum(a, a_min)`` or ``minimum(a, a_max)``, whose ties split the gradient
+    0.5/0.5.
+
+    >>> import symdiff as sd
+    >>> sd.clip(sd.tensor([-2.0, 0.5, 3.0]), 0.0, 1.0).data.tolist()
+    [0.0, 0.5, 1.0]
+    >>> sd.clip(sd.var("x"), 0, 1).sympy()
+    clip(x, 0, 1)
+    """
+    if a_min is None and a_max is None:
+        raise SymdiffError("sd.clip: a_min and a_max are both None; give at least one bound")
+    if a_min is None:
+        return minimum(a, a_max)
+    if a_max is None:
+        return maximum(a, a_min)
+    return apply("clip", a, a_min, a_max)
+
+
 FUNCTIONS: dict[str, Callable[..., Node]] = {
     **{name: globals()[name] for name in _UNARY},
     "maximum": maximum, "minimum": minimum, "where": where, "step": step,
@@ -237,6 +300,11 @@ FUNCTIONS: dict[str, Callable[..., Node]] = {
     "Trace": trace, "Determinant": det, "Inverse": inv,
     # SymPy's spellings, so printed formulas paste back as input
     "Abs": globals()["abs"], "Max": maximum, "Min": minimum, "Heaviside": step,
+    # -- issue 14, and SymPy's spellings of the inverse functions (printed formulas paste back)
+    "arctan2": arctan2, "logaddexp": logaddexp, "hypot": hypot, "clip": clip,
+    "asin": globals()["arcsin"], "acos": globals()["arccos"], "atan": globals()["arctan"],
+    "atan2": arctan2, "asinh": globals()["arcsinh"], "acosh": globals()["arccosh"],
+    "atanh": globals()["arctanh"],
 }
 """Function names the parser accepts, mapped to the functions that build the nodes."""
 FUNCTIONS.update({"solve": solve, "outer": outer, "inner": inner, "cholesky": cholesky,

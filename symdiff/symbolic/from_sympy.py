@@ -30,14 +30,15 @@ _RELATIONS = {sympy.StrictGreaterThan: "greater", sympy.GreaterThan: "greater_eq
 
 @lru_cache(maxsize=None)
 def _function_ops() -> dict:
-    """SymPy function class -> table row, read off the rows' one-input formulas."""
+    """SymPy function class -> table row, read off the rows' formulas that are one
+    function of the inputs in order (``sin(x)``, ``atan2(x, y)``, ``clip(x, y, z)``)."""
     out = {}
     for name, row in PRIMITIVES.items():
-        if row.kind != "elementwise" or row.arity != 1 or row.params:
+        if row.kind != "elementwise" or row.params:
             continue
-        expr = template(name).expr
-        if isinstance(expr, sympy.Function) and len(expr.args) == 1:
-            out[expr.func] = name
+        t = template(name)
+        if isinstance(t.expr, sympy.Function) and t.expr.args == t.args:
+            out[t.expr.func] = name
     return out
 
 

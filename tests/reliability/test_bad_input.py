@@ -294,6 +294,18 @@ CASES = [
 ]
 # every elementwise function made from the table, given text
 UNARY = ["exp", "log", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "sqrt", "abs", "sign"]
+# -- issue 14: the elementwise functions named as numpy's
+UNARY += ["log1p", "expm1", "square", "reciprocal", "cbrt", "exp2", "log2", "log10", "arcsin",
+          "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh", "arctanh", "erf",
+          "softplus"]
+CASES += [
+    ("arctan2 text", lambda: sd.arctan2(x, "y"), Arg, "arctan2: input 2 is the text 'y'"),
+    ("logaddexp None", lambda: sd.logaddexp(None, x), Arg, "logaddexp: input 1 is None"),
+    ("hypot shapes", lambda: sd.hypot(v, A.T), Shape, r"hypot: shapes \(3,\) and \(3, 2\)"),
+    ("clip text bound", lambda: sd.clip(x, "0", 1.0), Arg, "clip: input 2 is the text '0'"),
+    ("clip no bound", lambda: sd.clip(x, None, None), Base, "a_min and a_max are both None"),
+    ("clip shapes", lambda: sd.clip(v, A.T, 1.0), Shape, "clip: shapes"),
+]
 CASES += [(f"sd.{name} of text", lambda name=name: getattr(sd, name)("x"), Arg,
            f"{name}: input 1 is the text 'x'") for name in UNARY]
 

@@ -356,7 +356,8 @@ def test_kink_conventions_agree_in_symdiff():
 @pytest.mark.parametrize("row", [pytest.param(r, id=n) for n, r in PRIMITIVES.items()
                                  if r.domain.kink is not None])
 def test_kink_predicate_flags_its_kink(row):
-    """Each kink predicate is True somewhere it should be (at 0, or at a tie)."""
+    """Each kink predicate is True somewhere it should be (at 0, at a tie, or at the
+    point ``KINK_AT`` names), and near it."""
     if row.kind != "elementwise":
         # reductions (norm, amax, amin): zeros tie every group of two or more entries
         checked = 0
@@ -370,12 +371,20 @@ def test_kink_predicate_flags_its_kink(row):
         assert checked
         return
     for params in params_for(row.name):
-        xs = [np.float64(0.0)] * row.arity
+        at = KINK_AT.get(row.name, 0.0)
+        xs = [np.float64(at)] * row.arity
         if row.name == "pow" and not (params["p"] < 1 and params["p"] != 0):
             assert not np.any(row.domain.kink(*xs, **params))
             continue
         assert np.all(row.domain.kink(*xs, **params)), (row.name, params)
-        assert near_row_kink(row, [np.float64(1e-4)] * row.arity, params)
+        assert near_row_kink(row, [np.float64(at - 1e-4)] * row.arity, params)
+        if row.name in KINK_AT:
+            # and these rows are smooth at 0 (a predicate true everywhere would pass above)
+            assert not np.any(row.domain.kink(*[np.float64(0.0)] * row.arity, **params))
+
+
+KINK_AT = {"arcsin": 1.0, "arccos": 1.0, "arccosh": 1.0}
+"""Rows whose kink is not at 0: where their derivative becomes infinite."""
 
 
 GRID = np.array([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
@@ -623,7 +632,8 @@ def test_matrix_closed_form_of_the_derivative_is_right_or_refused(row, shapes, p
 # ---------------------------------------------------------------------------
 
 NOT_ANALYTIC = {"relu", "abs", "sign", "step", "maximum", "minimum", "where",
-                "greater", "greater_equal", "less", "less_equal"}
+                "greater", "greater_equal", "less", "less_equal",
+                "clip"}   # issue 14
 NOT_ANALYTIC |= {"amax", "amin"}   # -- reductions and shapes: piecewise (ties)
 """Piecewise rows and comparisons; every other row (norm included: sqrt(sum(x*x)) is
 analytic away from 0, as sqrt is) must give its derivative by the complex step."""
@@ -688,8 +698,9 @@ def test_complex_step_needs_an_analytic_forward():
     assert abs(_complex_step_vjp(sig, complex_forward(sig), x, {}, 0, g, d) - want) < 1e-12
 
 
-POINT_KINKS = {"norm"}
-"""Rows whose only kink is a point (norm at 0), not a surface a claim could be wrong past."""
+POINT_KINKS = {"norm", "hypot"}
+"""Rows whose only kink is a point (norm at 0, hypot at (0, 0)), not a surface a claim could
+be wrong past."""
 
 
 @pytest.mark.parametrize("row", ROWS)

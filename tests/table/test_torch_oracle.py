@@ -109,6 +109,12 @@ def _where(t: Any, c: Any, x: Any, y: Any) -> Any:
     return t.where(c if c.dtype == t.bool else c != 0, x, y)
 
 
+def _clamp(t: Any, x: Any, lo: Any, hi: Any) -> Any:
+    # torch.clamp's backward cannot unbroadcast x ("output with shape [3, 1] doesn't match
+    # the broadcast shape [3, 2]"): broadcast the three first, as numpy's clip does
+    return t.clamp(*t.broadcast_tensors(x, lo, hi))
+
+
 def _step(t: Any, x: Any, h0: float) -> Any:
     # torch.heaviside has no derivative: a detached input, derivative 0 as symdiff's
     return t.heaviside(x.detach(), t.tensor(h0, dtype=t.float64))
@@ -177,6 +183,31 @@ TORCH_OPS: dict[str, Callable[..., Any]] = {
     "cholesky": lambda t, x: t.linalg.cholesky((x + x.mT) / 2),
     "norm": _norm,
     "gather": lambda t, x, pos: x.reshape(-1)[t.as_tensor(np.asarray(pos, dtype=np.int64))],
+    # -- issue 14: elementwise rows named as numpy's ufuncs
+    "log1p": lambda t, x: t.log1p(x),
+    "expm1": lambda t, x: t.special.expm1(x),
+    "square": lambda t, x: t.square(x),
+    "reciprocal": lambda t, x: t.reciprocal(x),
+    "cbrt": lambda t, x: t.sign(x) * t.abs(x).pow(1.0 / 3.0),    # torch has no cbrt
+    "exp2": lambda t, x: t.exp2(x),
+    "log2": lambda t, x: t.log2(x),
+    "log10": lambda t, x: t.log10(x),
+    "arcsin": lambda t, x: t.asin(x),
+    "arccos": lambda t, x: t.acos(x),
+    "arctan": lambda t, x: t.atan(x),
+    "arctan2": lambda t, x, y: t.atan2(x, y),
+    "sinh": lambda t, x: t.sinh(x),
+    "cosh": lambda t, x: t.cosh(x),
+    "arcsinh": lambda t, x: t.asinh(x),
+    "arccosh": lambda t, x: t.acosh(x),
+    "arctanh": lambda t, x: t.atanh(x),
+    "erf": lambda t, x: t.special.erf(x),
+    # torch returns x itself past its threshold (20 by default), 2e-9 off in the gradient
+    # at 20; past 40 the exact softplus is x in float64, so threshold 40 is exact
+    "softplus": lambda t, x: t.nn.functional.softplus(x, beta=1.0, threshold=40.0),
+    "logaddexp": lambda t, x, y: t.logaddexp(x, y),
+    "hypot": lambda t, x, y: t.hypot(x, y),
+    "clip": _clamp,
 }
 """row name -> ``(torch, *inputs, **params) -> tensor``: every row of the table, the
 internal ones (unindex, scatter) included, since derivative graphs contain them."""
@@ -486,6 +517,36 @@ def test_conventions_at_kinks_match_torch():
         tgrads = torch_grads(t, out, [leaves[n] for n in names])
         for n, g, tg in zip(names, grads, tgrads):
             assert agree(g, tg), f"{f.op} at {point}: d/d{n} symdiff {g!r}, torch {tg!r}"
+
+
+def test_clip_conventions_at_its_bounds_match_torch_clamp():
+    """np.clip's kinks with torch.clamp's gradients: at x == lo or x == hi the gradient
+    goes to x; below lo < hi to lo; above hi, and everywhere when lo > hi, to hi. One
+    corner differs, on purpose: x < lo == hi, where clip is hi and torch gives no input
+    any gradient; symdiff gives it to hi (the three always add up to 1)."""
+    t = pytest.importorskip("torch", reason="optional oracle: pip install -e '.[torch]'")
+    x, lo, hi = sd.var("x"), sd.var("lo"), sd.var("hi")
+    f = sd.clip(x, lo, hi)
+    points = [(0.0, 0.0, 1.0), (1.0, 0.0, 1.0), (0.5, 0.0, 1.0), (-1.0, 0.0, 1.0),
+              (2.0, 0.0, 1.0), (0.5, 1.0, 0.0), (1.0, 1.0, 0.0), (0.0, 1.0, 0.0),
+              (1.0, 1.0, 1.0), (2.0, 1.0, 1.0)]
+    for px, plo, phi in points + [(0.0, 1.0, 1.0)]:
+        point = {"x": px, "lo": plo, "hi": phi}
+        value, grads = sd.value_and_grad(f, [x, lo, hi])(point)
+        out, leaves, _ = to_torch(t, f, point)
+        tgrads = torch_grads(t, out, [leaves[n] for n in ("x", "lo", "hi")])
+        assert value == _np(out)
+        assert sum(grads) == 1.0, (point, grads)
+        # sd.diff (the SymPy partials) keeps the same convention as reverse mode
+        assert [sd.diff(f, w).eval(point) for w in (x, lo, hi)] == list(grads), point
+        if (px, plo, phi) == (0.0, 1.0, 1.0):
+            assert list(grads) == [0.0, 0.0, 1.0] and not any(map(float, tgrads))
+            continue
+        assert [float(g) for g in grads] == [float(g) for g in tgrads], (point, grads, tgrads)
+    # and constant bounds, the usual case: the gradient of x at both ends is 1
+    _, (g,) = sd.value_and_grad(sd.sum(sd.clip(sd.var("v", (3,)), 0.0, 1.0)), [sd.var("v", (3,))])(
+        v=np.array([0.0, 1.0, 2.0]))
+    assert g.tolist() == [1.0, 1.0, 0.0]
 
 
 def test_kinks_compare_through_graphs_and_hessians():

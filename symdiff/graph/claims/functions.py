@@ -15,6 +15,7 @@ Imports symdiff.errors and the claims' ``terms``, ``sizes`` and ``reading``.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, Callable
 
 from symdiff.errors import ParseError
@@ -51,6 +52,7 @@ def matrix_functions(b: Any) -> dict[str, Callable[..., Term]]:
                 "Min": functools.partial(_extremum, b, "minimum"),
                 "where": functools.partial(_where, b),
                 "step": functools.partial(_step, b), "Heaviside": functools.partial(_step, b)})
+    fns.update(_more_functions(b))
     return fns
 
 
@@ -156,3 +158,71 @@ def _step(b: Any, *args: Term) -> Term:
     if h0 is None:
         raise ParseError("step/Heaviside: the value at 0 must be a number")
     return b.elementwise("step", args[0], h0=float(h0))
+
+
+# -- issue 14: elementwise functions under numpy's names, and SymPy's spellings of the
+#    inverse functions (matrix closed forms print asin.(X), atan2(...))
+
+MORE_ELEMENTWISE = {
+    "log1p": "log1p", "expm1": "expm1", "square": "square", "reciprocal": "reciprocal",
+    "cbrt": "cbrt", "exp2": "exp2", "log2": "log2", "log10": "log10", "arcsin": "arcsin",
+    "asin": "arcsin", "arccos": "arccos", "acos": "arccos", "arctan": "arctan",
+    "atan": "arctan", "sinh": "sinh", "cosh": "cosh", "arcsinh": "arcsinh",
+    "asinh": "arcsinh", "arccosh": "arccosh", "acosh": "arccosh", "arctanh": "arctanh",
+    "atanh": "arctanh", "erf": "erf", "softplus": "softplus"}
+"""Name -> row of the one-input functions; each has its derivative, the name with PRIME."""
+MORE_MULTI = {"arctan2": ("arctan2", 2), "atan2": ("arctan2", 2),
+              "logaddexp": ("logaddexp", 2), "hypot": ("hypot", 2), "clip": ("clip", 3)}
+"""Name -> (row, number of arguments) of the functions of two and three inputs."""
+
+
+def _more_functions(b: Any) -> dict[str, Callable[..., Term]]:
+    fns: dict[str, Callable[..., Term]] = {}
+    for name, op in MORE_ELEMENTWISE.items():
+        fns[name] = functools.partial(_named, b, name, op)
+        fns[name + PRIME] = functools.partial(_more_derivative, b, name, op)
+    for name, (op, n) in MORE_MULTI.items():
+        fns[name] = functools.partial(_multi, b, name, op, n)
+    return fns
+
+
+def _named(b: Any, name: str, op: str, *args: Term) -> Term:
+    _arity(name, args, 1)
+    return b.elementwise(op, args[0])
+
+
+def _multi(b: Any, name: str, op: str, n: int, *args: Term) -> Term:
+    _arity(name, args, n)
+    return b.elementwise(op, *args)
+
+
+def _more_derivative(b: Any, name: str, op: str, *args: Term) -> Term:
+    _arity(name + PRIME, args, 1)
+    x, e, num = args[0], b.elementwise, b.number_term
+    one = num(1.0)
+    sq = e("pow", x, p=2)
+    if op in ("log1p", "arctan", "arctanh"):
+        return e("div", one, e("add", one, x) if op == "log1p" else
+                 e("add", one, sq) if op == "arctan" else e("sub", one, sq))
+    if op in ("arcsin", "arccos"):
+        d = e("div", one, e("sqrt", e("sub", one, sq)))
+        return d if op == "arcsin" else e("neg", d)
+    if op in ("arcsinh", "arccosh"):
+        return e("div", one, e("sqrt", e("add" if op == "arcsinh" else "sub", sq, one)))
+    if op in ("log2", "log10"):
+        return e("div", one, e("mul", x, num(math.log(2.0 if op == "log2" else 10.0))))
+    if op == "expm1":
+        return e("exp", x)
+    if op == "square":
+        return e("mul", num(2.0), x)
+    if op == "reciprocal":
+        return e("neg", e("pow", x, p=-2))
+    if op == "cbrt":
+        return e("div", one, e("mul", num(3.0), e("pow", e("cbrt", x), p=2)))
+    if op == "exp2":
+        return e("mul", num(math.log(2.0)), e("exp2", x))
+    if op in ("sinh", "cosh"):
+        return e("cosh" if op == "sinh" else "sinh", x)
+    if op == "erf":
+        return e("mul", num(2.0 / math.sqrt(math.pi)), e("exp", e("neg", sq)))
+    return e("sigmoid", x)  # softplus
