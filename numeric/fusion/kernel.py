@@ -37,6 +37,10 @@ from . import pool
 CHUNK = 8192
 """Elements per chunk (tests lower it to run many chunks on small arrays)."""
 
+PER_THREAD = 1 << 17
+"""Fewest elements worth a thread of their own: waking a pool thread costs tens of
+microseconds (more on a loaded machine), a compiled pass over 1e5 elements about 150."""
+
 
 class Unit:
     """The gradients a reduction-ended group computed with its value, for a unit
@@ -154,7 +158,10 @@ class Kernel:
         return self._compiled or None
 
     def _threads(self) -> int:
-        return pool.resolve_threads(self.threads)
+        """Threads this kernel runs on: the program's (or the default) count, but no more
+        than one per ``PER_THREAD`` elements. The result does not depend on it: the chunk
+        partials are summed in one order whatever the threads."""
+        return min(pool.resolve_threads(self.threads), max(1, self.size // PER_THREAD))
 
     def _n_chunks(self) -> int:
         return max(1, -(-self.size // self.chunk))

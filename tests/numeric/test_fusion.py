@@ -25,6 +25,7 @@ def small_groups(monkeypatch):
     monkeypatch.setattr(groups, "MIN_ELEMENTS", 32)
     monkeypatch.setattr(kernel, "CHUNK", CHUNK)
     monkeypatch.setattr(groups, "STORE_NS", 1e9)
+    monkeypatch.setattr(kernel, "PER_THREAD", 1)
 
 
 @pytest.fixture(params=["numpy", "c"])
