@@ -24,6 +24,8 @@ import numpy as np
 from . import codegen
 from .errors import NumericShapeError
 from .fuse import fuse_polynomials
+from .fusion import fuse_groups
+from .fusion.compiled import compiler
 from .masking import keep_zeros, masked_slots
 from .primitives import PRIMITIVES, sum_to
 
@@ -57,9 +59,12 @@ class Program:
     wrt           input slots to return gradients for (empty: forward only).
     retain        further slots whose cotangents to return (PyTorch's ``retain_grad``).
     input_names   names used in error messages.
-    optimize      fuse polynomial chains (``numeric.fuse``) and run generated code
-                  (``numeric.codegen``); False keeps the plain interpreter, the reference
-                  the optimised path is tested against.
+    optimize      fuse polynomial chains (``numeric.fuse``) and elementwise groups
+                  (``numeric.fusion``), and run generated code (``numeric.codegen``); False
+                  keeps the plain interpreter, the reference the optimised path is tested
+                  against.
+    threads       threads for the fused steps' chunks (None: ``$SYMDIFF_THREADS``, else
+                  every CPU this process may use; ``numeric.fusion.pool``).
 
     A program is immutable once built and safe to call from several threads at once:
     every buffer belongs to one call.
@@ -68,7 +73,8 @@ class Program:
     def __init__(self, input_shapes: Sequence[tuple], constants: Sequence[Any],
                  instructions: Sequence[Instruction], output: int,
                  wrt: Iterable[int] = (), retain: Iterable[int] = (),
-                 input_names: Optional[Sequence[str]] = None, optimize: bool = True):
+                 input_names: Optional[Sequence[str]] = None, optimize: bool = True,
+                 threads: Optional[int] = None):
         self.n_inputs = len(input_shapes)
         self.input_shapes = [tuple(s) for s in input_shapes]
         self.input_names = list(input_names) if input_names else [
@@ -99,9 +105,15 @@ class Program:
         # every instruction, unfused: values() shows each node's value
         self._all = [(base + k, row, ins, params) for k, (row, ins, params) in enumerate(rows)]
         self.fused = 0
+        self.kernels: list = []
+        self.threads = threads
+        pre_masked = None
         if optimize:
             rows, self.fused = fuse_polynomials(self.n_inputs, self.constants, rows, shapes,
                                                 [self.output, *self.retain])
+            rows, self.kernels, pre_masked = fuse_groups(
+                self.n_inputs, self.constants, rows, shapes, [self.output, *self.retain],
+                self.wrt, threads, compiler() is not None)
 
         def live_for(outputs: Iterable[int]) -> list:
             live = [False] * n
@@ -139,8 +151,10 @@ class Program:
         self._forward_for_output = [f for f in self._forward if live_out[f[0]]]
         # below a where, a zero cotangent entry must stay zero through partials that are
         # nan at the untaken branch's points: those VJPs keep zeros (numeric.masking)
-        masked = masked_slots(self.n_inputs, rows, base, n) if any(
-            row.name == "where" for row, _, _ in rows) else None
+        # (with fused groups: the flags from before fusion, as a where inside a group still
+        # puts exact zeros into the cotangents of its externals)
+        masked = pre_masked if self.kernels else masked_slots(self.n_inputs, rows, base, n) \
+            if any(row.name == "where" for row, _, _ in rows) else None
         backward = []
         for k in range(len(rows) - 1, -1, -1):
             slot = base + k

@@ -50,7 +50,7 @@ def emit_backward(p: Any, live: Liveness, buffers: Buffers, space: Namespace,
             continue
         g = cot[slot]
         reads_out, reads_ins = live.reads[b]
-        out = name[slot] if reads_out else "None"
+        out = buffers.out_name.get(slot, name[slot]) if reads_out else "None"
         xs = ", ".join(name[i] if i in reads_ins else space.stand_in(shapes[i]) for i in ins)
         dies = slot not in p.wrt and slot not in p.retain and slot != p.output
         for k, (j, i, rule, shape) in enumerate(steps):
@@ -77,6 +77,8 @@ def emit_backward(p: Any, live: Liveness, buffers: Buffers, space: Namespace,
                     cot_owned.add(i)
         if dies:
             lines.append(f"    del {g}")
+        if slot in buffers.out_name:
+            lines.append(f"    del {buffers.out_name[slot]}")
         lines.extend(f"    del {name[s]}" for s in buffers.release_backward(t))
     return lines, cot
 

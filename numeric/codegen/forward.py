@@ -37,11 +37,21 @@ def header(p: Any, mode: str, name: dict) -> list[str]:
 def emit_forward(live: Liveness, buffers: Buffers, space: Namespace, name: dict) -> list[str]:
     """The lines of the forward sweep (``name`` gains each computed slot's local)."""
     lines = []
+    differentiated = {b[0] for b in live.backward}
     for t, (slot, row, ins, params) in enumerate(live.forward):
-        fn = space.add("F", bind(row.forward, params))
         args = ", ".join(name[i] for i in ins)
-        target = buffers.forward_target(t, slot, row, ins, params)
         name[slot] = f"v{slot}"
+        if row.name == "fused_sum" and slot in differentiated:
+            # a fused group ending in a reduction: its value and its gradients in one pass
+            # (numeric.fusion.kernel); its VJPs read those gradients
+            fn = space.add("F", row.kernel.both)
+            buffers.forward_target(t, slot, row, ins, params)
+            buffers.out_name[slot] = f"u{slot}"
+            lines.append(f"    v{slot}, u{slot} = {fn}({args})")
+            lines.extend(f"    del {name[s]}" for s in buffers.release(t))
+            continue
+        fn = space.add("F", bind(row.forward, params))
+        target = buffers.forward_target(t, slot, row, ins, params)
         out = f", out={target}" if target is not None else ""
         lines.append(f"    v{slot} = {fn}({args}{out})")
         lines.extend(f"    del {name[s]}" for s in buffers.release(t))

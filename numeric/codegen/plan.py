@@ -158,6 +158,7 @@ class Buffers:
         self.in_arena: set[int] = set()
         self.spare: dict[tuple, list[int]] = {}
         self.freed: set[int] = set()
+        self.out_name: dict[int, str] = {}  # slot -> what its VJPs get as ``out``, if not its value
         self._reuse: Optional[int] = None
         self._dead_after: dict[float, list[int]] = {}
         for s, t in live.last.items():

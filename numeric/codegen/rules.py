@@ -244,10 +244,13 @@ CODEGEN: dict[str, CodegenRule] = {
     "unindex": _("{x}", ("{g}",), **_SHAPES_ONLY),
     "broadcast_to": _("{x}", ("{g}",), **_SHAPES_ONLY),
     "scatter": _(**_SHAPES_ONLY),
-    # -- not in the table: numeric.fuse's fused polynomial
+    # -- not in the table: numeric.fuse's fused polynomial, numeric.fusion's fused groups
     "polyval": _(**_NO_OUT, vjp_out=True),
+    "fused": _(**_NO_OUT),
+    "fused_sum": _(),  # its VJPs read the unit gradients the forward pass left (``out``)
 }
-"""row name -> how to emit it; every key names a row of the table or ``fuse.POLYVAL``."""
+"""row name -> how to emit it; every key names a row of the table, ``fuse.POLYVAL`` or a
+fused group's row (``numeric.fusion.kernel.fused_row``)."""
 
 del _
 
