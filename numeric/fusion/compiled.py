@@ -67,10 +67,18 @@ def compiler() -> Optional[str]:
     return None
 
 
+@functools.lru_cache(maxsize=None)
 def cache_dir() -> str:
+    """Where compiled kernels are kept: ``SYMDIFF_KERNEL_CACHE``, else a folder of the
+    user's in the temp dir. The process loads code from it, so a folder someone else owns
+    or can write to (planted in a shared /tmp) is never used: a private one is made instead."""
     d = os.environ.get("SYMDIFF_KERNEL_CACHE") or os.path.join(
         tempfile.gettempdir(), f"symdiff-kernels-{os.getuid() if hasattr(os, 'getuid') else 0}")
-    os.makedirs(d, exist_ok=True)
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    if hasattr(os, "getuid"):
+        st = os.stat(d)
+        if st.st_uid != os.getuid() or st.st_mode & 0o022:
+            d = tempfile.mkdtemp(prefix="symdiff-kernels-")
     return d
 
 

@@ -4,6 +4,7 @@ compiler works, the compiled loop); thread counts give bit-identical results; in
 never written; calls from several threads agree."""
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -249,3 +250,16 @@ def test_small_arrays_and_single_ops_are_not_fused(monkeypatch):
     assert paths(prog) == []
     monkeypatch.setattr(groups, "MIN_ELEMENTS", 32)
     assert paths(Program([(N,)], [], [("sin", (0,), {})], output=1, wrt=[0])) == []
+
+
+def test_a_kernel_cache_others_can_write_is_never_used(tmp_path, monkeypatch):
+    from numeric.fusion import compiled
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)           # as a folder planted in a shared /tmp would be
+    monkeypatch.setenv("SYMDIFF_KERNEL_CACHE", str(shared))
+    d = compiled.cache_dir.__wrapped__()
+    assert d != str(shared) and (os.stat(d).st_mode & 0o077) == 0
+    private = tmp_path / "private"
+    monkeypatch.setenv("SYMDIFF_KERNEL_CACHE", str(private))
+    assert compiled.cache_dir.__wrapped__() == str(private)
