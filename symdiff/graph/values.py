@@ -22,7 +22,6 @@ from __future__ import annotations
 import keyword
 import math
 import numbers
-import unicodedata
 from typing import Any, Optional
 
 import numpy as np
@@ -122,12 +121,7 @@ def leaf_name(name: Any, what: str) -> str:
         raise ArgumentError(f"{what} name {shown(name)} is not a valid identifier "
                             "(letters, digits and _, not starting with a digit or _, "
                             "not a Python keyword)")
-    try:
-        problem = spelling_problem(name)
-    except StopIteration:
-        # a combining sequence (e + U+0301) that NFKC composes: no one character changes
-        problem = (0, f"the name {shown(name)} is read by Python as "
-                      f"{shown(unicodedata.normalize('NFKC', name))}: write that")
+    problem = spelling_problem(name)
     if problem is not None:
         raise ArgumentError(f"{what} name: {problem[1]}")
     return name
