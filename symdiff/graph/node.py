@@ -21,7 +21,7 @@ import numpy as np
 
 from numeric import PRIMITIVES, NumericShapeError
 
-from symdiff.errors import ShapeError, SymdiffError
+from symdiff.errors import ArgumentError, ShapeError, SymdiffError, UnsupportedError
 from symdiff.graph.params import as_axes, as_shape, normalize_axis_param, normalize_key
 from symdiff.graph.values import as_flag, real_array
 from symdiff.graph.walks import free_names, topological
@@ -125,13 +125,14 @@ class Node:
             "a choice inside the graph, or .item() on a bound value")
 
     def __len__(self) -> int:
-        if not self.shape:
-            raise TypeError("len() of a 0-d node")
+        if not self.shape:   # a TypeError too, as numpy's, for code that tests for one
+            raise ArgumentError(f"len() of {self._describe()}: a 0-d node has no length")
         return self.shape[0]
 
     def __iter__(self):
         if not self.shape:
-            raise TypeError("iteration over a 0-d node")
+            raise ArgumentError(f"iteration over {self._describe()}: a 0-d node has no "
+                                "entries to iterate over")
         return (self[i] for i in range(self.shape[0]))
 
     def detach(self) -> "Node":
@@ -235,7 +236,13 @@ class Node:
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         name = _UFUNCS.get(ufunc.__name__)
         if method != "__call__" or name is None or kwargs:
-            return NotImplemented
+            if any(hasattr(type(a), "__array_ufunc__") and not isinstance(a, (Node, np.ndarray))
+                   for a in inputs):
+                return NotImplemented   # another library's array may know how
+            what = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+            raise UnsupportedError(
+                f"{what}{' with ' + ', '.join(sorted(kwargs)) + '=' if kwargs else ''} is not "
+                "supported on symdiff Nodes (sd.supported_numpy() lists what is)")
         if name == "pow":
             return inputs[0] ** inputs[1] if isinstance(inputs[0], Node) else \
                 apply("pow_tensor", *inputs)

@@ -69,7 +69,8 @@ KILL_AFTER = 20.0
 # ---------------------------------------------------------------------------
 
 class Runner:
-    def __init__(self):
+    def __init__(self, startup: float = 15.0):
+        self.startup = startup   # a new worker imports symdiff and warms up on its first call
         self.proc = None
         self.tmpdir = tempfile.mkdtemp(prefix="symdiff-entry-fuzz-")
         self.restarts = 0
@@ -112,7 +113,7 @@ class Runner:
             _write(self.requests, (entry, recipe))
         except BrokenPipeError:
             pass
-        wait = budget + GRACE + KILL_AFTER + (15.0 if self.restarts == 0 else 10.0)
+        wait = budget + GRACE + KILL_AFTER + self.startup
         ready, _, _ = select.select([self.answers], [], [], wait)
         if not ready:
             self.stop()
@@ -581,9 +582,10 @@ def test_fuzz_entry_point(name):
 
 def test_the_harness_catches_a_hang_a_crash_and_a_raw_exception(monkeypatch):
     monkeypatch.setattr(sys.modules[__name__], "KILL_AFTER", 0.5)
-    run = Runner()
+    monkeypatch.setattr(sys.modules[__name__], "GRACE", 0.2)
+    run = Runner(startup=0.5)
     try:
-        hang = run.run("_hang", None, 0.5)
+        hang = run.run("_hang", None, 0.2)
         assert hang["outcome"] == "finding" and "a hang" in hang["error"]
         crash = run.run("_crash", None, 0.5)
         assert crash["outcome"] == "finding" and "a crash" in crash["error"]

@@ -1,0 +1,80 @@
+"""Regressions of what the entry-point fuzzer found (tests/reliability/test_fuzz_entry_points.py).
+
+Each raised an exception from outside the ``sd.SymdiffError`` hierarchy; each now raises a
+SymdiffError that names the value (keeping the Python type a caller may test for, where
+there is one: ``len()`` of a scalar is still a TypeError, as numpy's is).
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+import symdiff as sd
+from symdiff.graph.values import shown
+
+x, v = sd.var("x"), sd.var("v", (3,))
+DEEP = functools.reduce(lambda inner, _: (inner,), range(3000), 1.0)
+
+
+class _FloatRaises:
+    def __float__(self):
+        raise RuntimeError("no float here")
+
+
+class _ArrayRaises:
+    def __array__(self, dtype=None, copy=None):
+        raise RuntimeError("Can't call numpy() on Tensor that requires grad")
+
+
+@pytest.mark.parametrize("call, error, fragment", [
+    # repr of a value past Python's 4,300 digits: ValueError while writing the message
+    (lambda: x - 10**5000, sd.ArgumentError, "integer of about 5000 digits"),
+    (lambda: sd.const(-10**5000), sd.ArgumentError, "integer of about 5000 digits"),
+    # repr of a tuple nested 3,000 deep: RecursionError while writing the message
+    (lambda: sd.var(DEEP), sd.ArgumentError, "tuple that cannot be printed"),
+    (lambda: sd.check(DEEP, {"x": 1.0}), sd.ArgumentError, "tuple that cannot be printed"),
+    # a foreign array whose __array__ raises (torch's tensor that requires grad)
+    (lambda: sd.sum(_ArrayRaises()), sd.ArgumentError, "RuntimeError"),
+    (lambda: x * np.array([_FloatRaises()], dtype=object), sd.ArgumentError, "not a number"),
+    # 33 dimensions: numpy's where raised RuntimeError
+    (lambda: sd.where(x > 0, sd.const(np.zeros((1,) * 33)), 1.0), sd.ArgumentError,
+     "33 dimensions"),
+    (lambda: sd.tensor(np.zeros((1,) * 33)), sd.ArgumentError, "at most 32"),
+    # ufuncs symdiff lacks: numpy's TypeError "all returned NotImplemented"
+    (lambda: np.square(v), sd.UnsupportedError, "numpy.square"),
+    (lambda: np.floor(x), sd.UnsupportedError, "numpy.floor"),
+    (lambda: np.isnan(v), sd.UnsupportedError, "numpy.isnan"),
+    (lambda: np.add.reduce(v), sd.UnsupportedError, "numpy.add.reduce"),
+    # len() and iteration of a 0-d node: a bare TypeError
+    (lambda: len(x), sd.ArgumentError, "0-d node has no length"),
+    (lambda: list(x), sd.ArgumentError, "0-d node"),
+])
+def test_a_symdiff_error_naming_the_value(call, error, fragment):
+    with pytest.raises(error, match=fragment):
+        call()
+
+
+def test_len_of_a_scalar_is_still_a_type_error():
+    with pytest.raises(TypeError):
+        len(x)
+    assert len(v) == 3 and len(list(v)) == 3
+
+
+def test_supported_ufuncs_and_other_libraries_arrays_still_work():
+    assert np.sin(v).op == "sin" and np.add(v, np.ones(3)).op == "add"
+
+    class Other:   # another library's array: numpy must get NotImplemented, not our error
+        def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+            return "other"
+    assert np.floor_divide(v, Other()) == "other"
+
+
+def test_shown_never_raises():
+    class ReprRaises:
+        def __repr__(self):
+            raise KeyError("repr")
+    assert shown(ReprRaises()) == "<a ReprRaises that cannot be printed>"
+    assert shown(DEEP).startswith("<a tuple")
+    assert shown(10**400).endswith("...(401 characters)")
