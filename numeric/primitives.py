@@ -147,6 +147,17 @@ def _elementwise_shape(name: str) -> Callable[..., Shape]:
     return lambda *shapes, **_: broadcast_shape(*shapes, op=name)
 
 
+def _int_text(a: int) -> str:
+    """An integer for a message (str() refuses past 4,300 digits).
+
+    >>> _int_text(-3), _int_text(10**5000)
+    ('-3', 'an integer of about 5000 digits')
+    """
+    if abs(a) < 10**18:
+        return str(a)
+    return f"{'minus ' if a < 0 else ''}an integer of about {round(a.bit_length() * 0.30103)} digits"
+
+
 def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     """Axis argument -> sorted tuple of non-negative axes (None means all axes).
 
@@ -160,8 +171,8 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     for a in axes:
         a = int(a)
         if not -ndim <= a < ndim:
-            raise NumericShapeError(
-                f"{op}: axis {a} is out of range for an array of {ndim} dimension(s)", op, ())
+            raise NumericShapeError(f"{op}: axis {_int_text(a)} is out of range for an array "
+                                    f"of {ndim} dimension(s)", op, ())
         out.append(a % ndim)
     if len(set(out)) != len(out):
         raise NumericShapeError(f"{op}: repeated axis in {axis!r}", op, ())
@@ -200,9 +211,11 @@ def _matmul_shape(a: Shape, b: Shape) -> Shape:
 def _transpose_shape(s: Shape, axes: Optional[tuple[int, ...]] = None) -> Shape:
     if axes is None:
         return tuple(reversed(s))
-    if sorted(a % max(len(s), 1) for a in axes) != list(range(len(s))):
+    n = len(s)   # each axis in range first: -327 % 1 == 0 passed, then s[-327] failed
+    if any(not -n <= a < n for a in axes) or sorted(a % n for a in axes) != list(range(n)):
+        shown = "(" + ", ".join(_int_text(a) for a in axes) + ("," if len(axes) == 1 else "") + ")"
         raise NumericShapeError(
-            f"transpose: axes {axes} are not a permutation of the {len(s)} axes of shape {s}",
+            f"transpose: axes {shown} are not a permutation of the {n} axes of shape {s}",
             "transpose", (s,))
     return tuple(s[a] for a in axes)
 

@@ -46,6 +46,7 @@ from symdiff.derivatives.reverse import _grad
 from symdiff.errors import ClosedFormError, SymdiffError
 from symdiff.graph.arguments import check_wrt
 from symdiff.graph.node import Node
+from symdiff.graph.values import shown
 from symdiff.graph.walks import topological
 from symdiff.lowering.lower import graph_leaves
 from symdiff.symbolic.bounded import within
@@ -97,8 +98,8 @@ def formula(f: Node, wrt: Union[Node, Sequence[Node], None] = None, lang: str = 
     >>> namespace["grad_f"](7.0)
     14.0
     """
-    if lang not in LANGUAGES:
-        raise SymdiffError(f"formula(): unknown language {lang!r}; choose one of "
+    if not isinstance(lang, str) or lang not in LANGUAGES:   # an array `in` a tuple raised
+        raise SymdiffError(f"formula(): unknown language {shown(lang)}; choose one of "
                            f"{', '.join(repr(k) for k in LANGUAGES)}")
     if not isinstance(f, Node):
         raise SymdiffError(f"formula() needs a symdiff Node, got {type(f).__name__}")

@@ -227,10 +227,13 @@ def render(f: Node, path: str | os.PathLike, at: Optional[Mapping[str, Any]] = N
                           f"ending in {', '.join(FORMATS)}")
     text = to_dot(f, at, names, max_nodes)
     fmt_name = FORMATS[suffix]
-    if fmt_name is None:
-        path.write_text(text, encoding="utf-8")
-        return path
-    path.write_bytes(pipe(text, fmt_name, path.name, seconds))
+    data = text.encode("utf-8") if fmt_name is None else pipe(text, fmt_name, path.name,
+                                                               seconds)
+    try:
+        path.write_bytes(data)
+    except (OSError, ValueError) as e:   # no such folder, a name too long, a null byte
+        raise RenderError(f"render: cannot write {str(path)[:200]!r} "
+                          f"({type(e).__name__}: {str(e)[:200]})") from None
     return path
 
 

@@ -78,3 +78,30 @@ def test_shown_never_raises():
     assert shown(ReprRaises()) == "<a ReprRaises that cannot be printed>"
     assert shown(DEEP).startswith("<a tuple")
     assert shown(10**400).endswith("...(401 characters)")
+
+
+@pytest.mark.parametrize("call, error, fragment", [
+    # transpose of a vector with axes (-327,): -327 % 1 == 0 passed the check (IndexError)
+    (lambda: sd.tensor([1.0]).transpose(-327), sd.ShapeError, r"axes \(-327,\)"),
+    (lambda: sd.transpose(v, (5,)), sd.ShapeError, "not a permutation"),
+    # an axis past 4,300 digits: ValueError while writing the message
+    (lambda: sd.logsumexp(v, axis=10**5000), sd.ShapeError, "integer of about 5000 digits"),
+    (lambda: sd.sum(v, axis=-10**30), sd.ShapeError, "minus an integer of about 30 digits"),
+    # max_nodes of another type: TypeError comparing it
+    (lambda: sd.to_dot(x + 1, max_nodes=object()), sd.ArgumentError, "max_nodes must be an int"),
+    (lambda: sd.explain(x + 1, max_nodes=2.5), sd.ArgumentError, "max_nodes must be an int"),
+    (lambda: sd.show(x + 1, max_nodes="5"), sd.ArgumentError, "max_nodes must be an int"),
+    (lambda: sd.to_dot(x + 1, max_nodes=0), sd.ArgumentError, "at least 1"),
+    # sd.formula's lang an array: `lang in LANGUAGES` compared elementwise (ValueError)
+    (lambda: sd.formula(x**2, x, np.zeros((3, 0))), sd.SymdiffError, "unknown language"),
+])
+def test_more_symdiff_errors(call, error, fragment):
+    with pytest.raises(error, match=fragment):
+        call()
+
+
+@pytest.mark.parametrize("name", ["x" * 300 + ".dot", "missing-folder/g.dot", "g\x00.dot"])
+def test_render_says_it_cannot_write(tmp_path, name):
+    # an OSError (file name too long, no such folder) or ValueError (null byte) before
+    with pytest.raises(sd.RenderError, match="cannot write"):
+        sd.render(x + 1, str(tmp_path / name))
