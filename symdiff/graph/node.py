@@ -135,6 +135,12 @@ class Node:
                                 "entries to iterate over")
         return (self[i] for i in range(self.shape[0]))
 
+    def __contains__(self, item: Any) -> bool:
+        # without it, `in` iterated the entries and compared them by identity (False), or
+        # on a 0-d node raised Python's bare TypeError "argument ... is not iterable"
+        raise UnsupportedError(f"`in` on {self._describe()}: a graph has no values to "
+                               "search; evaluate it first (f.eval(...) or f.data)")
+
     def detach(self) -> "Node":
         """A constant with this node's current value, cut from the graph."""
         return const(self.data)

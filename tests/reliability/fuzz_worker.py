@@ -348,7 +348,7 @@ def call(entry: str, args: list, kwargs: dict, tmpdir: str):
 
     import symdiff as sd
     if entry.startswith("cli "):
-        return _cli(args)
+        return _cli(args[0])
     if entry == "assert_gradient":
         from symdiff.testing import assert_gradient
         return assert_gradient(*args, **kwargs)

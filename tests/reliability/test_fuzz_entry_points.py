@@ -448,28 +448,43 @@ ENTRIES = {
 
 
 # the command line: the four commands with fuzzed formulas, points, shapes and options
-cli_formulas = st.one_of(st.sampled_from(FORMULAS), texts(60))
+cli_formulas = st.one_of(*[st.sampled_from(FORMULAS)] * 3, texts(60))
 cli_points = st.one_of(
+    st.sampled_from(["x=1", "x=0.5,y=2", "v=[1,2,3]", "W=[[1,2,3],[4,5,6]]",
+                     "S=[[2,0,0],[0,2,0],[0,0,2]]", "x=-1", "y=3"]),
     st.sampled_from(["x=1", "x=1,y=2", "x=0", "x=-1", "x=1e308", "x=nan", "x=inf",
                      "v=[1,2,3]", "W=[[1,2,3],[4,5,6]]", "S=[[2,0,0],[0,2,0],[0,0,2]]",
                      "x=", "=1", "x=[]", "x=[[1]", "x=1e999", "x=" + "9" * 400, "x=None",
                      "x=True", "x=1j", "x=0x10", "v=(1,2)", "x=\uff11", "x=1;y=2", "x==1"]),
     st.builds(lambda n, v: f"{n}={v!r}", st.sampled_from(sorted(POOL)), floats),
     texts(30))
-cli_options = st.lists(st.one_of(
-    cli_points.map(lambda p: ["--at", p]),
-    st.sampled_from(["v=3", "W=2,3", "S=3,3", "x=2", "W=0", "W=-1", "W=10**9", "W=1," * 40,
-                     "v=1e3", "v=", "W=2.5"]).map(lambda s: ["--shape", s]),
-    st.one_of(st.sampled_from(["x", "y", "x,y", "v", "q", ""]), texts(10)).map(
+CLI_OPTIONS = {
+    "at": cli_points.map(lambda p: ["--at", p]),
+    "shape": st.sampled_from(["v=3", "W=2,3", "S=3,3", "x=2", "W=0", "W=-1", "W=10**9",
+                              "W=1," * 40, "v=1e3", "v=", "W=2.5"]).map(lambda s: ["--shape", s]),
+    "wrt": st.one_of(st.sampled_from(["x", "y", "x,y", "v", "q", ""]), texts(10)).map(
         lambda w: ["--wrt", w]),
-    st.just(["--latex"]),
-    st.sampled_from(["python", "c", "c++", "", "sympy"]).map(lambda c: ["--code", c]),
-    st.sampled_from(["0", "0.5", "1", "-1", "nan", "inf", "1e308", "x", ""]).map(
-        lambda s: ["--sympy-seconds", s]),
-    st.one_of(claim_texts, texts(30)).map(lambda c: ["--claim", f"x={c}"]),
-    st.sampled_from(["g.dot", "g.svg", "g.png", "g.pdf", "g.txt", "g", "d/g.svg", ""]).map(
-        lambda o: ["-o", o]),
-    texts(8).map(lambda t: [t])), max_size=4)
+    "latex": st.just(["--latex"]),
+    "code": st.sampled_from(["python", "c", "c++", "", "sympy"]).map(lambda c: ["--code", c]),
+    "sympy-seconds": st.sampled_from(["0", "0.5", "1", "-1", "nan", "inf", "1e308", "x",
+                                      ""]).map(lambda s: ["--sympy-seconds", s]),
+    "claim": st.builds(lambda n, c: ["--claim", f"{n}={c}"],
+                       st.sampled_from(sorted(POOL) + ["q", ""]), st.one_of(claim_texts, texts(30))),
+    "o": st.sampled_from(["g.dot", "g.svg", "g.png", "g.pdf", "g.txt", "g", "d/g.svg", "",
+                          "x" * 300 + ".dot"]).map(lambda o: ["-o", o]),
+    "stray": texts(8).map(lambda t: [t]),
+}
+CLI_VALID = {"diff": ["at", "shape", "wrt", "latex", "code", "sympy-seconds"],
+             "verify": ["at", "shape", "claim", "sympy-seconds"],
+             "graph": ["at", "shape", "sympy-seconds", "o"],
+             "explain": ["at", "shape", "sympy-seconds"]}
+
+
+def cli_options(command):
+    """Mostly the command's own options; sometimes another's, or a stray argument."""
+    own = st.sampled_from(CLI_VALID[command]).flatmap(lambda k: CLI_OPTIONS[k])
+    other = st.sampled_from(sorted(CLI_OPTIONS)).flatmap(lambda k: CLI_OPTIONS[k])
+    return st.lists(st.one_of(own, own, own, own, other), max_size=4)
 
 
 def _argv(command, formula, options, tmpdir_marker="@TMP@"):
@@ -484,7 +499,7 @@ def _argv(command, formula, options, tmpdir_marker="@TMP@"):
 
 for _command in ("diff", "verify", "graph", "explain"):
     ENTRIES[f"cli {_command}"] = st.builds(
-        lambda f, o, c=_command: ([_argv(c, f, o)], {}), cli_formulas, cli_options)
+        lambda f, o, c=_command: ([_argv(c, f, o)], {}), cli_formulas, cli_options(_command))
 
 
 # ---------------------------------------------------------------------------
@@ -577,6 +592,48 @@ def test_fuzz_entry_point(name):
     assert not found, "\n\n".join(
         f"{where}: {answer['error']}\n  input: {recipe}\n{answer.get('trace', '')}"
         for (where, _), (recipe, answer) in found.items())
+
+
+STARTUP = 8.0
+"""Seconds a fresh ``python -m symdiff`` may take to import and start on a loaded machine."""
+
+
+@pytest.mark.slow
+def test_fuzz_the_real_command_line(tmp_path):
+    """A few dozen commands as real processes (``python -m symdiff``), so that what the
+    in-process runs cannot see (the interpreter's exit, output encoding, a traceback
+    printed by Python itself) is seen: status 0, 1 or 2, one line, within budget."""
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(HERE)),
+               PYTHONIOENCODING="ascii")   # a terminal that cannot print the symbols
+    problems, worst = [], 0.0
+
+    @settings(max_examples=max(EXAMPLES // 2, 10), deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(sorted(CLI_VALID)).flatmap(
+        lambda c: ENTRIES[f"cli {c}"]))
+    def prop(recipe):
+        nonlocal worst
+        (argv,), _ = _fix_paths(recipe, str(tmp_path))
+        argv = [argv[0], "--sympy-seconds", "2", *argv[1:]]   # a later value wins
+        budget = budget_of(f"cli {argv[0]}") + STARTUP
+        start = time.perf_counter()
+        try:
+            done = subprocess.run([sys.executable, "-m", "symdiff", *argv], env=env,
+                                  capture_output=True, text=True, errors="replace",
+                                  timeout=budget + GRACE + KILL_AFTER)
+        except subprocess.TimeoutExpired:
+            problems.append(f"a hang: {argv!r}")
+            return
+        seconds = time.perf_counter() - start
+        worst = max(worst, seconds)
+        from fuzz_worker import cli_problem
+        problem = cli_problem(done.returncode, done.stdout, done.stderr)
+        if problem or seconds > budget + GRACE:
+            problems.append(f"{problem or f'{seconds:.1f} s'}: {argv!r}: {done.stderr[:500]!r}")
+
+    prop()
+    print(f"\nreal command line: worst {worst:.1f} s")
+    assert not problems, "\n".join(problems)
 
 
 # ---------------------------------------------------------------------------

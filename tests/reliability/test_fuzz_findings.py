@@ -105,3 +105,10 @@ def test_render_says_it_cannot_write(tmp_path, name):
     # an OSError (file name too long, no such folder) or ValueError (null byte) before
     with pytest.raises(sd.RenderError, match="cannot write"):
         sd.render(x + 1, str(tmp_path / name))
+
+
+@pytest.mark.parametrize("node", [x, v, sd.tensor([1.0, 2.0])], ids=["scalar", "vector", "tensor"])
+def test_in_on_a_node_says_to_evaluate_first(node):
+    # a 0-d node: Python's bare TypeError; a vector: identity comparisons, silently False
+    with pytest.raises(sd.UnsupportedError, match="evaluate it first"):
+        1.0 in node
