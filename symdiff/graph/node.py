@@ -22,6 +22,7 @@ import numpy as np
 from numeric import PRIMITIVES, NumericShapeError
 
 from symdiff.errors import ArgumentError, ShapeError, SymdiffError, UnsupportedError
+from symdiff.budget.core import OutOfMemory
 from symdiff.graph.params import as_axes, as_shape, normalize_axis_param, normalize_key
 from symdiff.graph.values import as_flag, real_array
 from symdiff.graph.walks import free_names, topological
@@ -386,11 +387,24 @@ def apply(op: str, *args: Any, **params: Any) -> Node:
         if a._value is None:
             break
     else:
-        with np.errstate(all="ignore"):
-            value = np.asarray(row.forward(*[a._value for a in nodes], **params))
+        work = math.prod(shape) + sum(a.size for a in nodes)
+        if work > MAX_FOLD:   # one numpy call no budget can stop (a 10**12 broadcast summed)
+            raise ShapeError(f"{op}: computing this constant now would touch {work:.3g} "
+                             f"elements, more than symdiff folds eagerly ({MAX_FOLD:.3g}); "
+                             f"shape {shape} from {', '.join(str(a.shape) for a in nodes)}")
+        try:
+            with np.errstate(all="ignore"):
+                value = np.asarray(row.forward(*[a._value for a in nodes], **params))
+        except MemoryError:
+            raise OutOfMemory(f"{op}: not enough memory to compute a constant of shape "
+                              f"{shape}") from None
     return Node(op, nodes if nodes.__class__ is tuple else tuple(nodes), params, shape, None,
                 row.dtype, value, requires_grad)
 
+
+MAX_FOLD = 2**31
+"""Most elements (inputs and result) an op on constants may touch when its value is
+computed at once, as PyTorch computes a tensor op."""
 
 _ELEMENTWISE = frozenset(name for name, row in PRIMITIVES.items() if row.kind == "elementwise")
 

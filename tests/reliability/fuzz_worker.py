@@ -240,6 +240,67 @@ USER_FUNCTIONS = ["loss", "two", "raises", "returns_str", "returns_none", "retur
                   "np_sin", "lambda"]
 
 
+class Auto:
+    """A point or claims to make for the call's own f, once the arguments are built."""
+
+    def __init__(self, kind: str, style: str):
+        self.kind, self.style = kind, style
+
+
+def _leaves(f):
+    import symdiff as sd
+    if not isinstance(f, sd.Node):
+        return []
+    seen = {}
+    for n in f.nodes():
+        if n.op == "var":
+            seen.setdefault(n.name, n)
+    return list(seen.values())
+
+
+def _point(f, style: str) -> dict:
+    import numpy as np
+    rng = np.random.default_rng(len(style))
+    value = {"normal": lambda s: rng.normal(size=s) + 0.3, "zero": np.zeros,
+             "kink": lambda s: np.zeros(s) + (np.eye(s[0]) if len(s) == 2 and s[0] == s[1] else 0),
+             "nan": lambda s: np.full(s, np.nan), "huge": lambda s: np.full(s, 1e300),
+             "tiny": lambda s: np.full(s, 5e-324), "int": lambda s: np.ones(s, dtype=int),
+             "negative": lambda s: -np.abs(rng.normal(size=s)) - 1,
+             "list": lambda s: (rng.normal(size=s) + 2).tolist()}[style]
+    point = {}
+    for leaf in _leaves(f):
+        v = value(leaf.shape)
+        point[leaf.name] = float(v) if leaf.shape == () and style != "list" else v
+    return point
+
+
+def _claims(f, style: str) -> dict:
+    import symdiff as sd
+    claims = {}
+    leaves = _leaves(f)
+    for i, leaf in enumerate(leaves):
+        true = str(sd.diff(f, leaf).sympy(sympy_seconds=1.0))
+        other = str(leaves[(i + 1) % len(leaves)].name)
+        claims[leaf.name] = {"true": true, "wrong": f"({true}) + 1", "scaled": f"2*({true})",
+                             "plus-where": f"{true} + where({leaf.name} > 1e7, 1, 0)"
+                             if leaf.shape == () else f"{true} + 0*{leaf.name}",
+                             "tiny-off": f"{true} + 1e-15", "zero": "0",
+                             "swapped": other}[style]
+    return claims
+
+
+def resolve(value, f, top: bool = True):
+    """Replace each ``Auto`` among the arguments (a list) or keyword arguments (a dict) by
+    what it stands for, for ``f`` (they are never deeper)."""
+    if isinstance(value, Auto):
+        return _point(f, value.style) if value.kind == "point" else _claims(f, value.style)
+    if top and type(value) is list:
+        return [resolve(v, f, False) for v in value]
+    if top and type(value) is dict:
+        return {k: resolve(v, f, False) for k, v in value.items()}
+    return value
+
+
 class Builder:
     """Turns recipes into arguments, counting the public builder calls it makes."""
 
@@ -266,6 +327,8 @@ class Builder:
         if r.kind == "path":
             name, suffix = r.args
             return os.path.join(self.tmpdir, f"{name}{suffix}")
+        if r.kind in ("point", "claims"):
+            return Auto(r.kind, r.args[0])
         if r.kind == "array":
             dtype, shape, fill = r.args
             try:
@@ -439,6 +502,11 @@ def run_one(entry: str, recipe, tmpdir: str, build: Builder) -> dict:
         raise KeyError("raw")
     try:
         args, kwargs = build(recipe)
+        f = next((a for a in args if isinstance(a, sd.Node)), None)
+        try:
+            args, kwargs = resolve(args, f), resolve(kwargs, f)
+        except (sd.SymdiffError, OutOfTime):
+            raise BuildRefused("no claims for f") from None
     except BuildRefused as e:
         return {"outcome": "build refused", "detail": str(e), "seconds": 0.0}
     except BuildFinding as e:

@@ -287,9 +287,17 @@ tensor_graphs = st.recursive(
     extend, max_leaves=5)
 
 
-def mix(plausible, *, hostile_weight=1):
-    """Mostly plausible, sometimes hostile."""
-    return st.one_of(*([plausible] * 3), *([hostile] * hostile_weight))
+MODE = st.shared(st.sampled_from(["plausible", "mixed", "mixed"]), key="mode")
+"""Drawn once per call: a third of the calls get only plausible arguments (so the work
+behind the argument checks is reached), the others a mix."""
+
+
+def mix(plausible, *, hostile_weight=1, bad=None):
+    """Plausible in a plausible call; else mostly plausible, sometimes hostile (``bad``,
+    or any hostile value)."""
+    bad = hostile if bad is None else st.one_of(bad, hostile)
+    mixed = st.one_of(*([plausible] * 3), *([bad] * hostile_weight))
+    return MODE.flatmap(lambda mode: plausible if mode == "plausible" else mixed)
 
 
 hostile = st.deferred(lambda: st.one_of(
@@ -306,7 +314,10 @@ values_for = {n: st.one_of(floats, st.just(R("array", "float64", s, 0.5)),
                            st.builds(lambda f: R("array", "float64", s, f), floats))
               for n, s in POOL.items()}
 point_values = st.one_of(floats, arrays, hostile)
-points = st.one_of(
+auto_points = st.sampled_from(["normal", "normal", "normal", "zero", "kink", "nan", "huge",
+                               "tiny", "int", "negative", "list"]).map(lambda k: R("point", k))
+"""A point for the call's own f, made in the worker from f's variables (``fuzz_worker``)."""
+points = st.one_of(auto_points, auto_points, auto_points,
     st.fixed_dictionaries({}, optional={n: v for n, v in values_for.items()}),
     st.fixed_dictionaries({}, optional={n: v for n, v in values_for.items()}),
     st.dictionaries(st.one_of(st.sampled_from(sorted(POOL)), texts(8), pool_var(), odd),
@@ -316,7 +327,10 @@ claim_texts = st.one_of(st.sampled_from(FORMULAS + ["2*x", "cos(x)", "3*x**2", "
                                                     "2*v", "S.T", "Matrix([[1, 2]])",
                                                     "Lambda(t, t).(v)", "2*x + 1e-15"]),
                         texts())
-claims = st.one_of(
+auto_claims = st.sampled_from(["true", "true", "wrong", "scaled", "plus-where", "tiny-off",
+                               "zero", "swapped"]).map(lambda k: R("claims", k))
+"""Claims for the call's own f: its true derivatives as symdiff prints them, or wrong ones."""
+claims = st.one_of(auto_claims, auto_claims, auto_claims,
     st.dictionaries(st.sampled_from(sorted(POOL)),
                     st.one_of(claim_texts, nodes, user_fns, floats, odd), min_size=1, max_size=3),
     st.dictionaries(st.one_of(pool_var(), texts(6), odd), st.one_of(claim_texts, hostile),
@@ -327,9 +341,10 @@ paths = st.builds(lambda n, s: R("path", n, s),
                                    "-o", ".hidden"]),
                   st.sampled_from([".svg", ".png", ".pdf", ".dot", ".gv", ".txt", "", ".SVG",
                                    ".html"]))
-seconds = st.one_of(st.sampled_from([None, 0, 0.5, 1.0, -1, NAN, INF, 1e308, "2", True]), hostile)
-max_nodes = st.one_of(st.sampled_from([200, 1, 0, -1, 10**6, 2.5, None, NAN, "200", True]),
-                      hostile)
+seconds = mix(st.sampled_from([None, 0.5, 1.0, 2.0]),
+              bad=st.sampled_from([0, -1, NAN, INF, 1e308, "2", True]))
+max_nodes = mix(st.sampled_from([200, 50]),
+                bad=st.sampled_from([1, 0, -1, 10**6, 2.5, None, NAN, "200", True]))
 
 
 def kw(**fields):
@@ -386,12 +401,16 @@ ENTRIES = {
                    kw(shapes=mix(st.just(POOL)), matrix=mix(st.booleans()))),
     # checking
     "check": entry([mix(scalar_nodes), mix(points)],
-                   kw(wrt=st.one_of(st.none(), wrt_many), eps=mix(floats), atol=mix(floats),
-                      rtol=mix(floats), seed=mix(ints), sympy_seconds=seconds,
-                      fd_seconds=st.sampled_from([0, 0.5, 4.0, -1, NAN, INF, "1", None, 1e308]))),
+                   kw(wrt=mix(st.none(), bad=wrt_many), eps=mix(st.just(1e-6), bad=floats),
+                      atol=mix(st.just(1e-5), bad=floats), rtol=mix(st.just(1e-3), bad=floats),
+                      seed=mix(st.integers(0, 99), bad=ints), sympy_seconds=seconds,
+                      fd_seconds=mix(st.sampled_from([0.5, 4.0]),
+                                     bad=st.sampled_from([0, -1, NAN, INF, "1", None, 1e308])))),
     "verify": entry([st.one_of(mix(scalar_nodes), user_fns), mix(claims)],
-                    kw(at=mix(points), seed=mix(ints), points=mix(st.integers(0, 50)),
-                       atol=mix(floats), rtol=mix(floats), sympy_seconds=seconds)),
+                    kw(at=mix(points), seed=mix(st.integers(0, 99), bad=ints),
+                       points=mix(st.integers(1, 50), bad=st.sampled_from([0, -1, 10**9, 2.5])),
+                       atol=mix(st.just(1e-9), bad=floats), rtol=mix(st.just(1e-7), bad=floats),
+                       sympy_seconds=seconds)),
     "assert_gradient": entry([mix(scalar_nodes), mix(claims)]),
     "from_function": st.tuples(
         st.tuples(mix(user_fns)).map(list),
@@ -647,6 +666,7 @@ def test_the_harness_catches_a_hang_a_crash_and_a_raw_exception(monkeypatch):
     try:
         hang = run.run("_hang", None, 0.2)
         assert hang["outcome"] == "finding" and "a hang" in hang["error"]
+        run.startup = 10.0   # a fresh interpreter on a loaded machine: not a hang
         crash = run.run("_crash", None, 0.5)
         assert crash["outcome"] == "finding" and "a crash" in crash["error"]
         raw = run.run("_raw", None, 0.5)

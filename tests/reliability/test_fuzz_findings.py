@@ -112,3 +112,14 @@ def test_in_on_a_node_says_to_evaluate_first(node):
     # a 0-d node: Python's bare TypeError; a vector: identity comparisons, silently False
     with pytest.raises(sd.UnsupportedError, match="evaluate it first"):
         1.0 in node
+
+
+def test_a_huge_constant_is_refused_before_numpy_works_on_it():
+    # sum(broadcast_to(const, (10**6, 10**6))) summed 10**12 entries in one numpy call that
+    # no budget stops (sd.grad of it hung); folding constants stops at MAX_FOLD elements
+    from symdiff.graph.node import MAX_FOLD
+    with pytest.raises(sd.ShapeError, match="folds eagerly"):
+        sd.broadcast_to(sd.const(4.0), (10**6, 10**6))
+    assert MAX_FOLD >= 10**9
+    assert sd.sum(sd.broadcast_to(sd.const(4.0), (100, 100))).item() == 40000.0
+    assert sd.broadcast_to(x, (10**6, 10**6)).shape == (10**6, 10**6)   # symbolic: fine
