@@ -100,7 +100,11 @@ def as_variables(wrt: Any, who: str, arg: str = "wrt",
             wanted = "a list of variable nodes" if accepts == "many" else \
                 "a variable node or a list of them"
             raise ArgumentError(f"{who}: {arg} must be {wanted}, not {_kind(wrt)}{hint}")
-        items, single = list(wrt), False
+        try:
+            items, single = list(wrt), False
+        except TypeError:   # a 0-d numpy array is Iterable, but iterating it fails
+            raise ArgumentError(f"{who}: {arg} must be a list of variable nodes, not "
+                                f"{_kind(wrt)}") from None
     for i, w in enumerate(items):
         where = arg if single else f"{arg}[{i}]"
         if not isinstance(w, Node):

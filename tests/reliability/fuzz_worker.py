@@ -301,6 +301,14 @@ def resolve(value, f, top: bool = True):
     return value
 
 
+def _through_symdiff(e: BaseException) -> bool:
+    """Whether symdiff's (or numeric's) code is on the traceback of ``e``."""
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return any(frame.filename.startswith((os.path.join(here, "symdiff"),
+                                          os.path.join(here, "numeric")))
+               for frame in traceback.extract_tb(e.__traceback__))
+
+
 class Builder:
     """Turns recipes into arguments, counting the public builder calls it makes."""
 
@@ -315,7 +323,12 @@ class Builder:
         if type(r) is tuple:
             return tuple(self(a) for a in r)
         if type(r) is dict:
-            return {self(k): self(v) for k, v in r.items()}
+            try:
+                return {self(k): self(v) for k, v in r.items()}
+            except TypeError as e:   # an unhashable key (an array): no such dict exists
+                if "unhashable" not in str(e):
+                    raise
+                raise BuildRefused("unhashable key") from None
         return r
 
     def recipe(self, r: R):
@@ -369,6 +382,9 @@ class Builder:
         except AssertionError:
             raise
         except Exception as e:
+            if kind in ("bin", "un") and not isinstance(args[1], sd.Node) and \
+                    not _through_symdiff(e):   # the other operand's library raised alone
+                raise BuildRefused(f"{kind}: {type(args[1]).__name__}'s own operator") from None
             raise BuildFinding(f"{kind} {args[0] if isinstance(args[0], str) else ''}".strip(),
                                e) from None
         raise ValueError(f"unknown recipe {kind!r}")

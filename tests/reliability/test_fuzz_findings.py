@@ -123,3 +123,23 @@ def test_a_huge_constant_is_refused_before_numpy_works_on_it():
     assert MAX_FOLD >= 10**9
     assert sd.sum(sd.broadcast_to(sd.const(4.0), (100, 100))).item() == 40000.0
     assert sd.broadcast_to(x, (10**6, 10**6)).shape == (10**6, 10**6)   # symbolic: fine
+
+
+@pytest.mark.parametrize("call", [lambda: sd.hessian(sd.sin(x), np.array(1)),
+                                  lambda: sd.grad(sd.sin(x), np.float64(2.0)),
+                                  lambda: sd.jacobian(sd.sin(x), np.array(1))])
+def test_a_0d_array_as_wrt_is_an_argument_error(call):
+    # a 0-d array is Iterable, but list() of it raised "iteration over a 0-d array"
+    with pytest.raises(sd.ArgumentError, match="must be"):
+        call()
+
+
+def test_usage_errors_escape_control_characters(capsys):
+    # argparse quoted a refused argument as it was: its newline split the error over
+    # lines, its escape sequence reached the terminal
+    from cli_util import run
+    code, out, err = run(capsys, "diff", "x", "--bad\x1b[31mred\nline")
+    assert code == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert lines[0].startswith("usage:") and len(lines) == 2, err
+    assert "\x1b" not in err and "--bad\\x1b[31mred\\nline" in lines[1]
