@@ -24,7 +24,7 @@ from numeric import PRIMITIVES, NumericShapeError
 from symdiff.errors import ArgumentError, ShapeError, SymdiffError, UnsupportedError
 from symdiff.budget.core import OutOfMemory
 from symdiff.graph.params import as_axes, as_shape, normalize_axis_param, normalize_key
-from symdiff.graph.values import as_flag, real_array
+from symdiff.graph.values import as_flag, real_array, shown
 from symdiff.graph.walks import free_names, topological
 
 LEAF_OPS = ("var", "tensor", "const")
@@ -436,7 +436,11 @@ def constant_exponent(p: Any) -> Optional[float]:
     if isinstance(p, (bool, np.bool_)):
         return None
     if isinstance(p, (int, np.integer)):
-        return int(p)
+        p = int(p)
+        if abs(p) > 2**1023:   # numpy's power takes it as a float: OverflowError there
+            raise ArgumentError(f"pow: the exponent {shown(p)} is too large for a float64 "
+                                "(at most about 1.8e308)")
+        return p
     if isinstance(p, (float, np.floating)):
         p = float(p)
         if not math.isfinite(p):

@@ -55,6 +55,7 @@ from typing import Any, Mapping, Optional
 
 from symdiff.errors import SymdiffError
 from symdiff.graph.node import Node
+from symdiff.graph.values import as_real
 from symdiff.teaching.analysis import Edge, GraphInfo, analyze
 from symdiff.teaching.labels import expression, fmt
 
@@ -247,11 +248,13 @@ def pipe(text: str, fmt_name: str, what: str = "the graph",
 
         svg = pipe("digraph { a -> b }", "svg").decode()
     """
+    # nan or inf reached subprocess's timeout arithmetic (ValueError, OverflowError)
+    limit = DOT_SECONDS if seconds is None else as_real(seconds, "render", "seconds", 0.0,
+                                                        strict=True)
     exe = shutil.which("dot")
     if exe is None:
         raise GraphvizNotFoundError(f"render: Graphviz's dot program is not on PATH; "
                                     f"{INSTALL_HINT}. Writing a .dot file needs no Graphviz.")
-    limit = DOT_SECONDS if seconds is None else float(seconds)
     try:
         # dot itself, not the graphviz package's pipe: that has no timeout, and dot's
         # layout time has no bound (a 61-node chain of products ran for minutes)

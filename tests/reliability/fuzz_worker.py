@@ -364,6 +364,8 @@ class Builder:
             if kind == "un":
                 op, a = args
                 return getattr(operator, op)(a)
+            if kind in ("attr", "index", "method") and not isinstance(args[0], sd.Node):
+                raise BuildRefused(f"{kind} of a {type(args[0]).__name__}")  # (SymPy's result)
             if kind == "attr":
                 return getattr(args[0], args[1])
             if kind == "index":

@@ -143,3 +143,28 @@ def test_usage_errors_escape_control_characters(capsys):
     lines = err.strip().splitlines()
     assert lines[0].startswith("usage:") and len(lines) == 2, err
     assert "\x1b" not in err and "--bad\\x1b[31mred\\nline" in lines[1]
+
+
+def test_a_variable_named_f_or_values_can_be_given_by_keyword():
+    # f.eval(f=1.0) raised "evaluate() got multiple values for argument 'f'"
+    f, values = sd.var("f"), sd.var("values")
+    g = f * 2 + values
+    assert g.eval(f=1.0, values=3.0) == 5.0
+    assert sd.evaluate(g, f=1.0, values=3.0) == 5.0
+
+
+@pytest.mark.parametrize("exponent", [10**400, -10**400, np.float64(1e308)])
+def test_an_integer_exponent_past_float64(exponent):
+    # sd.const(1e308) ** 10**400 raised OverflowError inside numpy's power
+    if isinstance(exponent, int):
+        with pytest.raises(sd.ArgumentError, match="exponent .* too large"):
+            sd.const(2.0) ** exponent
+    else:
+        assert (x ** exponent).op == "pow"
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), -1.0, 0.0, "2"])
+def test_render_seconds_must_be_a_positive_number(tmp_path, seconds):
+    # nan and inf reached subprocess's timeout arithmetic (ValueError, OverflowError)
+    with pytest.raises(sd.ArgumentError, match="seconds"):
+        sd.render(x + 1, str(tmp_path / "g.svg"), seconds=seconds)
