@@ -517,9 +517,41 @@ def _argv(command, formula, options, tmpdir_marker="@TMP@"):
     return argv
 
 
+VERIFY_CASES = [("x**2 + 3", "x=2*x"), ("x**2 + 3", "x=2*x + 1"), ("sin(x)*x", "x=x*cos(x) + sin(x)"),
+                ("exp(x)/(1+exp(x))", "x=exp(x)/(1 + exp(x))**2"), ("relu(x - 1)", "x=Heaviside(x - 1)"),
+                ("x**2", "x=2*x + where(x > 1e7, 1, 0)"), ("x**2", "x=2*x + 1e-15"), ("log(x)", "x=1/x"),
+                ("sqrt(x)", "x=1/(2*sqrt(x))"), ("x*y", "x=y"), ("sum(v**2)", "v=2*v"),
+                ("tanh(tanh(tanh(x)))", "x=1"), ("(x+1)**(10**6)", "x=0"), ("exp(exp(exp(10.5)))*x", "x=1")]
+GOOD_POINTS = ["x=1", "x=0.5,y=2", "x=-1,y=3", "v=[1,2,3]", "x=0", "x=1e7"]
+CLI_PLAUSIBLE = {
+    "diff": st.lists(st.one_of(st.sampled_from(GOOD_POINTS).map(lambda p: ["--at", p]),
+                               st.just(["--latex"]), st.sampled_from([["--code", "python"],
+                                                                      ["--code", "c"]]),
+                               st.sampled_from([["--wrt", "x"], ["--wrt", "x,y"]])), max_size=2),
+    "graph": st.lists(st.one_of(st.sampled_from(GOOD_POINTS).map(lambda p: ["--at", p]),
+                                st.sampled_from(["g.dot", "g.svg"]).map(lambda o: ["-o", o])),
+                      max_size=2),
+    "explain": st.lists(st.sampled_from(GOOD_POINTS).map(lambda p: ["--at", p]), max_size=1),
+}
+
+
+def _cli_entry(command):
+    mixed = st.builds(lambda f, o: ([_argv(command, f, o)], {}), cli_formulas,
+                      cli_options(command))
+    if command == "verify":
+        plausible = st.builds(lambda case, at: ([_argv("verify", case[0], [["--claim", case[1]],
+                                                                            *at])], {}),
+                              st.sampled_from(VERIFY_CASES),
+                              st.lists(st.sampled_from(GOOD_POINTS).map(lambda p: ["--at", p]),
+                                       max_size=1))
+    else:
+        plausible = st.builds(lambda f, o: ([_argv(command, f, o)], {}),
+                              st.sampled_from(FORMULAS), CLI_PLAUSIBLE[command])
+    return MODE.flatmap(lambda mode: plausible if mode == "plausible" else mixed)
+
+
 for _command in ("diff", "verify", "graph", "explain"):
-    ENTRIES[f"cli {_command}"] = st.builds(
-        lambda f, o, c=_command: ([_argv(c, f, o)], {}), cli_formulas, cli_options(_command))
+    ENTRIES[f"cli {_command}"] = _cli_entry(_command)
 
 
 # ---------------------------------------------------------------------------
