@@ -168,3 +168,18 @@ def test_render_seconds_must_be_a_positive_number(tmp_path, seconds):
     # nan and inf reached subprocess's timeout arithmetic (ValueError, OverflowError)
     with pytest.raises(sd.ArgumentError, match="seconds"):
         sd.render(x + 1, str(tmp_path / "g.svg"), seconds=seconds)
+
+
+class _LenLies:
+    def __len__(self):
+        return 10**9
+
+    def __iter__(self):
+        return iter([1.0])
+
+
+@pytest.mark.parametrize("wrt", [_LenLies(), range(10**12)], ids=["len lies", "huge range"])
+def test_wrt_is_read_one_by_one(wrt):
+    # list(wrt) preallocated from __len__: MemoryError
+    with pytest.raises(sd.ArgumentError, match=r"wrt\[0\] must be a variable node"):
+        sd.grad(sd.sin(x), wrt)
