@@ -13,6 +13,17 @@ import numpy as np
 from .errors import NumericShapeError
 
 
+def int_text(a: int) -> str:
+    """An integer for a message (str() refuses past 4,300 digits).
+
+    >>> int_text(-3), int_text(10**5000)
+    ('-3', 'an integer of about 5000 digits')
+    """
+    if abs(a) < 10**18:
+        return str(a)
+    return f"{'minus ' if a < 0 else ''}an integer of about {round(a.bit_length() * 0.30103)} digits"
+
+
 def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
     """Axis argument -> sorted tuple of non-negative axes (None means all axes).
 
@@ -27,7 +38,8 @@ def normalize_axis(axis: Any, ndim: int, op: str) -> tuple[int, ...]:
         a = int(a)
         if not -ndim <= a < ndim:
             raise NumericShapeError(
-                f"{op}: axis {a} is out of range for an array of {ndim} dimension(s)", op, ())
+                f"{op}: axis {int_text(a)} is out of range for an array of {ndim} "
+                f"dimension(s)", op, ())
         out.append(a % ndim)
     if len(set(out)) != len(out):
         raise NumericShapeError(f"{op}: repeated axis in {axis!r}", op, ())

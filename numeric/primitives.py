@@ -65,7 +65,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from . import linalg as _la
-from .axes import normalize_axis  # noqa: F401  (re-exported: callers import it from here)
+from .axes import int_text, normalize_axis  # noqa: F401  (normalize_axis re-exported: callers import it from here)
 from .errors import NumericShapeError
 
 Shape = tuple[int, ...]
@@ -181,9 +181,11 @@ def _matmul_shape(a: Shape, b: Shape) -> Shape:
 def _transpose_shape(s: Shape, axes: Optional[tuple[int, ...]] = None) -> Shape:
     if axes is None:
         return tuple(reversed(s))
-    if sorted(a % max(len(s), 1) for a in axes) != list(range(len(s))):
+    n = len(s)   # each axis in range first: -327 % 1 == 0 passed, then s[-327] failed
+    if any(not -n <= a < n for a in axes) or sorted(a % n for a in axes) != list(range(n)):
+        shown = "(" + ", ".join(int_text(a) for a in axes) + ("," if len(axes) == 1 else "") + ")"
         raise NumericShapeError(
-            f"transpose: axes {axes} are not a permutation of the {len(s)} axes of shape {s}",
+            f"transpose: axes {shown} are not a permutation of the {n} axes of shape {s}",
             "transpose", (s,))
     return tuple(s[a] for a in axes)
 

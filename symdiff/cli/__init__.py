@@ -148,6 +148,12 @@ class _Parser(argparse.ArgumentParser):
             return value
         return super()._get_values(action, arg_strings)
 
+    def error(self, message: str):  # type: ignore[override]
+        # argparse quotes the arguments it refuses as they are: a newline in one split its
+        # error over lines, and an escape sequence (\x1b[...) reached the terminal
+        super().error("".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1]
+                              for ch in message))
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(

@@ -45,10 +45,11 @@ from numeric import PRIMITIVES
 from symdiff.derivatives.printers import (PYTHON_GLOBALS, FormulaCPrinter, FormulaNumPyPrinter,
                                           c_identifiers, c_name_clashes)
 from symdiff.derivatives.formula_langs import LANGS, TEXTS, Code
-from symdiff.derivatives.reverse import grad
+from symdiff.derivatives.reverse import _grad
 from symdiff.errors import ClosedFormError, SymdiffError
-from symdiff.graph.arguments import as_function
+from symdiff.graph.arguments import as_function, check_wrt
 from symdiff.graph.node import Node
+from symdiff.graph.values import shown
 from symdiff.graph.walks import topological
 from symdiff.lowering.lower import graph_leaves
 from symdiff.symbolic.bounded import within
@@ -100,8 +101,8 @@ def formula(f: Node, wrt: Union[Node, Sequence[Node], None] = None, lang: str = 
     >>> namespace["grad_f"](7.0)
     14.0
     """
-    if lang not in LANGUAGES:
-        raise SymdiffError(f"formula(): unknown language {lang!r}; choose one of "
+    if not isinstance(lang, str) or lang not in LANGUAGES:   # an array `in` a tuple raised
+        raise SymdiffError(f"formula(): unknown language {shown(lang)}; choose one of "
                            f"{', '.join(repr(k) for k in LANGUAGES)}")
     if not isinstance(f, Node):
         f = as_function(f, "sd.formula", context=wrt)
@@ -109,13 +110,13 @@ def formula(f: Node, wrt: Union[Node, Sequence[Node], None] = None, lang: str = 
         raise SymdiffError(f"formula(): name {name!r} is not a valid identifier")
     order = topological([f])
     leaves = graph_leaves(order)
-    single = isinstance(wrt, Node)
+    single = False
     if wrt is None:
         wrt_list = sorted((n for n in leaves.values() if n.op == "var" or n.requires_grad),
                           key=lambda n: n.name)
-    else:
-        wrt_list = [wrt] if single else list(wrt)
-    grads = grad(f, wrt_list)   # checks f is scalar and wrt are leaves
+    else:   # leaves, matched to f's by name and shape; errors name sd.formula
+        wrt_list, single = check_wrt(f, wrt, "sd.formula", leaves=leaves)
+    grads = _grad(f, wrt_list, "sd.formula", "wrt", "many")   # checks f is scalar
     names = [w.name for w in wrt_list]
     if len(set(names)) != len(names):
         raise SymdiffError(f"formula(): a variable is listed twice in wrt: {names}")

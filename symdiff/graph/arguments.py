@@ -107,7 +107,15 @@ def as_variables(wrt: Any, who: str, arg: str = "wrt",
             wanted = "a list of variable nodes" if accepts == "many" else \
                 "a variable node or a list of them"
             raise ArgumentError(f"{who}: {arg} must be {wanted}, not {_kind(wrt)}{hint}")
-        items, single = list(wrt), False
+        items, single = [], False
+        try:   # one by one, stopping at the first that is no node: list() of an object
+            for w in wrt:   # whose __len__ says 10**9 (or of range(10**12)) ran out of memory
+                items.append(w)
+                if not isinstance(w, Node):
+                    break
+        except TypeError:   # a 0-d numpy array is Iterable, but iterating it fails
+            raise ArgumentError(f"{who}: {arg} must be a list of variable nodes, not "
+                                f"{_kind(wrt)}") from None
     for i, w in enumerate(items):
         where = arg if single else f"{arg}[{i}]"
         if not isinstance(w, Node):

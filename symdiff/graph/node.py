@@ -21,10 +21,11 @@ import numpy as np
 
 from numeric import PRIMITIVES, NumericShapeError
 
-from symdiff.errors import ShapeError, SymdiffError, UnsupportedError
+from symdiff.budget.core import OutOfMemory
+from symdiff.errors import ArgumentError, ShapeError, SymdiffError, UnsupportedError
 from symdiff.graph.array_methods import ArrayMethods
 from symdiff.graph.params import as_axes, as_shape, normalize_key
-from symdiff.graph.values import real_array
+from symdiff.graph.values import real_array, shown
 from symdiff.graph.walks import free_names, topological
 
 LEAF_OPS = ("var", "tensor", "const")
@@ -145,14 +146,21 @@ class Node(ArrayMethods):
             "for max(a, b) / min(a, b), or .item() on a bound value")
 
     def __len__(self) -> int:
-        if not self.shape:
-            raise UnsupportedError(f"len() of a 0-d Node ({self._describe()})")
+        if not self.shape:   # a TypeError too, as numpy's, for code that tests for one
+            raise ArgumentError(f"len() of {self._describe()}: a 0-d node has no length")
         return self.shape[0]
 
     def __iter__(self):
         if not self.shape:
-            raise UnsupportedError(f"iteration over a 0-d Node ({self._describe()})")
+            raise ArgumentError(f"iteration over {self._describe()}: a 0-d node has no "
+                                "entries to iterate over")
         return (self[i] for i in range(self.shape[0]))
+
+    def __contains__(self, item: Any) -> bool:
+        # without it, `in` iterated the entries and compared them by identity (False), or
+        # on a 0-d node raised Python's bare TypeError "argument ... is not iterable"
+        raise UnsupportedError(f"`in` on {self._describe()}: a graph has no values to "
+                               "search; evaluate it first (f.eval(...) or f.data)")
 
     def detach(self) -> "Node":
         """A constant with this node's current value, cut from the graph."""
@@ -397,11 +405,24 @@ def apply(op: str, *args: Any, **params: Any) -> Node:
         if a._value is None:
             break
     else:
-        with np.errstate(all="ignore"):
-            value = np.asarray(row.forward(*[a._value for a in nodes], **params))
+        work = math.prod(shape) + sum(a.size for a in nodes)
+        if work > MAX_FOLD:   # one numpy call no budget can stop (a 10**12 broadcast summed)
+            raise ShapeError(f"{op}: computing this constant now would touch {work:.3g} "
+                             f"elements, more than symdiff folds eagerly ({MAX_FOLD:.3g}); "
+                             f"shape {shape} from {', '.join(str(a.shape) for a in nodes)}")
+        try:
+            with np.errstate(all="ignore"):
+                value = np.asarray(row.forward(*[a._value for a in nodes], **params))
+        except MemoryError:
+            raise OutOfMemory(f"{op}: not enough memory to compute a constant of shape "
+                              f"{shape}") from None
     return Node(op, nodes if nodes.__class__ is tuple else tuple(nodes), params, shape, None,
                 row.dtype, value, requires_grad)
 
+
+MAX_FOLD = 2**31
+"""Most elements (inputs and result) an op on constants may touch when its value is
+computed at once, as PyTorch computes a tensor op."""
 
 _ELEMENTWISE = frozenset(name for name, row in PRIMITIVES.items() if row.kind == "elementwise")
 
@@ -433,7 +454,11 @@ def constant_exponent(p: Any) -> Optional[float]:
     if isinstance(p, (bool, np.bool_)):
         return None
     if isinstance(p, (int, np.integer)):
-        return int(p)
+        p = int(p)
+        if abs(p) > 2**1023:   # numpy's power takes it as a float: OverflowError there
+            raise ArgumentError(f"pow: the exponent {shown(p)} is too large for a float64 "
+                                "(at most about 1.8e308)")
+        return p
     if isinstance(p, (float, np.floating)):
         p = float(p)
         if not math.isfinite(p):

@@ -22,7 +22,6 @@ from __future__ import annotations
 import keyword
 import math
 import numbers
-import unicodedata
 from typing import Any, Optional
 
 import numpy as np
@@ -34,8 +33,19 @@ _TEXT = (str, bytes, bytearray, np.str_, np.bytes_)
 
 
 def shown(value: Any) -> str:
-    """A value for a message: its repr, clipped (a 400-digit integer is not printed whole)."""
-    return clip_text(repr(value))
+    """A value for a message: its repr, clipped (a 400-digit integer is not printed whole).
+    A value whose repr fails (an integer past Python's 4,300 digits, a list nested past
+    the recursion limit, a user's ``__repr__`` that raises) is named by its type.
+
+    >>> shown(10**5000), shown("y" * 100)
+    ('<an integer of about 5000 digits>', "'yyyyyyyyyyyyyyyyyyy...(102 characters)")
+    """
+    if isinstance(value, int) and value.bit_length() > 14000:   # repr would raise
+        return f"<an integer of about {round(value.bit_length() * math.log10(2))} digits>"
+    try:
+        return clip_text(repr(value))
+    except Exception:   # noqa: BLE001 - the message must be made whatever the value is
+        return f"<a {type(value).__name__} that cannot be printed>"
 
 
 def _element_problem(e: Any) -> Optional[str]:
@@ -53,6 +63,10 @@ def _element_problem(e: Any) -> Optional[str]:
         return ("a symdiff Node: an array of numbers cannot hold expressions (combine "
                 "nodes with operators and sd functions instead)")
     return f"{type(e).__name__} {shown(e)}, not a number"
+
+
+MAX_NDIM = 32
+"""Most dimensions of a value (numpy's own functions stop at 32, ``np.where`` among them)."""
 
 
 def real_array(value: Any, what: str, copy: bool = True, keep_bool: bool = False) -> np.ndarray:
@@ -78,9 +92,15 @@ def real_array(value: Any, what: str, copy: bool = True, keep_bool: bool = False
         raise ArgumentError(f"{what} is {problem}")
     try:
         raw = np.asarray(value)
-    except (TypeError, ValueError, OverflowError) as e:
+    except MemoryError:
+        raise
+    except Exception as e:   # also what a foreign __array__ or __float__ raises (torch, ...)
         raise ArgumentError(f"{what}: cannot read {type(value).__name__} as an array of "
-                            f"numbers ({str(e).splitlines()[0][:200]})") from None
+                            f"numbers ({type(e).__name__}: "
+                            f"{(str(e).splitlines() or [''])[0][:200]})") from None
+    if raw.ndim > MAX_NDIM:
+        raise ArgumentError(f"{what}: an array of {raw.ndim} dimensions; symdiff takes at "
+                            f"most {MAX_NDIM}")
     kind = raw.dtype.kind
     if kind == "b" and keep_bool:
         return raw.copy() if copy else raw
@@ -97,6 +117,10 @@ def real_array(value: Any, what: str, copy: bool = True, keep_bool: bool = False
         except OverflowError:
             raise ArgumentError(f"{what}: an integer is too large for a float64 (at most "
                                 "about 1.8e308)") from None
+        except (TypeError, ValueError, ArithmeticError, RuntimeError) as e:  # a __float__
+            raise ArgumentError(f"{what}: an element cannot be read as a float64 "
+                                f"({type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]})"
+                                ) from None
     if kind == "c":
         raise ArgumentError(f"{what}: complex values (dtype {raw.dtype}) are not supported: "
                             "symdiff works with real numbers only")
@@ -122,12 +146,7 @@ def leaf_name(name: Any, what: str) -> str:
         raise ArgumentError(f"{what} name {shown(name)} is not a valid identifier "
                             "(letters, digits and _, not starting with a digit or _, "
                             "not a Python keyword)")
-    try:
-        problem = spelling_problem(name)
-    except StopIteration:
-        # a combining sequence (e + U+0301) that NFKC composes: no one character changes
-        problem = (0, f"the name {shown(name)} is read by Python as "
-                      f"{shown(unicodedata.normalize('NFKC', name))}: write that")
+    problem = spelling_problem(name)
     if problem is not None:
         raise ArgumentError(f"{what} name: {problem[1]}")
     return name

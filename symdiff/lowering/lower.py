@@ -288,7 +288,7 @@ def _out(v: Any) -> Any:
     return float(arr) if arr.ndim == 0 else arr
 
 
-def evaluate(f: Node, values: Any = None, **kwargs: Any) -> Any:
+def evaluate(f: Node, values: Any = None, /, **kwargs: Any) -> Any:
     """Value of ``f`` at a point (``f.eval`` is the same).
 
     >>> import symdiff as sd

@@ -43,6 +43,7 @@ from symdiff.budget import OutOfMemory, OutOfTime, run_within
 from symdiff.errors import SymdiffError
 from symdiff.graph.walks import GraphLimitExceeded, topological
 from symdiff.graph.node import Node
+from symdiff.graph.values import as_int
 from symdiff.lowering.lower import bind, graph_leaves, lower
 from symdiff.derivatives.adjoint_text import structural_partial_text
 from symdiff.symbolic.bounded import seconds_or_default
@@ -119,6 +120,7 @@ def analyze(f: Node, at: Optional[Mapping[str, Any]] = None,
     """
     if not isinstance(f, Node):
         raise SymdiffError(f"{who}: expected a symdiff Node, got {type(f).__name__}")
+    max_nodes = as_int(max_nodes, who, "max_nodes", minimum=1)
     order = _walk(f, max_nodes, who)
     graph_leaves(order)  # the same name must mean the same leaf
     first_var: dict = {}

@@ -57,6 +57,7 @@ import numpy as np
 
 from symdiff.errors import SymdiffError
 from symdiff.graph.node import Node
+from symdiff.graph.values import as_real
 from symdiff.teaching.analysis import Edge, GraphInfo, analyze
 from symdiff.teaching.labels import expression, fmt
 
@@ -330,10 +331,13 @@ def render(f: Node, path: str | os.PathLike, at: Optional[Mapping[str, Any]] = N
     text = to_dot(f, at, names, max_nodes, legend=legend, title=title,
                   hide_constants=hide_constants, rankdir=rankdir, dpi=dpi)
     fmt_name = FORMATS[suffix]
-    if fmt_name is None:
-        path.write_text(text, encoding="utf-8")
-        return path
-    path.write_bytes(pipe(text, fmt_name, path.name, seconds))
+    data = text.encode("utf-8") if fmt_name is None else pipe(text, fmt_name, path.name,
+                                                               seconds)
+    try:
+        path.write_bytes(data)
+    except (OSError, ValueError) as e:   # no such folder, a name too long, a null byte
+        raise RenderError(f"render: cannot write {str(path)[:200]!r} "
+                          f"({type(e).__name__}: {str(e)[:200]})") from None
     return path
 
 
@@ -347,11 +351,13 @@ def pipe(text: str, fmt_name: str, what: str = "the graph",
 
         svg = pipe("digraph { a -> b }", "svg").decode()
     """
+    # nan or inf reached subprocess's timeout arithmetic (ValueError, OverflowError)
+    limit = DOT_SECONDS if seconds is None else as_real(seconds, "render", "seconds", 0.0,
+                                                        strict=True)
     exe = shutil.which("dot")
     if exe is None:
         raise GraphvizNotFoundError(f"render: Graphviz's dot program is not on PATH; "
                                     f"{INSTALL_HINT}. Writing a .dot file needs no Graphviz.")
-    limit = DOT_SECONDS if seconds is None else float(seconds)
     try:
         # dot itself, not the graphviz package's pipe: that has no timeout, and dot's
         # layout time has no bound (a 61-node chain of products ran for minutes)

@@ -29,6 +29,7 @@ from symdiff.teaching.dot import GraphvizNotFoundError, RenderError, pipe, to_do
 from symdiff.errors import SymdiffError
 from symdiff.graph.arguments import as_function
 from symdiff.graph.node import Node
+from symdiff.graph.values import as_int
 from symdiff.graph.walks import topological
 
 
@@ -106,6 +107,7 @@ def show(f: Node, at: Optional[Mapping[str, Any]] = None, max_nodes: int = 200,
     (True, True)
     """
     f = as_function(f, "sd.show", context=at)
+    max_nodes = as_int(max_nodes, "sd.show", "max_nodes", minimum=1)
     notes: list[str] = []
     latex = mathml = None
     size = len(topological([f]))

@@ -111,8 +111,10 @@ def spelling_problem(original: str) -> Optional[tuple[int, str]]:
                        "there): write '*' for a product")
     plain = unicodedata.normalize("NFKC", original)
     if plain != original:
-        i = next(i for i, ch in enumerate(original)
-                 if unicodedata.normalize("NFKC", ch) != ch)
+        i = next((i for i, ch in enumerate(original)
+                  if unicodedata.normalize("NFKC", ch) != ch), None)
+        if i is None:
+            return _composed(original, shown, plain)
         ch = original[i]
         if "SUPERSCRIPT" in unicodedata.name(ch, ""):
             return i, (f"the name '{shown}' contains {char_name(ch)}: superscripts are "
@@ -129,6 +131,17 @@ def spelling_problem(original: str) -> Optional[tuple[int, str]]:
         return i, (f"the name '{shown}' is written with {char_name(original[i])}, a "
                    f"look-alike of the Latin '{latin[i]}': write '{clip_text(latin)}'")
     return None
+
+
+def _composed(original: str, shown: str, plain: str) -> tuple[int, str]:
+    """A name that NFKC changes although no character of it changes alone: a combining
+    mark (or a Hangul jamo) that joins the character before it (``e`` + U+0301 is read as
+    ``é``). Where: the first character whose pair with the one before changes."""
+    i = next((i for i in range(1, len(original))
+              if unicodedata.normalize("NFKC", original[i - 1:i + 1]) != original[i - 1:i + 1]),
+             0)
+    return i, (f"the name '{shown}' is written with {char_name(original[i])}, which Python "
+               f"joins with the character before it: write '{clip_text(plain)}'")
 
 
 def character_problem(text: str) -> Optional[tuple[int, str]]:

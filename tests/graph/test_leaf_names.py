@@ -39,9 +39,21 @@ def test_the_agreement_test_sees_both_answers():
 
 def test_a_combining_sequence_nfkc_composes_is_refused():
     # e + COMBINING ACUTE ACCENT: Python reads the precomposed e-acute
-    with pytest.raises(sd.ArgumentError, match="read by Python as"):
+    with pytest.raises(sd.ArgumentError, match="joins with the character before it"):
         sd.var("e\u0301")
     assert sd.var("\u00e9").name == "\u00e9"
+
+
+@pytest.mark.parametrize("name, where", [("e\u0301", 1), ("xe\u0301", 2),
+                                         ("\u1100\u1161", 1)])   # Hangul L + V jamo
+def test_spelling_problem_of_a_composed_sequence_says_where(name, where):
+    # spelling_problem raised StopIteration here (it looked for one character NFKC changes)
+    from symdiff.text.hygiene import spelling_problem
+    i, message = spelling_problem(name)
+    assert i == where and "joins with the character before it" in message
+    with pytest.raises(sd.ParseError) as e:
+        sd.parse(name + " + 1")
+    assert e.value.position == where
 
 
 def test_the_message_is_the_parsers():

@@ -123,3 +123,18 @@ def test_the_helpers_directly():
     with pytest.raises(sd.ArgumentError, match="list of variables"):
         as_variables(x, "sd.grad", accepts="many")
     assert check_wrt(f, [sd.var("x")], "who")[0][0].shape == ()
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if e.startswith("sd.")
+                                   and "keyed by node" not in e])
+def test_the_message_names_the_function_called(entry):
+    # sd.formula's said "sd.grad:" (it handed wrt to sd.grad unchecked)
+    with pytest.raises(sd.VariableError) as e:
+        ENTRIES[entry](X2)
+    assert str(e.value).startswith(entry.split()[0] + ":"), str(e.value)
+
+
+@pytest.mark.parametrize("wrt, kind", [("x", "str 'x'"), (3, "int 3"), ([x, "y"], "str 'y'")])
+def test_sd_formula_names_itself_for_a_wrt_that_is_no_variable(wrt, kind):
+    with pytest.raises(sd.ArgumentError, match=r"^sd\.formula: wrt.*" + kind):
+        sd.formula(f, wrt)
