@@ -59,6 +59,9 @@ def unsupported(name: str, why: str = "") -> UnsupportedError:
 
 def array_ufunc(ufunc: Any, method: str, inputs: tuple, kwargs: dict) -> Any:
     """``Node.__array_ufunc__``: the graph for ``ufunc.method(*inputs, **kwargs)``."""
+    if any(hasattr(type(a), "__array_ufunc__") and not isinstance(a, (Node, np.ndarray))
+           for a in inputs):
+        return NotImplemented   # another library's array (NEP 13): numpy asks it next
     name = numpy_name(ufunc) + ("" if method == "__call__" else f".{method}")
     supported = numpy_api.ufunc_supported(ufunc)
     if not supported or method not in ("__call__", "reduce", "accumulate", "outer"):

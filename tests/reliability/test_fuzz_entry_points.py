@@ -467,6 +467,42 @@ ENTRIES = {
 }
 
 
+
+def _by_signature(name: str):
+    """Arguments for a public function from its signature: nodes (or lists of nodes, for a
+    sequence parameter) where a value is required, axes, flags, numbers or hostile values
+    for its options. The functions numpy's names brought (sd.log1p ... sd.einsum) get
+    theirs this way, so a new one is fuzzed as soon as it is public."""
+    import inspect
+
+    import symdiff as sd
+    params = list(inspect.signature(getattr(sd, name)).parameters.values())
+    many = mix(st.lists(nodes, min_size=1, max_size=3))
+    required = [many if p.name in ("arrays", "tup", "operands") else mix(nodes)
+                for p in params if p.default is p.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if any(p.kind == p.VAR_POSITIONAL for p in params):
+        required += [mix(nodes), mix(nodes)]
+    options = {p.name: mix(st.one_of(axes, st.booleans(), ints, floats, st.none()))
+               for p in params if p.default is not p.empty
+               and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return entry(required or [mix(nodes)], kw(**options))
+
+
+def _unfuzzed() -> list:
+    import inspect
+
+    import symdiff as sd
+    covered = {name.split()[0] for name in ENTRIES} | {"randn"}
+    return sorted(n for n in sd.__all__ if not inspect.isclass(getattr(sd, n))
+                  and n not in covered and callable(getattr(sd, n)))
+
+
+ENTRIES.update({name: _by_signature(name) for name in _unfuzzed()})
+# einsum's first argument is its subscripts: plausible ones as well as hostile values
+ENTRIES["einsum"] = entry([mix(st.sampled_from(["ij,j->i", "ii->", "i,i->", "ij->ji", "ij,jk",
+                                                 "...i,...i->..."])), mix(nodes), mix(nodes)])
+
 # the command line: the four commands with fuzzed formulas, points, shapes and options
 cli_formulas = st.one_of(*[st.sampled_from(FORMULAS)] * 3, texts(60))
 cli_points = st.one_of(
