@@ -40,6 +40,7 @@ from symdiff.symbolic.bounded import within
 from symdiff.symbolic.constants import check_number, check_numbers, refuse_non_finite
 from symdiff.symbolic.functions import template, to_sympy_number
 from symdiff.symbolic.matrix_form import const_form, leaf_symbol, matrix_expression
+from symdiff.symbolic.readable import readable
 
 MAX_EXPLICIT_ELEMENTS = 10_000
 """Largest array (in elements) that ``explicit=True`` will expand."""
@@ -125,11 +126,18 @@ def _closed_form(order: list[Node], node: Node, explicit: bool) -> Any:
     if explicit:
         return _explicit(order, node)
     if all(n.shape == () for n in order):
-        return _scalar(order, node)
+        return readable(_scalar(order, node), scalar=True)
     cached = node._cache.get("matrix_form")
     if cached is None:
-        cached = matrix_expression(order, node)
-        validate(node, cached, order)
+        literal = matrix_expression(order, node)
+        cached = readable(literal)
+        try:
+            validate(node, cached, order)
+        except ClosedFormError:
+            # a rewrite SymPy or the evaluator could not follow: the literal form, which
+            # must then pass the same check
+            cached = literal
+            validate(node, cached, order)
         node._cache["matrix_form"] = cached
     return cached
 
