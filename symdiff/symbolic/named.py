@@ -13,8 +13,8 @@ May import: numpy, sympy, ``symdiff.symbolic.notation``.
 
 >>> import sympy
 >>> x = sympy.MatrixSymbol("x", 3, 1)
->>> print(Norm(x), sympy.sqrt(Norm(x) ** 2), 1 / Norm(x) * x)
-norm(x) norm(x) 1/norm(x)*x
+>>> print(Norm(x), sympy.sqrt(Norm(x) ** 2), MatTimes(1 / Norm(x), x))
+norm(x) norm(x) x/norm(x)
 >>> print(Softmax(x), Softmax(x).shape, LogSumExp(x))
 softmax(x) (3, 1) logsumexp(x)
 """

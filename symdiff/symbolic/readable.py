@@ -20,7 +20,7 @@ May import: numpy, sympy, ``symdiff.symbolic`` (notation, named, functions).
 >>> print(readable(sympy.HadamardProduct(a * Ones(1, 2), Ones(3, 1) * b.T)))
 a*b.T
 >>> print(readable(sympy.Float(1 / 3) * a))
-(1/3)*a
+a/3
 """
 from __future__ import annotations
 
