@@ -55,6 +55,10 @@ subexpression the graph shares is repeated in it), that ``.sympy()`` builds. A g
 as sin(f)*exp(f) nested 40 deep has 121 nodes but 2**41 terms written out; printing or
 substituting into such an expression would not finish, so it is refused at once."""
 
+READABLE_NODES = 2_000
+"""Largest graph whose closed form is rewritten for reading (``symbolic.readable``); a
+larger one is shown as built, since rebuilding every subexpression costs SymPy time."""
+
 UNEVALUATED_TREE_SIZE = 2_000
 """Functions (sin, exp, ...) whose expression, written out as a tree, is larger than this
 are applied without SymPy's automatic simplification, which walks trees and is
@@ -126,11 +130,12 @@ def _closed_form(order: list[Node], node: Node, explicit: bool) -> Any:
     if explicit:
         return _explicit(order, node)
     if all(n.shape == () for n in order):
-        return readable(_scalar(order, node), scalar=True)
+        expr = _scalar(order, node)
+        return readable(expr, scalar=True) if len(order) <= READABLE_NODES else expr
     cached = node._cache.get("matrix_form")
     if cached is None:
         literal = matrix_expression(order, node)
-        cached = readable(literal)
+        cached = readable(literal) if len(order) <= READABLE_NODES else literal
         try:
             validate(node, cached, order)
         except ClosedFormError:

@@ -106,7 +106,7 @@ def _rational(e: Any) -> Optional[Any]:
     if not isinstance(e, sympy.Float):
         return None
     f = float(e)
-    if f != f or f in (float("inf"), float("-inf")):
+    if f != f or abs(f) >= 2 ** 53:     # nan, inf, and integers a float cannot spell
         return None
     if f.is_integer() and abs(f) < 2 ** 53:
         return sympy.Integer(int(f))
@@ -286,7 +286,7 @@ def _sum_of_squares(e: Any) -> Optional[Any]:
     if not isinstance(p, _MatMul):
         return None
     args = p.args
-    if len(args) == 2 and args[0] == args[1].T:
+    if len(args) == 2 and (args[0] == args[1].T or args[0].T.doit() == args[1].doit()):
         return Norm(args[1]) ** 2
     if _ones(args[0]) and isinstance(args[1], HadamardPower) and args[1].exp == 2 and \
             (len(args) == 2 or (len(args) == 3 and _ones(args[2]))):
