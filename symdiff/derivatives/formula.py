@@ -55,6 +55,7 @@ from symdiff.lowering.lower import graph_leaves
 from symdiff.symbolic.bounded import within
 from symdiff.symbolic.closed_form import build
 from symdiff.symbolic.display import short_text
+from symdiff.symbolic.latex import latex as paper_latex
 
 LANGUAGES = ("sympy", "latex", "python", "c") + LANGS
 """The values ``formula``'s ``lang`` accepts."""
@@ -273,9 +274,9 @@ def _sympy_text(job: _Job) -> str:
 def _latex_text(job: _Job) -> str:
     reps, reduced = _cse(job.forms(), {a.name for a in job.args})
     fname = sympy.latex(sympy.Symbol(job.name))
-    lines = [f"{sympy.latex(s)} &= {sympy.latex(v)}" for s, v in reps]
+    lines = [f"{sympy.latex(s)} &= {paper_latex(v)}" for s, v in reps]
     lines += [rf"\frac{{\partial {fname}}}{{\partial {sympy.latex(sympy.Symbol(w.name))}}} "
-              f"&= {sympy.latex(e)}" for w, e in zip(job.wrt, reduced)]
+              f"&= {paper_latex(e)}" for w, e in zip(job.wrt, reduced)]
     return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
 

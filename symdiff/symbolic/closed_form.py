@@ -40,6 +40,7 @@ from symdiff.symbolic.bounded import within
 from symdiff.symbolic.constants import check_number, check_numbers, refuse_non_finite
 from symdiff.symbolic.functions import template, to_sympy_number
 from symdiff.symbolic.matrix_form import const_form, leaf_symbol, matrix_expression
+from symdiff.symbolic.readable import readable
 
 MAX_EXPLICIT_ELEMENTS = 10_000
 """Largest array (in elements) that ``explicit=True`` will expand."""
@@ -53,6 +54,10 @@ MAX_TREE_SIZE = 5_000_000
 subexpression the graph shares is repeated in it), that ``.sympy()`` builds. A graph such
 as sin(f)*exp(f) nested 40 deep has 121 nodes but 2**41 terms written out; printing or
 substituting into such an expression would not finish, so it is refused at once."""
+
+READABLE_NODES = 2_000
+"""Largest graph whose closed form is rewritten for reading (``symbolic.readable``); a
+larger one is shown as built, since rebuilding every subexpression costs SymPy time."""
 
 UNEVALUATED_TREE_SIZE = 2_000
 """Functions (sin, exp, ...) whose expression, written out as a tree, is larger than this
@@ -125,11 +130,19 @@ def _closed_form(order: list[Node], node: Node, explicit: bool) -> Any:
     if explicit:
         return _explicit(order, node)
     if all(n.shape == () for n in order):
-        return _scalar(order, node)
+        expr = _scalar(order, node)
+        return readable(expr, scalar=True) if len(order) <= READABLE_NODES else expr
     cached = node._cache.get("matrix_form")
     if cached is None:
-        cached = matrix_expression(order, node)
-        validate(node, cached, order)
+        literal = matrix_expression(order, node)
+        cached = readable(literal) if len(order) <= READABLE_NODES else literal
+        try:
+            validate(node, cached, order)
+        except ClosedFormError:
+            # a rewrite SymPy or the evaluator could not follow: the literal form, which
+            # must then pass the same check
+            cached = literal
+            validate(node, cached, order)
         node._cache["matrix_form"] = cached
     return cached
 

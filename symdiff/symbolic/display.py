@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from typing import Optional
 
-import sympy
 
 from symdiff.budget import OutOfTime, run_within
 from symdiff.graph.node import Node
 from symdiff.graph.walks import GraphLimitExceeded, topological
 from symdiff.symbolic.closed_form import build
+from symdiff.symbolic.latex import latex as paper_latex
 
 DISPLAY_SECONDS = 2.0
 """Budget of a Node's ``repr`` and ``_repr_latex_``: past it they show a node count."""
@@ -60,7 +60,7 @@ def latex_text(node: Node, limit: int = 200, seconds: Optional[float] = None) ->
         return None
     try:
         return run_within(DISPLAY_SECONDS if seconds is None else seconds,
-                          lambda: f"${sympy.latex(build(node))}$")
+                          lambda: f"${paper_latex(build(node))}$")
     except (Exception, OutOfTime):  # a display hook never raises
         return None
 

@@ -21,6 +21,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from symdiff.symbolic.functions import NUMPY_FUNCTIONS
+from symdiff.symbolic.named import numeric_value
 
 _MODULES = [NUMPY_FUNCTIONS, "numpy"]
 
@@ -110,6 +111,9 @@ def _combine(e: Any, xs: list, env: Mapping[Any, Any]) -> Any:
         return np.linalg.det(xs[0])
     if isinstance(e, M.Trace):
         return np.trace(xs[0])
+    named = numeric_value(e, xs[0]) if xs else None
+    if named is not None:
+        return named
     if isinstance(e, sympy.Function):
         return _head(e.func, len(xs))(*xs)
     # -- reductions and shapes: the diagonal of a matrix, a diagonal matrix

@@ -14,7 +14,7 @@ relu'.(x)
 >>> print(sympy.exp(Entry(x.T * x)) * x)
 exp((x.T*x)[0, 0])*x
 >>> print(Entry(Ones(1, 3) * x), sympy.latex(Entry(Ones(1, 3) * x)))
-(1.T*x)[0, 0] \\mathbb{1}^{T} x
+(1.T*x)[0, 0] \\mathbf{1}^{\\top} x
 """
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ class Entry(MatrixElement):
 
 
 class Ones(OneMatrix):
-    """A matrix of ones; a row of ones prints as ``1.T`` (LaTeX ``\\mathbb{1}^{T}``), so
+    """A matrix of ones; a row of ones prints as ``1.T`` (LaTeX ``\\mathbf{1}^{\\top}``), so
     a sum reads ``1.T*x``."""
 
     def _sympystr(self, printer: Any) -> str:
@@ -62,7 +62,7 @@ class Ones(OneMatrix):
 
     def _latex(self, printer: Any) -> str:
         rows, cols = self.shape
-        return r"\mathbb{1}^{T}" if rows == 1 and cols != 1 else r"\mathbb{1}"
+        return r"\mathbf{1}^{\top}" if rows == 1 and cols != 1 else r"\mathbf{1}"
 
 
 def _function_name(fn: Any) -> tuple[str, str]:
@@ -70,6 +70,8 @@ def _function_name(fn: Any) -> tuple[str, str]:
     d, body = fn.variables[0], fn.expr
     if body == sympy.Heaviside(d, 0):
         return "relu'", r"\operatorname{relu}'"
+    if type(body).__name__ == "sigmoid" and body.args == (d,):
+        return "sigmoid", r"\sigma"
     if body.args == (d,) and isinstance(body, sympy.Function):
         name = type(body).__name__
         return name, ("\\" + name if name in _LATEX_FUNCTIONS else rf"\operatorname{{{name}}}")
@@ -92,7 +94,8 @@ class Elementwise(ElementwiseApplyFunction):
         return f"{_function_name(self.function)[0]}.({printer._print(self.expr)})"
 
     def _latex(self, printer: Any) -> str:
-        return rf"{{{_function_name(self.function)[1]}}}_{{\circ}}\left({printer._print(self.expr)}\right)"
+        # applied entry by entry, as a paper writes sigma(z) or exp(x) of a vector
+        return rf"{_function_name(self.function)[1]}\left({printer._print(self.expr)}\right)"
 
 
 def scalar_times_ones(expr: Any) -> Any:

@@ -24,6 +24,7 @@ import sympy
 from symdiff.checking.check import CheckReport, check
 from symdiff.symbolic.bounded import within
 from symdiff.symbolic.closed_form import build
+from symdiff.symbolic.latex import latex as paper_latex
 from symdiff.symbolic.display import short_text
 from symdiff.teaching.dot import GraphvizNotFoundError, RenderError, pipe, to_dot
 from symdiff.errors import SymdiffError
@@ -83,7 +84,7 @@ def _formula(f: Node) -> tuple:
     """LaTeX and presentation MathML of ``f``'s closed form (MathML None when SymPy's
     printer fails on it)."""
     expr = build(f)
-    latex = sympy.latex(expr)
+    latex = paper_latex(expr)
     try:
         mathml = sympy.mathml(expr, printer="presentation")
     except Exception:   # the LaTeX is enough; HTML falls back on the plain text

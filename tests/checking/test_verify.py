@@ -164,6 +164,10 @@ def _printed_cases():
         ("tanh.", sd.sum(sd.tanh(W @ u) ** 2), W),
         ("tanh. vector", sd.sum(sd.tanh(W @ u) ** 2), u),
         ("sigmoid.", sd.mean(sd.sigmoid(W)), W),
+        ("exp.", sd.sum(sd.exp(W) * W), W),
+        ("outer product", v[:2] @ W @ u, W),
+        ("logistic loss", sd.mean(sd.log(1 + sd.exp(-u * (A @ u)))), u),
+        ("log|det|", sd.log(sd.abs(sd.det(A))), A),
         ("Lambda sqrt", sd.sum(sd.sqrt(W * W + 1)), W),
         ("inverse", sd.sum(sd.inv(A)), A),
         ("Matrix block", sd.sum(W[0] ** 2), W),
@@ -187,7 +191,8 @@ def test_printed_formula_reads_back_as_a_verified_claim(name, f, wrt):
 def test_printed_constructs_are_covered():
     printed = " ".join(str(sd.diff(f, w).sympy()) for _, f, w in _printed_cases())
     for construct in ("HadamardProduct(", "tanh.(", "relu'.(", "Trace(", "[0, 0]",
-                      "A.T**(-1)", "1.T", "Lambda(", "I", "exp.(", "sigmoid.(", "Matrix(["):
+                      "A.T**(-1)", "1.T", "Lambda(", "I", "exp.(", "sigmoid.(", "Matrix([",
+                      "norm(", "softmax(", "/3"):
         assert construct in printed, construct
 
 

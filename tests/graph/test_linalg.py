@@ -73,7 +73,7 @@ def test_einsum_closed_forms_are_textbook_matrix_notation():
     assert str(sd.einsum("i,j->ij", a, b).sympy()) == "a*b.T"
     assert str(sd.einsum("ii->", M).sympy()) == "Trace(M)"
     assert str(sd.einsum("ij,ij->", B, C).sympy()) == "Trace(B.T*C)"
-    assert str(sd.einsum("ij,ij->i", B, C).sympy()) == "(HadamardProduct(B, C))*1"
+    assert str(sd.einsum("ij,ij->i", B, C).sympy()) == "HadamardProduct(B, C)*1"
     assert str(sd.tensordot(A, B, axes=1).sympy()) == "A*B"
     assert str(sd.outer(a, b).sympy()) == "a*b.T"
     assert str(sd.inner(a, b).sympy()) == "(a.T*b)[0, 0]"

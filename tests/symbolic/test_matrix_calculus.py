@@ -83,14 +83,14 @@ def test_seed_network_gradient_reads_with_relu_prime():
     W2, b2 = sd.var("W2", (3, 1)), sd.var("b2", (1,))
     y = sd.relu(x @ W1 + b1) @ W2 + b2
     m = _formula_and_check(sd.sum(y), W1, [x, W1, b1, W2, b2])
-    assert str(m) == "x.T*(HadamardProduct(W2.T, relu'.(x*W1 + b1.T)))"
+    assert str(m) == "x.T*HadamardProduct(W2.T, relu'.(x*W1 + b1.T))"
     assert r"\operatorname{relu}'" in sympy.latex(m) and r"\circ" in sympy.latex(m)
 
 
 def test_tanh_layer_which_sympy_matrixexpr_diff_cannot_do():
     X, W, b, V = sd.var("X", (4, 3)), sd.var("W", (3, 2)), sd.var("b", (2,)), sd.var("V", (2, 1))
     m = _formula_and_check(sd.sum(sd.tanh(X @ W + b) @ V), W, [X, W, b, V])
-    assert str(m).startswith("X.T*(HadamardProduct(") and "tanh.(X*W" in str(m)
+    assert str(m).startswith("X.T*HadamardProduct(") and "tanh.(X*W" in str(m)
 
 
 def test_trace_plus_one_gives_identity():
@@ -128,7 +128,7 @@ def test_det_gradient():
 def test_exp_of_quadratic_form():
     x = sd.var("x", (3,))
     m = _formula_and_check(sd.exp(x @ x), x, [x])
-    assert str(m) == "(2*exp((x.T*x)[0, 0]))*x"
+    assert str(m) == "2*exp(norm(x)**2)*x"
 
 
 @pytest.mark.parametrize("build", [lambda x: sd.log(sd.sum(sd.exp(x))), sd.logsumexp],
@@ -136,7 +136,7 @@ def test_exp_of_quadratic_form():
 def test_log_sum_exp_gives_softmax(build):
     x = sd.var("x", (4,))
     m = _formula_and_check(build(x), x, [x])
-    assert "exp.(x" in str(m)
+    assert str(m) == "softmax(x)"
     point = _point([x])
     s = np.exp(point["x"]) / np.exp(point["x"]).sum()
     np.testing.assert_allclose(sd.diff(build(x), x).eval(point), s, rtol=1e-12)
@@ -161,11 +161,11 @@ def test_softmax_cross_entropy_gradient():
 def test_norm_gradient_and_its_kink():
     x = sd.var("x", (3,))
     m = _formula_and_check(sd.norm(x), x, [x])
-    assert "sqrt((x.T*x)[0, 0])" in str(m)
+    assert str(m) == "x/norm(x)"
     _, (g,) = sd.value_and_grad(sd.norm(x), [x])(x=np.zeros(3))
     assert g.tolist() == [0.0, 0.0, 0.0]   # PyTorch's subgradient at 0
     A = sd.var("A", (2, 3))
-    assert "Trace(A.T*A)" in str(sd.norm(A).sympy())
+    assert str(sd.norm(A).sympy()) == "norm(A)"   # Frobenius, as numpy's default
     with pytest.raises(sd.SymdiffError, match="ord"):
         sd.norm(A, ord=2)
 

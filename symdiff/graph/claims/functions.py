@@ -42,6 +42,7 @@ def matrix_functions(b: Any) -> dict[str, Callable[..., Term]]:
         fns[name] = functools.partial(_square, b, op)
     for name, op in _REDUCE.items():
         fns[name] = functools.partial(_reduce, b, op)
+    fns["softmax"] = functools.partial(_softmax, b)
     transpose = functools.partial(_transpose, b)
     fns.update({"Transpose": transpose, "transpose": transpose,
                 "HadamardProduct": functools.partial(_hadamard, b),
@@ -109,6 +110,13 @@ def _reduce(b: Any, op: str, *args: Term) -> Term:
             return b.elementwise("abs", x)
         return x
     return b.term("s", "reduce", (x,), op)
+
+
+def _softmax(b: Any, *args: Term) -> Term:
+    """softmax(x): exp.(x)/sum(exp.(x)) over all entries (the form symdiff prints)."""
+    _arity("softmax", args, 1)
+    x = b.as_matrix(args[0])
+    return b.term(x.kind, "reduce", (x,), "softmax", x.rows, x.cols)
 
 
 def _transpose(b: Any, *args: Term) -> Term:

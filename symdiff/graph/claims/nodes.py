@@ -66,6 +66,9 @@ def _node(t: Term, xs: list, env: dict) -> Node:
     if op == "matpow":
         return _matrix_power(xs[0], t.params)
     if op == "reduce":
+        if t.params == "softmax":
+            lse = ap("logsumexp", xs[0], axis=None, keepdims=True)
+            return ap("exp", ap("sub", xs[0], lse))
         if t.params in ("sum", "mean", "logsumexp"):
             return ap(t.params, xs[0], axis=None, keepdims=False)
         return ap(t.params, xs[0])
