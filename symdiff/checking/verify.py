@@ -75,6 +75,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 import numpy as np
+import sympy
 
 from symdiff.budget import SYMPY_SECONDS, OutOfMemory, OutOfTime, run_within
 from symdiff.checking.claims import read_claims, read_function
@@ -86,6 +87,7 @@ from symdiff.checking.code_claims import (Inputs, has_code, is_function, read_no
 from symdiff.checking.difference import DIGITS, Difference
 from symdiff.checking.difference import difference as symbolic_difference
 from symdiff.checking.exact import exact_judge
+from symdiff.checking.proofs import FAST_SECONDS, fast_proof
 from symdiff.checking.judge import (STATUS_DOMAIN, STATUS_KINK, STATUS_NO_POINT,  # noqa: F401
                                     STATUS_OK, STATUS_TRUTH, STATUS_WRONG, Findings, compare_at,
                                     in_order, verdict, worst_first)
@@ -252,10 +254,11 @@ def _symbolic(ev: Evaluator, findings: Findings, sympy_seconds: float
     (``exact_judge``), and one that is not 0 adds a mismatch to ``findings``."""
     names = [w.name for w in ev.wrt]
     notes = findings.notes
-    wrong = sorted({n for _, r, _ in findings.found for n in r.wrong_names}, key=names.index)
     difference, proven, how = {}, {}, {}
+    _fast(ev, findings, sympy_seconds, difference, proven, how)
+    wrong = sorted({n for _, r, _ in findings.found for n in r.wrong_names}, key=names.index)
     for w, c, t in zip(ev.wrt, ev.claims, ev.truths):
-        if isinstance(c, CodeClaim):
+        if isinstance(c, CodeClaim) or w.name in proven:
             continue
         try:
             # a claim the numbers refuted gets its difference for display only
@@ -275,7 +278,7 @@ def _symbolic(ev: Evaluator, findings: Findings, sympy_seconds: float
         # a difference SymPy could not reduce to 0 is never taken on the numbers' word:
         # evaluated exactly enough to tell 0 from small, at the points compared
         if d.proven:
-            how[w.name] = "equal to rounding" if d.rounded else "proven by SymPy"
+            how[w.name] = "equal to rounding" if d.rounded else "proven by SymPy: entries expanded"
             if d.rounded:
                 notes.append(f"{w.name}: claim - symdiff is 0 only once the claim's float "
                              "constants are read as the simple numbers they round to")
@@ -301,3 +304,34 @@ def _symbolic(ev: Evaluator, findings: Findings, sympy_seconds: float
                              f"{findings.compared} points, on both sides of every branch "
                              "boundary found")
     return difference, proven, how
+
+
+def _fast(ev: Evaluator, findings: Findings, sympy_seconds: float, difference: dict,
+          proven: dict, how: dict) -> None:
+    """The cheap exact steps (``checking.proofs``) on each claim given as a formula: most
+    small claims are proven here. A claim refuted only at points that are not simple
+    (large or ill-conditioned values, where claim and truth round differently) is tried
+    too: proven the same expression, its float mismatches are rounding and are dropped."""
+    refuted: dict[str, bool] = {}
+    for rank, r, _ in findings.found:
+        for n in r.wrong_names:
+            refuted[n] = refuted.get(n, False) or rank < SIMPLE
+    for w, c, t in zip(ev.wrt, ev.claims, ev.truths):
+        if isinstance(c, CodeClaim) or refuted.get(w.name):
+            continue
+        step = fast_proof(c, t, min(FAST_SECONDS, sympy_seconds))
+        if step is None:
+            continue
+        difference[w.name], proven[w.name] = sympy.S.Zero, True
+        how[w.name] = f"proven by SymPy: {step}"
+        if w.name in refuted:
+            dropped = [f for f in findings.found if f[1].wrong_names == [w.name]]
+            gone = {id(f) for f in dropped}
+            findings.found = [f for f in findings.found if id(f) not in gone]
+            for f in findings.found:   # a point where another claim is wrong too
+                f[1].wrong_names = [n for n in f[1].wrong_names if n != w.name]
+                f[1].entries = [e for e in f[1].entries if e.variable != w.name]
+            findings.notes.append(
+                f"{w.name}: claim and symdiff differ in floating point at {len(dropped)} "
+                "point(s) with large or ill-conditioned values; SymPy proves them the same "
+                "expression, so the differences are rounding")
