@@ -49,7 +49,7 @@ from symdiff.checking.difference import _ROUNDED, _canonical, _rationalize
 from symdiff.graph.node import Node
 from symdiff.symbolic.closed_form import build
 
-FAST_SECONDS = 1.0
+FAST_SECONDS = 2.0
 """Budget of all the fast steps together, per claimed variable; the full path gets the
 rest of ``sympy_seconds``."""
 MAX_EXPLICIT = 36
@@ -207,10 +207,19 @@ def _explicit(c: Any, t: Any) -> bool:
     e = d.as_explicit() if getattr(d, "is_Matrix", False) else d.doit()
     entries = list(e) if getattr(e, "is_Matrix", False) else [e]
     for x in entries:
-        x = sympy.expand(x.doit())
+        x = _in_exp(x.doit())
         if x != 0 and sympy.cancel(sympy.together(x)) != 0:
             return False
     return True
+
+
+def _in_exp(x: Any) -> Any:
+    """``x`` expanded, with sigmoid, tanh and friends written with ``exp`` (so that
+    ``sigmoid(u)`` and ``exp(u)/(1 + exp(u))`` meet)."""
+    from symdiff.symbolic.functions import sigmoid
+    if x.has(sigmoid, sympy.tanh, sympy.sinh, sympy.cosh):
+        x = x.rewrite(sigmoid, sympy.exp).rewrite(sympy.exp)
+    return sympy.expand(x)
 
 
 def _simplified(c: Any, t: Any) -> bool:

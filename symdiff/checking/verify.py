@@ -78,7 +78,7 @@ import numpy as np
 import sympy
 
 from symdiff.budget import SYMPY_SECONDS, OutOfMemory, OutOfTime, run_within
-from symdiff.checking.claims import read_claims, read_function
+from symdiff.checking.claims import check_notation, read_claims, read_function
 from symdiff.checking.code import (CODE_ATOL, CODE_KINDS, CODE_RTOL, CODE_SCALE, Code, CodeClaim,
                                    drawer, signs_note, signs_of,
                                    tolerance_text)
@@ -113,7 +113,7 @@ ATOL = 1e-9
 def verify(f: Any, claims: Any = None, at: Optional[Mapping[Any, Any]] = None,
            wrt: Any = None, seed: int = 0, points: int = POINTS,
            atol: Optional[float] = None, rtol: Optional[float] = None,
-           sympy_seconds: float = SYMPY_SECONDS) -> VerifyReport:
+           sympy_seconds: float = SYMPY_SECONDS, notation: str = "auto") -> VerifyReport:
     """Check claimed derivatives of a scalar ``f`` against symdiff's; see the module
     docstring for how.
 
@@ -137,6 +137,10 @@ def verify(f: Any, claims: Any = None, at: Optional[Mapping[Any, Any]] = None,
     report notes that SymPy did not finish and the verdict rests on the numbers, as it
     does whenever SymPy cannot decide.
 
+    ``notation``: how claim text is read: ``"matrix"`` (as symdiff prints), ``"numpy"``
+    (as ``sd.parse`` and numpy code: ``@`` the matrix product, ``*`` elementwise), or
+    ``"auto"`` (the default; see ``checking.claims.NOTATIONS``).
+
     >>> import numpy as np
     >>> import symdiff as sd
     >>> A, x, b = sd.var("A", (3, 2)), sd.var("x", (2,)), sd.var("b", (3,))
@@ -158,10 +162,11 @@ def verify(f: Any, claims: Any = None, at: Optional[Mapping[Any, Any]] = None,
     given_atol, given_rtol = (None if v is None else as_real(v, "sd.verify", k, 0.0)
                               for k, v in (("atol", atol), ("rtol", rtol)))
     sympy_seconds = as_real(sympy_seconds, "sd.verify", "sympy_seconds", 0.0)
+    notation = check_notation(notation, "sd.verify")
     if claims is None:
         raise ArgumentError("sd.verify: give the claims: a dict variable -> claimed "
                             "derivative, or a function computing the gradient")
-    inputs = _read(f, claims, at, wrt)
+    inputs = _read(f, claims, at, wrt, notation)
     f = inputs.f
     atol = ATOL if given_atol is None else given_atol
     rtol = RTOL if given_rtol is None else given_rtol
@@ -186,6 +191,11 @@ def verify(f: Any, claims: Any = None, at: Optional[Mapping[Any, Any]] = None,
         kinds, draw_point = CODE_KINDS, drawer(graph_at, signs)
     ev = Evaluator(F, lowered, claim_nodes, truths, wrt_nodes, atol, rtol, code)
     findings = Findings()
+    numpy_read = [w.name for w, n in zip(wrt_nodes, claim_nodes)
+                  if isinstance(n, Node) and n._cache.get("notation") == "numpy"]
+    if numpy_read and notation == "auto":
+        findings.notes.append(f"{', '.join(numpy_read)}: claim read in numpy notation (@ "
+                              "the matrix product, * elementwise)")
     if any(isinstance(n, Node) and n._cache.get("ones_read") for n in claim_nodes):
         findings.notes.append(
             "a literal 1 multiplied with a matrix is read as a matrix of ones, as symdiff "
@@ -231,19 +241,19 @@ def verify(f: Any, claims: Any = None, at: Optional[Mapping[Any, Any]] = None,
         sizes={w.name: w.size for w in wrt_nodes})
 
 
-def _read(f: Any, claims: Any, at: Optional[Mapping], wrt: Any) -> Inputs:
+def _read(f: Any, claims: Any, at: Optional[Mapping], wrt: Any, notation: str) -> Inputs:
     """f and the claims: a traced Python function, or a Node with claims as formulas
     (and functions)."""
     if is_function(f):
-        return read_traced(f, claims, at, wrt, "sd.verify")
+        return read_traced(f, claims, at, wrt, "sd.verify", notation)
     f = read_function(f)
     if has_code(claims):
-        return read_node_claims(f, claims, at, wrt, "sd.verify")
+        return read_node_claims(f, claims, at, wrt, "sd.verify", notation)
     if wrt is not None:
         raise ArgumentError("sd.verify: wrt= goes with claims given as a function; the dict "
                             "of claims names the variables already")
     order = topological([f])
-    wrt_nodes, nodes, texts = read_claims(claims, graph_leaves(order))
+    wrt_nodes, nodes, texts = read_claims(claims, graph_leaves(order), notation)
     return Inputs(f, wrt_nodes, nodes, texts, at_graph=None if at is None else dict(at))
 
 

@@ -48,7 +48,8 @@ def run_verify(args: argparse.Namespace) -> int:
         if name in claims:
             raise UsageError(f"--claim: '{name}' is given twice")
         claims[name] = text
-    report = sd.verify(f, claims, at=point or None, sympy_seconds=args.sympy_seconds)
+    report = sd.verify(f, claims, at=point or None, sympy_seconds=args.sympy_seconds,
+                       notation=args.notation)
     print(report)
     if report.ok:
         return 0
