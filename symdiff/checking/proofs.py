@@ -48,6 +48,7 @@ from symdiff.budget import OutOfMemory, OutOfTime, run_within
 from symdiff.checking.difference import _ROUNDED, _canonical, _rationalize
 from symdiff.graph.node import Node
 from symdiff.symbolic.closed_form import build
+from symdiff.symbolic.outer import outer_products
 
 FAST_SECONDS = 2.0
 """Budget of all the fast steps together, per claimed variable; the full path gets the
@@ -127,39 +128,10 @@ def _algebra(c: Any, t: Any) -> bool:
     if getattr(d, "is_Matrix", False):
         if _is_zero(sympy.expand(d)):
             return True
-        e = sympy.expand(_rewritten(d.doit()))
+        e = sympy.expand(outer_products(d.doit()))
         return _is_zero(e) or _collected_zero(e)
     e = sympy.expand(d)
     return e == 0 or _scalar_zero(e)
-
-
-def _rewritten(e: Any) -> Any:
-    """Identities of the notation itself: ``(u*1.T) o (1*v.T) = u*v.T`` (an outer product
-    written as a Hadamard product of ones-broadcasts), a ones matrix in a Hadamard product
-    of the same shape dropped."""
-    def outer(h: Any) -> Any:
-        args = list(h.args)
-        args = [a for a in args if not isinstance(a, sympy.OneMatrix)] or args[:1]
-        if len(args) == 2:
-            u, v = (_split_ones(a) for a in args)
-            if u is not None and v is not None and u[1] == "right" and v[1] == "left":
-                return sympy.MatMul(u[0], v[0])
-            if u is not None and v is not None and u[1] == "left" and v[1] == "right":
-                return sympy.MatMul(v[0], u[0])
-        return sympy.HadamardProduct(*args) if len(args) > 1 else args[0]
-    return e.replace(lambda n: isinstance(n, sympy.HadamardProduct), outer)
-
-
-def _split_ones(m: Any) -> Optional[tuple[Any, str]]:
-    """``u*1.T`` (u a column) -> (u, "right"); ``1*v.T`` (v.T a row) -> (v.T, "left")."""
-    if not isinstance(m, sympy.MatMul) or len(m.args) != 2:
-        return None
-    a, b = m.args
-    if isinstance(b, sympy.OneMatrix) and b.shape[0] == 1 and a.shape[1] == 1:
-        return a, "right"
-    if isinstance(a, sympy.OneMatrix) and a.shape[1] == 1 and b.shape[0] == 1:
-        return b, "left"
-    return None
 
 
 def _collected_zero(e: Any) -> bool:
