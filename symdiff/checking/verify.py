@@ -78,6 +78,7 @@ import numpy as np
 import sympy
 
 from symdiff.budget import SYMPY_SECONDS, OutOfMemory, OutOfTime, run_within
+from symdiff.checking.assumption_hints import assumption_hints
 from symdiff.checking.claims import check_notation, read_claims, read_function
 from symdiff.checking.code import (CODE_ATOL, CODE_KINDS, CODE_RTOL, CODE_SCALE, Code, CodeClaim,
                                    drawer, signs_note, signs_of,
@@ -215,6 +216,8 @@ def verify(f: Any, claims: Any = None, at: Optional[Mapping[Any, Any]] = None,
     difference, proven, how = _symbolic(ev, findings, sympy_seconds)
 
     out = verdict(ev, findings, points)
+    if out.status == STATUS_WRONG and code is None:   # would an assumption make it right?
+        findings.notes += assumption_hints(ev, lowered, wrt_nodes, seed)
     if code is not None:
         out.entries = worst_first(out.entries)
         out.counterexample = in_order(out.counterexample, inputs.order)

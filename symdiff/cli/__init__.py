@@ -196,6 +196,9 @@ def _parser() -> argparse.ArgumentParser:
                              "matrices is the matrix product), numpy (as the formula: @ the "
                              "matrix product, * elementwise), or auto (default: numpy when "
                              "the text can only mean that)")
+    verify.add_argument("--assume", action="append", default=[], metavar="NAME=KIND",
+                        help="what a variable is: S=symmetric (a symmetric matrix) or "
+                             "t=simplex (a probability vector); repeatable")
     # -- gradient code (issue 14)
     verify.add_argument("--code", metavar="FILE:FUNC",
                         help="the function (a loss, or a layer's forward) in your Python file; "

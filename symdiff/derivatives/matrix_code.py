@@ -83,7 +83,7 @@ def _solve_factors(mats: list) -> Any:
             return sympy.MatMul(*prefix, node) if prefix else node
         if prefix:   # B*A**(-1) = (A.T**(-1)*B.T).T
             left = sympy.MatMul(*prefix) if len(prefix) > 1 else prefix[0]
-            return sympy.Transpose(Solve(sympy.Transpose(a), sympy.Transpose(left)))
+            return sympy.Transpose(Solve(a.T, left.T))
         return f
     return sympy.MatMul(*mats) if len(mats) > 1 else mats[0]
 
