@@ -15,14 +15,16 @@ May import SymPy, numpy, ``symdiff.errors``, ``symdiff.graph`` and ``symdiff.sym
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Mapping, Optional
 
 import numpy as np
 import sympy
 
 from symdiff.checking.report import formula
+from symdiff.errors import (ArgumentError, ParseError, ShapeError, SymdiffError,
+                            VariableError)
 from symdiff.graph.arguments import as_function, match_leaves
-from symdiff.errors import ParseError, ShapeError, SymdiffError, VariableError
 from symdiff.graph.node import Node, apply, const
 from symdiff.graph.walks import topological
 from symdiff.symbolic.sympy_input import is_sympy
@@ -50,9 +52,11 @@ def read_function(f: Any, context: Any = None) -> Node:
     return f
 
 
-def read_claims(claims: Any, leaves: dict) -> tuple[list, list, dict]:
+def read_claims(claims: Any, leaves: dict, notation: str = "auto"
+                ) -> tuple[list, list, dict]:
     """The variables claimed (``wrt``), each claim as a Node of its variable's shape, and
     the claims as given (text); ``leaves``: f's variables by name (``graph_leaves``).
+    ``notation``: how text is read (``NOTATIONS``; see ``read_text``).
 
     >>> import symdiff as sd
     >>> x = sd.var("x")
@@ -86,18 +90,18 @@ def read_claims(claims: Any, leaves: dict) -> tuple[list, list, dict]:
     variables = dict(leaves)
     for w in wrt:
         variables.setdefault(w.name, w)
+    notation = check_notation(notation, "sd.verify")
     nodes, texts = [], {}
     for w, value in zip(wrt, claims.values()):
-        node, texts[w.name] = _claim_node(value, w, variables)
+        node, texts[w.name] = _claim_node(value, w, variables, notation)
         nodes.append(node)
     return wrt, nodes, texts
 
 
-def _claim_node(value: Any, w: Node, variables: dict) -> tuple[Node, str]:
-    from symdiff.graph.claims import parse_claim
+def _claim_node(value: Any, w: Node, variables: dict, notation: str) -> tuple[Node, str]:
     if isinstance(value, str):
         try:
-            node = parse_claim(value, variables, wrt=w)
+            node = read_text(value, w, variables, notation)
         except ParseError as e:
             raise ParseError(f"claim for '{w.name}': {e.message}", e.text, e.position) \
                 from None
@@ -131,6 +135,97 @@ def _claim_node(value: Any, w: Node, variables: dict) -> tuple[Node, str]:
         node = apply("mul", node, 1.0)
     node._cache["context"] = frozenset(variables) | node._cache.get("context", frozenset())
     return node, text
+
+
+NOTATIONS = ("auto", "matrix", "numpy")
+"""How claim text is read: ``"matrix"``, the notation symdiff prints (``*`` of two
+matrices is the matrix product, 1-D variables are columns); ``"numpy"``, the notation of
+``sd.parse`` and of numpy code (``@`` the matrix product, ``*`` elementwise); ``"auto"``
+(the default): text with ``@`` is read both ways and must mean the same in both unless
+only one reading works; text without ``@`` is matrix notation, or numpy notation when
+matrix notation cannot read it (``y*y`` of two columns, ``softmax(z)``; a claim read but
+of the wrong shape stays a matrix-notation error)."""
+
+
+def check_notation(notation: Any, who: str) -> str:
+    if notation not in NOTATIONS:
+        raise ArgumentError(f"{who}: notation must be one of {', '.join(map(repr, NOTATIONS))}, "
+                            f"not {notation!r}")
+    return notation
+
+
+def read_text(text: str, w: Node, variables: dict, notation: str = "auto") -> Node:
+    """Claim text for variable ``w`` as a Node of ``w``'s shape, in ``notation``; a claim
+    read in numpy notation is marked (``_cache["notation"]``) so the report can say so.
+
+    >>> import symdiff as sd
+    >>> X, y, w = sd.var("X", (5, 3)), sd.var("y", (5,)), sd.var("w", (3,))
+    >>> read_text("X.T @ (y * (X @ w))", w, {"X": X, "y": y, "w": w})._cache["notation"]
+    'numpy'
+    >>> read_text("2*X.T*X*w", w, {"X": X, "y": y, "w": w}).sympy()
+    2*X.T*X*w
+    """
+    from symdiff.graph.claims import parse_claim
+    from symdiff.graph.parse import CLAIM_FUNCTIONS, parse_numpy_claim
+
+    def as_numpy() -> Node:
+        node = parse_numpy_claim(text, variables)
+        if node.shape not in (w.shape, ()):
+            raise ParseError(f"in numpy notation the claim has shape {node.shape}, but "
+                             f"'{w.name}' has shape {w.shape}")
+        node = node if node.shape == w.shape else apply("broadcast_to", node, shape=w.shape)
+        node = apply("mul", node, 1.0) if node.is_leaf else node
+        node._cache["notation"] = "numpy"
+        return node
+
+    if notation == "matrix":
+        return parse_claim(text, variables, wrt=w)
+    if notation == "numpy":
+        return as_numpy()
+    matrix = numpy = None
+    errors: list[SymdiffError] = []
+    try:
+        matrix = parse_claim(text, variables, wrt=w)
+    except ShapeError:
+        if "@" not in text:   # read, but of the wrong shape: a matrix-notation claim
+            raise
+    except ParseError as e:
+        errors.append(e)
+    if matrix is not None and "@" not in text:
+        return matrix
+    try:
+        numpy = as_numpy()
+    except (ParseError, ShapeError) as e:
+        errors.append(e)
+    if matrix is None and numpy is None:
+        # the numpy reading's error where the text is numpy's (an @, or a function only
+        # numpy notation knows): it names the real problem
+        first = errors[0]
+        known = re.match(r"unknown function '(\w+)'", getattr(first, "message", ""))
+        numpy_only = known is not None and known.group(1) in CLAIM_FUNCTIONS
+        raise errors[-1] if "@" in text or numpy_only else first
+    if matrix is None or numpy is None:
+        return matrix if numpy is None else numpy
+    if not _same_values(matrix, numpy, variables):
+        raise ParseError("the claim means different things in matrix notation (* of two "
+                         "matrices the matrix product) and in numpy notation (* "
+                         "elementwise); say which: notation='matrix' or notation='numpy' "
+                         "(--notation on the command line)", text, None)
+    return matrix
+
+
+def _same_values(a: Node, b: Node, variables: dict) -> bool:
+    """``a`` and ``b`` agree at a random point (two readings of one text)."""
+    from symdiff.lowering.lower import evaluate
+    rng = np.random.default_rng(0)
+    names = {n.name: n for n in topological([a, b]) if n.op in ("var", "tensor")}
+    point = {k: rng.uniform(0.5, 1.5, n.shape) for k, n in names.items()}
+    try:
+        with np.errstate(all="ignore"):
+            va, vb = np.asarray(evaluate(a, point)), np.asarray(evaluate(b, point))
+    except (SymdiffError, ValueError, ArithmeticError):
+        return False
+    return va.shape == vb.shape and bool(np.allclose(va, vb, rtol=1e-9, atol=1e-12))
 
 
 def _from_sympy(expr: Any, w: Node, variables: dict) -> Node:

@@ -58,7 +58,8 @@ def has_code(claims: Any) -> bool:
     return is_function(claims)
 
 
-def read_traced(fn: Any, claims: Any, at: Optional[Mapping], wrt: Any, who: str) -> Inputs:
+def read_traced(fn: Any, claims: Any, at: Optional[Mapping], wrt: Any, who: str,
+                notation: str = "auto") -> Inputs:
     """f a Python function: traced with a variable for each wrt input."""
     fname = name_of(fn)
     if at is None:
@@ -89,7 +90,7 @@ def read_traced(fn: Any, claims: Any, at: Optional[Mapping], wrt: Any, who: str)
     if isinstance(claims, Mapping):
         keyed = {v: claims[k] for v, k in zip(variables, claims)}
         inputs.wrt, inputs.claims, inputs.texts = read_claims(keyed, graph_leaves(
-            topological([f])))
+            topological([f])), notation)
         for c in inputs.claims:
             if isinstance(c, CodeClaim):
                 inputs.calls.append(_positional(c.function, [c.name], shapes, arguments, []))
@@ -115,7 +116,7 @@ def read_traced(fn: Any, claims: Any, at: Optional[Mapping], wrt: Any, who: str)
 
 
 def read_node_claims(f: Node, claims: Any, at: Optional[Mapping], wrt: Any,
-                     who: str) -> Inputs:
+                     who: str, notation: str = "auto") -> Inputs:
     """f a Node; claims a function (for ``wrt``, default every variable of f) or a dict
     with functions among its values: called by keyword."""
     leaves = graph_leaves(topological([f]))
@@ -127,7 +128,7 @@ def read_node_claims(f: Node, claims: Any, at: Optional[Mapping], wrt: Any,
                      for w in ([wrt] if isinstance(wrt, (str, Node)) else wrt)]
         claims = {n: CodeClaim(claims, n) for n in names}
     keyed = {k: (v.function if isinstance(v, CodeClaim) else v) for k, v in claims.items()}
-    wrt_nodes, nodes, texts = read_claims(keyed, leaves)
+    wrt_nodes, nodes, texts = read_claims(keyed, leaves, notation)
     inputs = Inputs(f, wrt_nodes, nodes, texts)
     point = {} if at is None else {k.name if isinstance(k, Node) else str(k): v
                                    for k, v in at.items()}

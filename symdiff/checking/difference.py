@@ -81,6 +81,10 @@ def _difference(claim: Node, truth: Node, equal: bool) -> tuple[Any, Optional[bo
             # before they meet: what is left over is a real difference
             c, t = _rationalize_all(build(claim, explicit=True)), \
                 _rationalize_all(build(truth, explicit=True))
+            rules = simplex_rules(order, matrix=False)
+            if rules:   # sum(t) = 1: t's last entry is 1 minus the others
+                c, t = (e.xreplace(rules) if isinstance(e, sympy.Basic) else e
+                        for e in (c, t))
             if claim.shape == ():
                 d = _reduce(sympy.sympify(c) - sympy.sympify(t), equal)
                 return d, d == 0, ""
@@ -276,3 +280,23 @@ class _Flag(threading.local):
 _ROUNDED = _Flag()
 """Set by ``_rationalize`` when a float was read as the fraction it is within rounding
 of; ``difference`` resets and reads it (per thread: verify may run in several)."""
+
+
+def simplex_rules(order: list, matrix: bool) -> dict:
+    """For each variable assumed a probability vector (``simplex=True``), its last entry
+    written as 1 minus the others, so ``sum(t)`` is 1 in every form: as ``t[i]`` in the
+    explicit forms, or (``matrix``) as ``t[i, 0]`` of its column symbol."""
+    from symdiff.graph.assumptions import assumption
+    rules: dict = {}
+    for n in order:
+        if assumption(n) != "simplex":
+            continue
+        k = n.shape[0]
+        if matrix:
+            col = sympy.MatrixSymbol(n.name, k, 1)
+            entries = [col[i, 0] for i in range(k)]
+        else:
+            base = sympy.IndexedBase(n.name)
+            entries = [base[i] for i in range(k)]
+        rules[entries[-1]] = 1 - sympy.Add(*entries[:-1])
+    return rules

@@ -75,9 +75,11 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 import numpy as np
+import sympy
 
 from symdiff.budget import SYMPY_SECONDS, OutOfMemory, OutOfTime, run_within
-from symdiff.checking.claims import read_claims, read_function
+from symdiff.checking.assumption_hints import assumption_hints
+from symdiff.checking.claims import check_notation, read_claims, read_function
 from symdiff.checking.code import (CODE_ATOL, CODE_KINDS, CODE_RTOL, CODE_SCALE, Code, CodeClaim,
                                    drawer, signs_note, signs_of,
                                    tolerance_text)
@@ -86,6 +88,7 @@ from symdiff.checking.code_claims import (Inputs, has_code, is_function, read_no
 from symdiff.checking.difference import DIGITS, Difference
 from symdiff.checking.difference import difference as symbolic_difference
 from symdiff.checking.exact import exact_judge
+from symdiff.checking.proofs import FAST_SECONDS, fast_proof
 from symdiff.checking.judge import (STATUS_DOMAIN, STATUS_KINK, STATUS_NO_POINT,  # noqa: F401
                                     STATUS_OK, STATUS_TRUTH, STATUS_WRONG, Findings, compare_at,
                                     in_order, verdict, worst_first)
@@ -111,7 +114,7 @@ ATOL = 1e-9
 def verify(f: Any, claims: Any = None, at: Optional[Mapping[Any, Any]] = None,
            wrt: Any = None, seed: int = 0, points: int = POINTS,
            atol: Optional[float] = None, rtol: Optional[float] = None,
-           sympy_seconds: float = SYMPY_SECONDS) -> VerifyReport:
+           sympy_seconds: float = SYMPY_SECONDS, notation: str = "auto") -> VerifyReport:
     """Check claimed derivatives of a scalar ``f`` against symdiff's; see the module
     docstring for how.
 
@@ -135,6 +138,10 @@ def verify(f: Any, claims: Any = None, at: Optional[Mapping[Any, Any]] = None,
     report notes that SymPy did not finish and the verdict rests on the numbers, as it
     does whenever SymPy cannot decide.
 
+    ``notation``: how claim text is read: ``"matrix"`` (as symdiff prints), ``"numpy"``
+    (as ``sd.parse`` and numpy code: ``@`` the matrix product, ``*`` elementwise), or
+    ``"auto"`` (the default; see ``checking.claims.NOTATIONS``).
+
     >>> import numpy as np
     >>> import symdiff as sd
     >>> A, x, b = sd.var("A", (3, 2)), sd.var("x", (2,)), sd.var("b", (3,))
@@ -156,10 +163,11 @@ def verify(f: Any, claims: Any = None, at: Optional[Mapping[Any, Any]] = None,
     given_atol, given_rtol = (None if v is None else as_real(v, "sd.verify", k, 0.0)
                               for k, v in (("atol", atol), ("rtol", rtol)))
     sympy_seconds = as_real(sympy_seconds, "sd.verify", "sympy_seconds", 0.0)
+    notation = check_notation(notation, "sd.verify")
     if claims is None:
         raise ArgumentError("sd.verify: give the claims: a dict variable -> claimed "
                             "derivative, or a function computing the gradient")
-    inputs = _read(f, claims, at, wrt)
+    inputs = _read(f, claims, at, wrt, notation)
     f = inputs.f
     atol = ATOL if given_atol is None else given_atol
     rtol = RTOL if given_rtol is None else given_rtol
@@ -184,6 +192,11 @@ def verify(f: Any, claims: Any = None, at: Optional[Mapping[Any, Any]] = None,
         kinds, draw_point = CODE_KINDS, drawer(graph_at, signs)
     ev = Evaluator(F, lowered, claim_nodes, truths, wrt_nodes, atol, rtol, code)
     findings = Findings()
+    numpy_read = [w.name for w, n in zip(wrt_nodes, claim_nodes)
+                  if isinstance(n, Node) and n._cache.get("notation") == "numpy"]
+    if numpy_read and notation == "auto":
+        findings.notes.append(f"{', '.join(numpy_read)}: claim read in numpy notation (@ "
+                              "the matrix product, * elementwise)")
     if any(isinstance(n, Node) and n._cache.get("ones_read") for n in claim_nodes):
         findings.notes.append(
             "a literal 1 multiplied with a matrix is read as a matrix of ones, as symdiff "
@@ -203,6 +216,8 @@ def verify(f: Any, claims: Any = None, at: Optional[Mapping[Any, Any]] = None,
     difference, proven, how = _symbolic(ev, findings, sympy_seconds)
 
     out = verdict(ev, findings, points)
+    if out.status == STATUS_WRONG and code is None:   # would an assumption make it right?
+        findings.notes += assumption_hints(ev, lowered, wrt_nodes, seed)
     if code is not None:
         out.entries = worst_first(out.entries)
         out.counterexample = in_order(out.counterexample, inputs.order)
@@ -229,19 +244,19 @@ def verify(f: Any, claims: Any = None, at: Optional[Mapping[Any, Any]] = None,
         sizes={w.name: w.size for w in wrt_nodes})
 
 
-def _read(f: Any, claims: Any, at: Optional[Mapping], wrt: Any) -> Inputs:
+def _read(f: Any, claims: Any, at: Optional[Mapping], wrt: Any, notation: str) -> Inputs:
     """f and the claims: a traced Python function, or a Node with claims as formulas
     (and functions)."""
     if is_function(f):
-        return read_traced(f, claims, at, wrt, "sd.verify")
+        return read_traced(f, claims, at, wrt, "sd.verify", notation)
     f = read_function(f, context=[claims, at])
     if has_code(claims):
-        return read_node_claims(f, claims, at, wrt, "sd.verify")
+        return read_node_claims(f, claims, at, wrt, "sd.verify", notation)
     if wrt is not None:
         raise ArgumentError("sd.verify: wrt= goes with claims given as a function; the dict "
                             "of claims names the variables already")
     order = topological([f])
-    wrt_nodes, nodes, texts = read_claims(claims, graph_leaves(order))
+    wrt_nodes, nodes, texts = read_claims(claims, graph_leaves(order), notation)
     return Inputs(f, wrt_nodes, nodes, texts, at_graph=None if at is None else dict(at))
 
 
@@ -252,10 +267,11 @@ def _symbolic(ev: Evaluator, findings: Findings, sympy_seconds: float
     (``exact_judge``), and one that is not 0 adds a mismatch to ``findings``."""
     names = [w.name for w in ev.wrt]
     notes = findings.notes
-    wrong = sorted({n for _, r, _ in findings.found for n in r.wrong_names}, key=names.index)
     difference, proven, how = {}, {}, {}
+    _fast(ev, findings, sympy_seconds, difference, proven, how)
+    wrong = sorted({n for _, r, _ in findings.found for n in r.wrong_names}, key=names.index)
     for w, c, t in zip(ev.wrt, ev.claims, ev.truths):
-        if isinstance(c, CodeClaim):
+        if isinstance(c, CodeClaim) or w.name in proven:
             continue
         try:
             # a claim the numbers refuted gets its difference for display only
@@ -275,7 +291,7 @@ def _symbolic(ev: Evaluator, findings: Findings, sympy_seconds: float
         # a difference SymPy could not reduce to 0 is never taken on the numbers' word:
         # evaluated exactly enough to tell 0 from small, at the points compared
         if d.proven:
-            how[w.name] = "equal to rounding" if d.rounded else "proven by SymPy"
+            how[w.name] = "equal to rounding" if d.rounded else "proven by SymPy: entries expanded"
             if d.rounded:
                 notes.append(f"{w.name}: claim - symdiff is 0 only once the claim's float "
                              "constants are read as the simple numbers they round to")
@@ -301,3 +317,34 @@ def _symbolic(ev: Evaluator, findings: Findings, sympy_seconds: float
                              f"{findings.compared} points, on both sides of every branch "
                              "boundary found")
     return difference, proven, how
+
+
+def _fast(ev: Evaluator, findings: Findings, sympy_seconds: float, difference: dict,
+          proven: dict, how: dict) -> None:
+    """The cheap exact steps (``checking.proofs``) on each claim given as a formula: most
+    small claims are proven here. A claim refuted only at points that are not simple
+    (large or ill-conditioned values, where claim and truth round differently) is tried
+    too: proven the same expression, its float mismatches are rounding and are dropped."""
+    refuted: dict[str, bool] = {}
+    for rank, r, _ in findings.found:
+        for n in r.wrong_names:
+            refuted[n] = refuted.get(n, False) or rank < SIMPLE
+    for w, c, t in zip(ev.wrt, ev.claims, ev.truths):
+        if isinstance(c, CodeClaim) or refuted.get(w.name):
+            continue
+        step = fast_proof(c, t, min(FAST_SECONDS, sympy_seconds))
+        if step is None:
+            continue
+        difference[w.name], proven[w.name] = sympy.S.Zero, True
+        how[w.name] = f"proven by SymPy: {step}"
+        if w.name in refuted:
+            dropped = [f for f in findings.found if f[1].wrong_names == [w.name]]
+            gone = {id(f) for f in dropped}
+            findings.found = [f for f in findings.found if id(f) not in gone]
+            for f in findings.found:   # a point where another claim is wrong too
+                f[1].wrong_names = [n for n in f[1].wrong_names if n != w.name]
+                f[1].entries = [e for e in f[1].entries if e.variable != w.name]
+            findings.notes.append(
+                f"{w.name}: claim and symdiff differ in floating point at {len(dropped)} "
+                "point(s) with large or ill-conditioned values; SymPy proves them the same "
+                "expression, so the differences are rounding")

@@ -196,6 +196,15 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--claim", action="append", default=[], metavar="NAME=FORMULA",
                         help='the claimed df/dNAME, e.g. "x=3*x**2 + 14*x + 5" (repeatable; '
                              "matrix notation as symdiff prints it: 2*A.T*(A*x - b))")
+    # -- claim notation (issue 15)
+    verify.add_argument("--notation", choices=("auto", "matrix", "numpy"), default="auto",
+                        help="how --claim text is read: matrix (as symdiff prints: * of two "
+                             "matrices is the matrix product), numpy (as the formula: @ the "
+                             "matrix product, * elementwise), or auto (default: numpy when "
+                             "the text can only mean that)")
+    verify.add_argument("--assume", action="append", default=[], metavar="NAME=KIND",
+                        help="what a variable is: S=symmetric (a symmetric matrix) or "
+                             "t=simplex (a probability vector); repeatable")
     # -- gradient code (issue 14)
     verify.add_argument("--code", metavar="FILE:FUNC",
                         help="the function (a loss, or a layer's forward) in your Python file; "

@@ -35,6 +35,7 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.wrt:
         raise UsageError("--wrt goes with --code; a formula's --claim names the variables")
     f, point, variables = _expression(args)
+    _assume(args.assume, variables)
     if not args.claim:
         raise UsageError("verify: give at least one --claim NAME=FORMULA")
     claims: dict[str, str] = {}
@@ -48,7 +49,8 @@ def run_verify(args: argparse.Namespace) -> int:
         if name in claims:
             raise UsageError(f"--claim: '{name}' is given twice")
         claims[name] = text
-    report = sd.verify(f, claims, at=point or None, sympy_seconds=args.sympy_seconds)
+    report = sd.verify(f, claims, at=point or None, sympy_seconds=args.sympy_seconds,
+                       notation=args.notation)
     print(report)
     if report.ok:
         return 0
@@ -91,6 +93,21 @@ def run_explain(args: argparse.Namespace) -> int:
         return 0
     print(f"wrote {text.save(args.html)}")
     return 0
+
+
+def _assume(items: list, variables: dict) -> None:
+    """``--assume S=symmetric`` / ``t=simplex`` (issue 15): the parsed variable carries
+    the assumption, as ``sd.var(..., symmetric=True)`` makes it."""
+    from symdiff.graph.assumptions import ASSUME, check
+    for item in items or []:
+        name, sep, kind = (part.strip() for part in item.partition("="))
+        if not sep or name not in variables:
+            raise UsageError(f"--assume: expected NAME=symmetric or NAME=simplex for a "
+                             f"variable of the expression, got {item!r}")
+        try:
+            variables[name]._cache[ASSUME] = check(kind, variables[name].shape, name)
+        except sd.SymdiffError as e:
+            raise UsageError(f"--assume: {e}") from None
 
 
 def _expression(args: argparse.Namespace) -> tuple:

@@ -42,6 +42,7 @@ from sympy.tensor.array import NDimArray
 
 from numeric import PRIMITIVES
 
+from symdiff.derivatives.matrix_code import GenericUnavailable, python_generic
 from symdiff.derivatives.printers import (PYTHON_GLOBALS, FormulaCPrinter, FormulaNumPyPrinter,
                                           c_identifiers, c_name_clashes)
 from symdiff.derivatives.formula_langs import LANGS, TEXTS, Code
@@ -299,6 +300,11 @@ def _other_text(job: _Job, lang: str) -> str:
 def _python_text(job: _Job) -> str:
     if job.scalar:
         return _python_source(job, job.forms(), matrix=False)
+    try:   # -- issue 15: size-generic code from the matrix form first
+        return _python_generic(job)
+    except (ClosedFormError, NotImplementedError, TypeError, ValueError, AttributeError,
+            LookupError, GenericUnavailable):
+        pass
     try:
         return _python_source(job, [build(g) for g in job.grads], matrix=True)
     except (ClosedFormError, NotImplementedError, TypeError, ValueError, AttributeError):
@@ -349,6 +355,11 @@ def _python_source(job: _Job, forms: list, matrix: bool) -> str:
               f'    """{doc}"""']
     lines += [f"    {line}" for line in body + ret]
     return "\n".join(lines) + "\n"
+
+
+# -- issue 15: size-generic numpy code (symdiff.derivatives.matrix_code) ---------------
+def _python_generic(job: _Job) -> str:
+    return python_generic(job, _cse, _safe)
 
 
 def _safe(text: str, bad: str) -> str:

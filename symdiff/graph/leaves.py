@@ -25,7 +25,8 @@ from symdiff.graph.values import as_flag, as_seed, leaf_name, real_array, shown
 _tensor_ids = itertools.count(1)
 
 
-def var(name: str, shape: Sequence[int] = ()) -> Node:
+def var(name: str, shape: Sequence[int] = (), *, symmetric: bool = False,
+        simplex: bool = False) -> Node:
     """A free variable (float64), scalar or array. Same name and shape: same variable;
     the same name with another shape is another variable, and a graph or a call may not
     hold both (``VariableError``). Names follow the parser's rules: identifiers not
@@ -35,10 +36,23 @@ def var(name: str, shape: Sequence[int] = ()) -> Node:
     >>> W = sd.var("W", shape=(10, 5))
     >>> W.shape, W.name
     ((10, 5), 'W')
+
+    ``symmetric=True`` (a square matrix equal to its transpose) and ``simplex=True`` (a
+    probability vector) are assumptions proofs, random points and printed gradients
+    respect (``symdiff.graph.assumptions``).
     """
     name = leaf_name(name, "sd.var: variable")
     shape = as_shape(shape, f"sd.var '{name}'")
-    return Node("var", name=name, shape=shape, requires_grad=True)
+    node = Node("var", name=name, shape=shape, requires_grad=True)
+    # -- issue 15: what the variable is assumed to be (symdiff.graph.assumptions)
+    kinds = [k for k, on in (("symmetric", as_flag(symmetric, "sd.var", "symmetric")),
+                             ("simplex", as_flag(simplex, "sd.var", "simplex"))) if on]
+    if kinds:
+        from symdiff.graph.assumptions import ASSUME, check
+        if len(kinds) > 1:
+            raise ArgumentError(f"sd.var '{name}': one assumption at a time")
+        node._cache[ASSUME] = check(kinds[0], shape, name)
+    return node
 
 
 def tensor(data: Any, requires_grad: bool = False, name: Optional[str] = None) -> Node:

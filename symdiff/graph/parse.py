@@ -126,3 +126,63 @@ class NodeBuilder(OperatorBuilder):
 
     def subscript(self, a: Any, key: tuple) -> Any:
         return self._node(a)[key]
+
+
+# -- claims in numpy notation (sd.verify(..., notation="numpy")) ------------------------
+def _log1p(x: Any) -> Node:
+    return FUNCTIONS["log"](1 + x)
+
+
+def _expm1(x: Any) -> Node:
+    return FUNCTIONS["exp"](x) - 1
+
+
+def _softplus(x: Any) -> Node:
+    return FUNCTIONS["log"](1 + FUNCTIONS["exp"](x))
+
+
+def _square(x: Any) -> Node:
+    return x ** 2
+
+
+CLAIM_FUNCTIONS: dict[str, Any] = {**FUNCTIONS, "log1p": _log1p, "expm1": _expm1,
+                                   "softplus": _softplus, "square": _square}
+"""What a claim in numpy notation may call: every function ``sd.parse`` knows, and a few
+composites a derivation writes by name (``log1p(x)`` is ``log(1 + x)``)."""
+
+
+class ClaimNodeBuilder(NodeBuilder):
+    """``NodeBuilder`` over the variables of ``f`` only: a name f does not have is an
+    error naming f's variables, never a new variable."""
+
+    def __init__(self, variables: Mapping[str, Node]):
+        super().__init__({})
+        self.functions = CLAIM_FUNCTIONS
+        self.variables = dict(variables)
+
+    def name(self, identifier: str, position: int) -> Any:
+        node = self.variables.get(identifier)
+        if node is not None:
+            return node
+        if identifier == "pi":
+            return const(math.pi)
+        if identifier in self.functions:
+            raise ParseError(f"function '{identifier}' must be called, e.g. {identifier}(x)")
+        known = ", ".join(sorted(self.variables)) or "none"
+        raise ParseError(f"'{identifier}' names no variable of f (its variables: {known})")
+
+
+def parse_numpy_claim(text: str, variables: Mapping[str, Node]) -> Node:
+    """A claimed derivative in numpy notation, the notation of ``sd.parse``: ``@`` is the
+    matrix product, ``*`` and the functions act elementwise (broadcasting as numpy does),
+    ``x.T`` transposes, a 1-D variable stays 1-D; ``variables``: the names it may use.
+
+    >>> import symdiff as sd
+    >>> X, y, w = sd.var("X", (5, 3)), sd.var("y", (5,)), sd.var("w", (3,))
+    >>> g = parse_numpy_claim("-X.T @ (y * sigmoid(-y * (X @ w))) / 5", {"X": X, "y": y, "w": w})
+    >>> g.shape
+    (3,)
+    """
+    builder = ClaimNodeBuilder(variables)
+    with gc_paused(len(text) if isinstance(text, str) else 0):
+        return builder.finish(parse_with(text, builder))

@@ -165,6 +165,7 @@ def validate(node: Node, expr: Any, order: list[Node] | None = None) -> None:
     >>> W = sd.var("W", (2, 2))
     >>> validate(W.T, W.T.sympy())
     """
+    from symdiff.graph.assumptions import assumption, project
     from symdiff.lowering.lower import evaluate as evaluate_graph
     from symdiff.symbolic.matrix_eval import evaluate as evaluate_formula
 
@@ -173,7 +174,9 @@ def validate(node: Node, expr: Any, order: list[Node] | None = None) -> None:
     rng = np.random.default_rng(0)
     compared = 0
     for kind in (0, 1, 2):
-        point = {name: _draw(kind, rng, n.shape) for name, n in leaves.items()}
+        # values that satisfy each variable's assumption (a symmetric S, a simplex t)
+        point = {name: project(assumption(n), _draw(kind, rng, n.shape))
+                 for name, n in leaves.items()}
         env = {leaf_symbol(n): point[name].reshape(leaf_symbol(n).shape) if n.shape
                else float(point[name]) for name, n in leaves.items()}
         with np.errstate(all="ignore"):
@@ -286,8 +289,9 @@ def element_symbols(n: Node) -> np.ndarray:
         return np.array(sympy.Symbol(n.name), dtype=object)
     base = sympy.IndexedBase(n.name)
     out = np.empty(n.shape, dtype=object)
+    symmetric = n.op == "var" and n._cache.get("assume") == "symmetric"   # -- issue 15
     for idx in np.ndindex(*n.shape):
-        out[idx] = base[idx]
+        out[idx] = base[tuple(sorted(idx))] if symmetric else base[idx]
     return out
 
 

@@ -40,6 +40,9 @@ def leaf_symbol(n: Node) -> Any:
     if n.shape == ():
         return sympy.Symbol(n.name)
     rows, cols = _as_matrix_shape(n.shape, n)
+    if n.op == "var" and n._cache.get("assume") == "symmetric":   # -- issue 15
+        from symdiff.symbolic.notation import SymmetricMatrixSymbol
+        return SymmetricMatrixSymbol(n.name, rows, cols)
     return MatrixSymbol(n.name, rows, cols)
 
 

@@ -150,3 +150,12 @@ class DiagonalMatrix(sympy.matrices.expressions.diagonal.DiagMatrix):
 
     def _latex(self, printer: Any) -> str:
         return rf"\operatorname{{diag}}\left({printer._print(self.args[0])}\right)"
+
+
+# -- issue 15: a variable assumed symmetric (sd.var(..., symmetric=True)) -----------------
+class SymmetricMatrixSymbol(sympy.MatrixSymbol):
+    """A matrix symbol equal to its transpose: ``S.T`` is ``S`` (so ``S.T**(-1)`` is
+    ``S**(-1)``), in printing and in proofs alike."""
+
+    def _eval_transpose(self) -> Any:
+        return self

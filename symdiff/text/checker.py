@@ -234,8 +234,8 @@ class Checker:
 
     def unknown_function(self, name: str) -> str:
         known = sorted(self.functions)
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        close = difflib.get_close_matches(name, known, n=3)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         shown = ", ".join(known[:6]) + (", ..." if len(known) > 6 else "")
         return (f"unknown function '{clip_text(name)}'{hint} (known functions: {shown}; "
                 f"{len(known)} in all)")

@@ -106,7 +106,7 @@ def test_code_and_formula_claims_together():
     f = sd.sum(sd.sin(x) * y)
     r = sd.verify(f, {"x": "cos.(x)*y", "y": lambda x, y: np.sin(x).sum()})
     assert r.ok, str(r)
-    assert r.how["x"] == "proven by SymPy" and r.how["y"] == "code: compared numerically"
+    assert r.how["x"].startswith("proven by SymPy") and r.how["y"] == "code: compared numerically"
     r = sd.verify(f, {"x": "cos.(x)*y", "y": lambda x, y: np.cos(x).sum()})
     assert r.wrong == ["y"]
 

@@ -83,9 +83,9 @@ def test_rounding_is_not_a_proof():
     assert r.ok and r.how["x"] == "equal to rounding"
     assert "equal to rounding" in str(r) and "proven" not in str(r)
     printed = sd.verify(x ** 3 / 6, {"x": "0.5*x**2"})       # exact as printed
-    assert printed.ok and printed.how["x"] == "proven by SymPy"
+    assert printed.ok and printed.how["x"].startswith("proven by SymPy")
     third = sd.verify(x ** 2 / 6, {"x": "0.333333333333333*x"})   # SymPy's 15 digits
-    assert third.ok and third.how["x"] == "proven by SymPy"
+    assert third.ok and third.how["x"].startswith("proven by SymPy")
 
 
 def test_right_piecewise_claims_still_verify():
@@ -96,8 +96,8 @@ def test_right_piecewise_claims_still_verify():
                      (sd.sqrt(sd.exp(2 * x)), "exp(x)")]:
         r = sd.verify(f, {"x": claim})
         assert r.ok, str(r)
-        assert r.how["x"] in ("proven by SymPy", "equal to rounding") or \
-            r.how["x"].startswith("zero to 30 digits"), r.how
+        assert r.how["x"].startswith(("proven by SymPy", "equal to rounding",
+                                      "zero to 30 digits")), r.how
 
 
 def test_a_difference_sympy_leaves_is_settled_exactly():
