@@ -825,6 +825,191 @@ TABLE_BUILDERS = _builders()
 TABLE_BUILDERS.update(cbrt=_build_cbrt, hypot=_build_hypot, arctan2=_build_arctan2,
                       clip=_build_clip)   # issue 14
 
+# -- reductions and shapes: sd.max ... sd.diag, and the composites of them -------------------
+
+def _group_size(a: sd.Node, axis: Any) -> int:
+    axes = numeric.primitives.normalize_axis(axis, a.ndim, "strategies")
+    return int(np.prod([a.shape[k] for k in axes], dtype=np.int64))
+
+
+def _build_extremum(name: str, draw: Any, pool: list) -> Optional[Ranged]:
+    e = _pick_ranged(draw, pool)
+    x = _fit(e, -WIDE, WIDE, draw(st.sampled_from(["affine", "tanh"])))
+    axis, keep = draw(st.sampled_from(_axis_choices(x.node))), draw(st.booleans())
+    fn = sd.max if name == "amax" else sd.min
+    return Ranged(fn(x.node, axis=axis, keepdims=keep), x.lo, x.hi, _depth(e))
+
+
+def _build_prod(draw: Any, pool: list) -> Optional[Ranged]:
+    """Inputs squeezed into [-1.2, 1.2], so a product of the (at most 6) entries stays
+    within 3."""
+    e = _pick_ranged(draw, pool)
+    x = _fit(e, -1.2, 1.2, draw(st.sampled_from(["affine", "tanh"])))
+    axis, keep = draw(st.sampled_from(_axis_choices(x.node))), draw(st.booleans())
+    bound = max(abs(x.lo), abs(x.hi), 1.0) ** _group_size(x.node, axis)
+    return Ranged(sd.prod(x.node, axis=axis, keepdims=keep), -bound, bound, _depth(e))
+
+
+def _build_cumsum(draw: Any, pool: list) -> Optional[Ranged]:
+    e = _pick_ranged(draw, pool)
+    x = _fit(e, -WIDE, WIDE, "affine")
+    a = x.node
+    axis = draw(st.sampled_from([None] + list(range(-a.ndim, a.ndim))))
+    k = a.size if axis is None else a.shape[axis]
+    return Ranged(sd.cumsum(a, axis=axis), min(x.lo, k * x.lo), max(x.hi, k * x.hi),
+                  _depth(e))
+
+
+def _joinable(a: tuple, b: tuple) -> list:
+    """Axes along which arrays of shapes a and b can be concatenated."""
+    if len(a) != len(b) or not a:
+        return []
+    return [k for k in range(len(a))
+            if all(p == q for j, (p, q) in enumerate(zip(a, b)) if j != k)]
+
+
+def _build_concatenate(draw: Any, pool: list) -> Optional[Ranged]:
+    """sd.concatenate of two or three entries (sd.stack of equal shapes, np.stack's
+    scalars included)."""
+    e1 = _pick_ranged(draw, pool)
+    if e1.node.ndim == 0 or draw(st.integers(0, 3)) == 0:
+        e2 = _pick_ranged(draw, pool, lambda p: p.node.shape == e1.node.shape)
+        parts = [_fit(e, -WIDE, WIDE, "affine") for e in (e1, e2)]
+        axis = draw(st.integers(-e1.node.ndim - 1, e1.node.ndim))
+        node = sd.stack([p.node for p in parts], axis=axis)
+    else:
+        e2 = _pick_ranged(draw, pool, lambda p: bool(_joinable(e1.node.shape, p.node.shape)))
+        e3 = _pick_ranged(draw, pool, lambda p: bool(set(_joinable(e1.node.shape, p.node.shape))
+                                                      & set(_joinable(e1.node.shape, e2.node.shape))))
+        picked = [e1, e2] + ([e3] if e3 is not None and draw(st.booleans()) else [])
+        axes = set(_joinable(e1.node.shape, e2.node.shape))
+        for e in picked[2:]:
+            axes &= set(_joinable(e1.node.shape, e.node.shape))
+        parts = [_fit(e, -WIDE, WIDE, "affine") for e in picked]
+        node = sd.concatenate([p.node for p in parts], axis=draw(st.sampled_from(sorted(axes))))
+    return Ranged(node, min(p.lo for p in parts), max(p.hi for p in parts),
+                  _depth(*[p for p in parts]))
+
+
+def _build_diagonal(draw: Any, pool: list) -> Optional[Ranged]:
+    e = _pick_ranged(draw, pool, lambda p: p.node.ndim >= 2)
+    if e is None:
+        return None
+    x = _fit(e, -WIDE, WIDE, "affine")
+    a = x.node
+    rows, cols = a.shape[0], a.shape[1]
+    offset = draw(st.integers(-(rows - 1), cols - 1))
+    if a.ndim == 2 and draw(st.booleans()):
+        node = sd.diag(a, offset)
+    else:
+        i, j = draw(st.sampled_from([(0, 1), (1, 0), (-1, 0)] if a.ndim == 2 else
+                                    [(0, 1), (1, 2), (2, 0)]))
+        n, m = a.shape[i], a.shape[j]
+        offset = draw(st.integers(-(n - 1), m - 1))
+        node = sd.diagonal(a, offset, i, j)
+    return Ranged(node, x.lo, x.hi, _depth(e))
+
+
+def _build_diag(draw: Any, pool: list) -> Optional[Ranged]:
+    e = _pick_ranged(draw, pool, lambda p: p.node.ndim == 1)
+    if e is None:
+        return None
+    x = _fit(e, -WIDE, WIDE, "affine")
+    node = sd.diag(x.node, draw(st.integers(-1, 1)))
+    return Ranged(node, min(0.0, x.lo), max(0.0, x.hi), _depth(e))
+
+
+def _build_spread(draw: Any, pool: list) -> Optional[Ranged]:
+    """sd.variance, sd.std (of entries kept apart, so never all equal: sqrt's kink) and
+    sd.log_softmax."""
+    e = _pick_ranged(draw, pool, lambda p: p.node.ndim > 0)
+    if e is None:
+        return None
+    kind = draw(st.sampled_from(["variance", "std", "log_softmax"]))
+    if kind == "log_softmax":
+        x = _fit(e, -WIDE, WIDE, "affine")
+        axis = draw(st.integers(-x.node.ndim, x.node.ndim - 1))
+        k = x.node.shape[axis]
+        return Ranged(sd.log_softmax(x.node, axis=axis),
+                      x.lo - x.hi - float(np.log(k)) - 1e-9, 1e-9, _depth(e))
+    axis = draw(st.sampled_from([a for a in _axis_choices(e.node)
+                                 if _group_size(e.node, a) >= 2] or [None]))
+    if _group_size(e.node, axis) < 2:
+        return None
+    ddof = draw(st.sampled_from([0, 1]))
+    keep = draw(st.booleans())
+    n = _group_size(e.node, axis)
+    if kind == "variance":
+        x = _fit(e, -WIDE, WIDE, "affine")
+        top = (x.hi - x.lo) ** 2 * n / (n - ddof)
+        return Ranged(sd.variance(x.node, axis=axis, ddof=ddof, keepdims=keep), 0.0,
+                      top + 1e-9, _depth(e))
+    # entries in [-1, 1] plus 3 times their position: any two differ by at least 1
+    x = _fit(e, -1.0, 1.0, "affine")
+    apart = x.node + sd.const(3.0 * np.arange(x.node.size).reshape(x.node.shape))
+    spread = 3.0 * x.node.size + 2.0
+    return Ranged(sd.std(apart, axis=axis, ddof=ddof, keepdims=keep), 0.0,
+                  spread * np.sqrt(n / (n - ddof)) + 1e-9, _depth(e))
+
+
+def _build_moves(draw: Any, pool: list) -> Optional[Ranged]:
+    """The functions that only move entries: flip, swapaxes, moveaxis, expand_dims,
+    squeeze, pad, tile, repeat, and a piece of split."""
+    e = _pick_ranged(draw, pool)
+    x = _fit(e, -WIDE, WIDE, "affine")
+    a = x.node
+    lo, hi = x.lo, x.hi
+    kinds = ["expand_dims", "tile", "pad"] + (["flip", "repeat", "split"] if a.ndim else []) \
+        + (["swapaxes", "moveaxis"] if a.ndim >= 2 else []) + \
+        (["squeeze"] if 1 in a.shape else [])
+    kind = draw(st.sampled_from(kinds))
+    if kind == "flip":
+        node = sd.flip(a, draw(st.sampled_from([None] + list(range(a.ndim)))))
+    elif kind == "swapaxes":
+        node = sd.swapaxes(a, draw(st.integers(0, a.ndim - 1)), draw(st.integers(-a.ndim, -1)))
+    elif kind == "moveaxis":
+        node = sd.moveaxis(a, draw(st.integers(0, a.ndim - 1)), draw(st.integers(0, a.ndim - 1)))
+    elif kind == "expand_dims":
+        node = sd.expand_dims(a, draw(st.integers(-a.ndim - 1, a.ndim)))
+    elif kind == "squeeze":
+        node = sd.squeeze(a)
+    elif kind == "tile":
+        node = sd.tile(a, draw(st.sampled_from([2, (2, 1), (1, 2), (3,)])))
+    elif kind == "repeat":
+        axis = draw(st.sampled_from([None] + list(range(a.ndim))))
+        n = a.size if axis is None else a.shape[axis]
+        reps = draw(st.sampled_from([2, [k % 3 for k in range(1, n + 1)]]))
+        node = sd.repeat(a, reps, axis=axis)
+    elif kind == "split":
+        axis = draw(st.integers(0, a.ndim - 1))
+        n = a.shape[axis]
+        pieces = sd.split(a, [draw(st.integers(1, n - 1))] if n > 1 else 1, axis=axis)
+        node = draw(st.sampled_from(pieces))
+    else:
+        value = draw(st.sampled_from([0.0, -1.5, "node"]))
+        widths = draw(st.sampled_from([1, (0, 2), (1, 0)]))
+        if value == "node":
+            s = _pick_ranged(draw, pool, lambda p: p.node.ndim == 0)
+            c = _fit(s, -WIDE, WIDE, "affine") if s is not None else None
+            if c is None:
+                return None
+            node = sd.pad(a, widths, constant_values=c.node)
+            lo, hi = min(lo, c.lo), max(hi, c.hi)
+        else:
+            node = sd.pad(a, widths, constant_values=value)
+            lo, hi = min(lo, value), max(hi, value)
+    return Ranged(node, lo, hi, _depth(e))
+
+
+TABLE_BUILDERS.update({
+    "amax": lambda d, p: _build_extremum("amax", d, p),
+    "amin": lambda d, p: _build_extremum("amin", d, p),
+    "prod": _build_prod, "cumsum": _build_cumsum, "concatenate": _build_concatenate,
+    "diagonal": _build_diagonal, "diag": _build_diag,
+    "spread": _build_spread, "moves": _build_moves,   # composites of the rows
+})
+
+
 
 # -- p14 linear algebra, contraction, indexing: einsum, einsum_unary, solve, logabsdet,
 # cholesky, gather, and norm with ord/axis/keepdims

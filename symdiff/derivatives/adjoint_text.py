@@ -20,7 +20,10 @@ from __future__ import annotations
 
 from typing import Callable, Mapping
 
+import numpy as np
+
 from numeric import PRIMITIVES
+from numeric.linalg import parse_subscripts
 from symdiff.graph.params import key_text
 from symdiff.graph.node import Node
 
@@ -92,6 +95,85 @@ ADJOINT_TEXT.update({
     "diagonal": lambda node, j, names: (
         f"g ↦ zeros{node.args[j].shape} with g on diagonal {node.params['offset']}", True),
     "diag": lambda node, j, names: (f"g ↦ diagonal {node.params['offset']} of g", True),
+})
+
+
+# -- p14 linear algebra, contraction, indexing: einsum, solve, log|det|, cholesky, gather;
+# norm's text by its ord (the entry above is ord 2's)
+
+def _einsum_text(node: Node, j: int, names: Names) -> tuple[str, bool]:
+    # the adjoint is g contracted with the other operands into operand j's letters, as
+    # numpy would write it; a letter only operand j has means g is repeated along it, and a
+    # repeated letter (a diagonal, a trace) puts the result on that diagonal, 0 off it
+    ins, out = parse_subscripts(node.params["subscripts"], len(node.args), node.op)
+    others = [k for k in range(len(node.args)) if k != j]
+    target = ins[j]
+    have = set(out + "".join(ins[k] for k in others))
+    present = "".join(c for c in dict.fromkeys(target) if c in have)
+    if not out and others:
+        # a scalar g (a full contraction such as an inner product) scales the others
+        rest = [_x(node, names, k) for k in others]
+        specs = [ins[k] for k in others]
+        text = f"g·{rest[0]}" if specs == [present] else \
+            f"g·einsum('{','.join(specs)}->{present}', {', '.join(rest)})"
+    elif others or out != present:
+        specs = ",".join([out] + [ins[k] for k in others])
+        args = ", ".join(["g"] + [_x(node, names, k) for k in others])
+        text = f"einsum('{specs}->{present}', {args})"
+    else:
+        text = "g"
+    repeated = [c for c in dict.fromkeys(target) if target.count(c) > 1]
+    spread = [c for c in dict.fromkeys(target) if c not in have and c not in repeated]
+    if spread:
+        text += f" repeated along {', '.join(spread)}"
+    for c in repeated:
+        text += f" on the diagonal {c * target.count(c)}, 0 off it"
+    return f"g ↦ {text}", True
+
+
+def _solve_text(node: Node, j: int, names: Names) -> tuple[str, bool]:
+    a, b = _x(node, names, 0), node.args[1]
+    if j == 1:
+        return f"g ↦ solve({a}ᵀ, g)", True
+    x = _c(node, names)
+    if b.ndim == 1:
+        return f"g ↦ -outer(solve({a}ᵀ, g), {x})", True
+    return f"g ↦ -solve({a}ᵀ, g) @ {x}ᵀ", True
+
+
+def _cholesky_text(node: Node, j: int, names: Names) -> tuple[str, bool]:
+    low = _c(node, names)
+    return (f"g ↦ sym({low}⁻ᵀ Φ({low}ᵀ @ tril(g)) {low}⁻¹), sym(S) = (S + Sᵀ)/2, Φ the "
+            f"lower triangle with its diagonal halved (Murray 2016)", True)
+
+
+def _gather_text(node: Node, j: int, names: Names) -> tuple[str, bool]:
+    pos = np.asarray(node.params["pos"]).reshape(-1)
+    where = f"flat positions {pos.tolist()}" if pos.size <= 8 else "their flat positions"
+    return (f"g ↦ zeros{node.args[j].shape} with the entries of g added at {where} "
+            f"(repeats add up)", True)
+
+
+def _norm_text(node: Node, j: int, names: Names) -> tuple[str, bool]:
+    x, c = _x(node, names), _c(node, names)
+    order = node.params.get("ord", 2.0)
+    if order == 2:
+        return f"{x}/{c}", False
+    if order == 1:
+        return f"sign({x})", False
+    which = "maximum" if order > 0 else "minimum"
+    return (f"sign({x})/k at each of the k entries of |{x}| equal to its {which} {c} "
+            f"(ties split evenly), 0 elsewhere", False)
+
+
+ADJOINT_TEXT.update({
+    "einsum": _einsum_text,
+    "einsum_unary": _einsum_text,
+    "solve": _solve_text,
+    "logabsdet": lambda node, j, names: (f"{_x(node, names)}⁻ᵀ", False),
+    "cholesky": _cholesky_text,
+    "gather": _gather_text,
+    "norm": _norm_text,
 })
 
 

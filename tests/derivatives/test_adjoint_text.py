@@ -9,11 +9,13 @@ elementwise row (``symbolic.partials``): each stated once, and held to what they
 """
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import sympy
 
 import symdiff as sd
 from numeric import PRIMITIVES
+from numeric.linalg import Indices
 from symdiff.derivatives.adjoint_text import (ADJOINT_TEXT, TEXT_FALLBACK, structural_partial_text)
 from symdiff.graph.params import key_text
 from symdiff.derivatives.adjoints import ADJOINTS
@@ -86,6 +88,40 @@ CASES += [
      ("g ↦ zeros(3, 3) with g on diagonal 1", True)),
     (apply("diag", v, offset=0, axis1=0, axis2=1, shape=(3, 3)), 0,
      ("g ↦ diagonal 0 of g", True)),
+]
+
+
+# -- p14 linear algebra, contraction, indexing: einsum, solve, log|det|, cholesky, gather;
+# norm by its ord
+M = sd.var("M", (3, 2))
+CASES += [
+    (sd.einsum("ij,jk->ik", W, M), 0, ("g ↦ einsum('ik,jk->ij', g, n1)", True)),
+    (sd.einsum("ij,jk->ik", W, M), 1, ("g ↦ einsum('ik,ij->jk', g, n0)", True)),
+    (sd.outer(x, v), 1, ("g ↦ einsum('ij,i->j', g, n0)", True)),
+    (apply("einsum", x, v, subscripts="i,i->"), 0, ("g ↦ g·n1", True)),
+    (apply("einsum", W, A, subscripts="ij,jj->"), 0,
+     ("g ↦ g·einsum('jj->j', n1) repeated along i", True)),
+    (apply("einsum_unary", W, subscripts="ij->ji"), 0, ("g ↦ einsum('ji->ij', g)", True)),
+    (apply("einsum_unary", W, subscripts="ij->i"), 0, ("g ↦ g repeated along j", True)),
+    (apply("einsum_unary", A, subscripts="ii->"), 0, ("g ↦ g on the diagonal ii, 0 off it", True)),
+    (apply("einsum_unary", A, subscripts="ii->i"), 0,
+     ("g ↦ g on the diagonal ii, 0 off it", True)),
+    (sd.solve(A, x), 0, ("g ↦ -outer(solve(n0ᵀ, g), n2)", True)),
+    (sd.solve(A, M), 0, ("g ↦ -solve(n0ᵀ, g) @ n2ᵀ", True)),
+    (sd.solve(A, M), 1, ("g ↦ solve(n0ᵀ, g)", True)),
+    (apply("logabsdet", A), 0, ("n0⁻ᵀ", False)),
+    (sd.cholesky(A), 0, ("g ↦ sym(n1⁻ᵀ Φ(n1ᵀ @ tril(g)) n1⁻¹), sym(S) = (S + Sᵀ)/2, Φ the "
+                         "lower triangle with its diagonal halved (Murray 2016)", True)),
+    (W[[0, 1, 1], [2, 0, 0]], 0,
+     ("g ↦ zeros(2, 3) with the entries of g added at flat positions [2, 3, 3] "
+      "(repeats add up)", True)),
+    (apply("gather", x, pos=Indices([[0, 1, 2]] * 3)), 0,
+     ("g ↦ zeros(3,) with the entries of g added at their flat positions (repeats add up)",
+      True)),
+    (sd.norm(x, ord=1), 0, ("sign(n0)", False)),
+    (sd.norm(W, ord=-np.inf, axis=1), 0,
+     ("sign(n0)/k at each of the k entries of |n0| equal to its minimum n1 (ties split "
+      "evenly), 0 elsewhere", False)),
 ]
 
 @pytest.mark.parametrize("node, j, want", CASES, ids=[f"{c[0].op}-{c[1]}" for c in CASES])

@@ -74,8 +74,11 @@ def _reduce(fn: Callable, op: str) -> Callable:
 
 def _flat_positions(shape: tuple, key: tuple) -> np.ndarray:
     """The flat positions numpy's basic indexing ``key`` selects from an array of
-    ``shape``, in the result's shape (torch slices only with positive steps)."""
-    return np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)[index_key(key)]
+    ``shape``, in the result's shape (torch slices only with positive steps). A copy:
+    a reversing slice is a view with a negative stride, which torch.as_tensor refuses
+    (the derivative graphs of prod and cumsum reverse axes with step -1)."""
+    ids = np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
+    return np.ascontiguousarray(ids[index_key(key)])
 
 
 def _index(t: Any, x: Any, key: tuple) -> Any:
