@@ -14,7 +14,7 @@ True
 >>> assert_gradient(loss, {"x": "A.T*(A*x - b)"})   # the factor 2 is missing
 Traceback (most recent call last):
 ...
-AssertionError: verify f = (1.T*HadamardPower(A*x - b, 2))[0, 0]: WRONG
+AssertionError: verify f = norm(A*x - b)**2: WRONG
 ...
 
 In a pytest file::

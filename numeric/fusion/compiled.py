@@ -53,6 +53,18 @@ static inline double _heaviside_f(double x, double h0) {{
     return x > 0 ? 1.0 : x < 0 ? 0.0 : x == 0 ? h0 : x; }}
 static inline double _maximum_f(double x, double y) {{ return (x >= y || x != x) ? x : y; }}
 static inline double _minimum_f(double x, double y) {{ return (x <= y || x != x) ? x : y; }}
+double log1p(double); double expm1(double); double cbrt(double); double exp2(double);
+double log2(double); double log10(double); double asin(double); double acos(double);
+double atan(double); double sinh(double); double cosh(double); double asinh(double);
+double acosh(double); double atanh(double); double erf(double);
+double atan2(double, double); double hypot(double, double);
+static inline double _logaddexp_f(double x, double y) {{   /* numpy's npy_logaddexp */
+    if (x == y) return x + 0.6931471805599453;
+    double d = x - y;
+    if (d > 0) return x + log1p(exp(-d));
+    if (d <= 0) return y + log1p(exp(d));
+    return d; }}
+static inline double _softplus_f(double x) {{ return _logaddexp_f(0.0, x); }}
 """
 
 
@@ -96,7 +108,7 @@ def _build(cc: str, source: str, extra: list) -> str:
     cmd = [cc, *FLAGS, src, "-o", tmp, *extra]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)}: {done.stderr.strip()[:500]}")
+        raise RuntimeError(f"{' '.join(cmd)}: {done.stderr.strip()[-1500:]}")
     os.replace(tmp, lib)  # atomic: other processes see the whole library or none
     return lib
 
@@ -133,6 +145,10 @@ def _c_expr(template: Any, params: dict) -> Optional[str]:
         return None
     t = re.sub(r"(?<![\w.])abs\(", "__builtin_fabs(", t)
     t = t.replace("math.sqrt(", "__builtin_sqrt(").replace("math.", "")
+    # Python's boolean words (clip's partials) as C's operators
+    t = re.sub(r"\band\b", "&&", t)
+    t = re.sub(r"\bor\b", "||", t)
+    t = re.sub(r"\bnot\b\s*", "!", t)
     if " if " in t or "math" in t or "**" in t:
         return None
     return t

@@ -191,7 +191,7 @@ def run(fn: Callable, args: Sequence, kwargs: Mapping, point: Mapping, what: str
     except SymdiffError:
         raise
     except Exception as e:  # noqa: BLE001 - the user's code, reported with its place
-        raise GradientCodeError(f"{what} raised {type(e).__name__}{_where(e)} at "
+        raise GradientCodeError(f"{what} raised {type(e).__name__}{_where(e, run.__code__, text=False)} at "
                                 f"{point_text(dict(point), 6)}: {e}") from e
 
 

@@ -118,6 +118,11 @@ class Evaluator:
         nodes = [c for c in claims if isinstance(c, Node)]
         self.slots = lowered.slots
         self.nodes = [n for n in topological([F, *nodes, *truths]) if not n.is_leaf]
+        # kinks count in f and the claims; the truths (derivative graphs) need only be
+        # defined: amax's adjoint compares x >= max(x), always equal at the maximum
+        own = {id(n) for n in topological([F, *nodes])}
+        self.kink_nodes = [n for n in self.nodes if id(n) in own]
+        self.truth_nodes = [n for n in self.nodes if id(n) not in own]
         self.side = {id(n) for n in topological([*nodes, *truths])}
         self.last_valid: Optional[list] = None
         self.compared: list[tuple[str, list]] = []   # (kind of point, args), in order
@@ -151,8 +156,10 @@ class Evaluator:
                 res.why.append(why)
                 return res
         value = values_at(self.lowered, args)
-        problem = next(domain_problems(self.nodes, value,
+        problem = next(domain_problems(self.kink_nodes, value,
                                        kink=at_kink if exact else _at_or_near_kink), None)
+        if problem is None:
+            problem = next(domain_problems(self.truth_nodes, value, kink=None), None)
         if problem is not None:
             n, note = problem.node, problem.domain.note
             where = inputs_text(n, problem.inputs, value_text)

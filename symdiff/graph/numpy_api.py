@@ -60,12 +60,13 @@ def implements(*numpy_functions: Callable, note: str = "") -> Callable[[Callable
     ``note`` (optional) is printed beside it in docs/numpy.md (else the first line of the
     implementation's docstring is).
 
+    >>> real = FUNCTIONS[np.trace]
     >>> @implements(np.trace)
     ... def _trace_example(a):
     ...     return a
     >>> FUNCTIONS[np.trace] is _trace_example
     True
-    >>> FUNCTIONS[np.trace] = _trace  # (the real one, registered below)
+    >>> FUNCTIONS[np.trace] = real  # (the real one, in numpy_linalg)
     """
     def register(impl: Callable) -> Callable:
         for fn in numpy_functions:

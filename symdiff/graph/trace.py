@@ -19,7 +19,7 @@ May import numpy, ``numeric``, ``symdiff.errors`` and ``symdiff.graph``.
 ...     return ((X @ w - t) ** 2).sum()
 >>> f = sd.from_function(loss, w=(2,), X=(3, 2), t=(3,))
 >>> f.sympy()
-(1.T*HadamardPower(X*w - t, 2))[0, 0]
+norm(X*w - t)**2
 """
 from __future__ import annotations
 
@@ -220,10 +220,12 @@ def _library_dirs() -> tuple[str, ...]:
     return tuple(d.rstrip(os.sep) + os.sep for d in dirs)
 
 
-def _where(e: BaseException) -> str:
+def _where(e: BaseException, after: Any = None, text: bool = True) -> str:
     """The innermost line of the user's own code in ``e``'s traceback, with its text, as
     `` (at loss.py:12, in loss: return np.sort(w))``; the outermost line below the traced
-    call when every frame is library code."""
+    call when every frame is library code. ``after``: the code object of the frame that
+    called the user's code (default: ``call_traced``'s); ``text``: quote the line."""
+    after = after or call_traced.__code__
     libraries = _library_dirs()
     tb, inside, first, last = e.__traceback__, False, None, None
     while tb is not None:
@@ -233,8 +235,7 @@ def _where(e: BaseException) -> str:
             path = os.path.abspath(code.co_filename)
             if not path.startswith(libraries) and not code.co_filename.startswith("<frozen"):
                 last = tb
-        elif code.co_name == "call_traced" and os.path.abspath(code.co_filename) == \
-                os.path.abspath(__file__):
+        elif code is after:
             inside = True
         tb = tb.tb_next
     at = last or first
@@ -242,8 +243,8 @@ def _where(e: BaseException) -> str:
         return ""
     code = at.tb_frame.f_code
     line = linecache.getline(code.co_filename, at.tb_lineno).strip()
-    text = f": {line}" if line and len(line) <= 120 else ""
-    return f" (at {os.path.basename(code.co_filename)}:{at.tb_lineno}, in {code.co_name}{text})"
+    quoted = f": {line}" if text and line and len(line) <= 120 else ""
+    return f" (at {os.path.basename(code.co_filename)}:{at.tb_lineno}, in {code.co_name}{quoted})"
 
 
 def _name(fn: Callable) -> str:
