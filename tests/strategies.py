@@ -521,7 +521,19 @@ def _fit(e: Ranged, lo: float, hi: float, how: str) -> Ranged:
         return Ranged(sd.tanh(x * (1.0 / w)) * half + mid, mid - half * t, mid + half * t,
                       e.depth)
     k = (hi - lo) / (e.hi - e.lo)
+    if k > MAX_GAIN:
+        # a range only a margin wide (a constant such as sign of a positive input): the
+        # affine map would magnify rounding 1e8-fold, and the fused evaluator (which may
+        # round differently from torch or from the ops one by one) then disagrees by far
+        # more than any tolerance; centred, with the gain capped, it stays inside [lo, hi]
+        c, w = (e.lo + e.hi) / 2, (e.hi - e.lo) / 2
+        return Ranged((e.node - c) * MAX_GAIN + mid, mid - MAX_GAIN * w, mid + MAX_GAIN * w,
+                      e.depth)
     return Ranged((e.node - e.lo) * k + lo, lo, hi, e.depth)
+
+
+MAX_GAIN = 1e3
+"""The largest factor ``_fit``'s affine map stretches a range by."""
 
 
 def _pick_ranged(draw: Any, pool: list, ok: Callable[[Ranged], bool] = lambda e: True

@@ -219,12 +219,22 @@ internal ones (unindex, scatter) included, since derivative graphs contain them.
 # -- reductions and shapes: max/min, prod, cumsum, concatenate, diagonal/diag ---------
 
 def _prod(t: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    # torch.prod takes one dim: the reduced axes are moved last and flattened into one
+    # the reduced axes are moved last and flattened into one, and its slices multiplied one
+    # by one: torch.prod's backward divides out by x when no entry is 0, and its second
+    # derivative at an entry near 0 (1e-43) is then rounding noise over x² (1e26 where
+    # the exact value is 0); a chain of products has exact derivatives of every order
     dims = _dims(x, axis, "prod")
     rest = [k for k in range(x.dim()) if k not in dims]
     kept = [1 if k in dims else x.shape[k] for k in range(x.dim())]
     y = x.permute(rest + list(dims)).reshape([x.shape[k] for k in rest] + [-1])
-    out = y.prod(dim=-1) if x.dim() else x
+    if not x.dim():
+        out = x
+    elif y.shape[-1] == 0:
+        out = t.ones(tuple(y.shape[:-1]), dtype=t.float64)
+    else:
+        out = y[..., 0]
+        for k in range(1, y.shape[-1]):
+            out = out * y[..., k]
     return out.reshape(kept) if keepdims else out
 
 
