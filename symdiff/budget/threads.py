@@ -61,6 +61,30 @@ AVAILABLE = _SET_ASYNC_EXC is not None
 such as PyPy, where the budget is not enforced)."""
 
 
+_SHIELD_LOCK = threading.Lock()
+_shielded: set = set()
+"""Idents of threads starting a thread: no shot may land there. ``Thread.start`` waits,
+without a timeout, for the new thread to say it has started; a shot landing in that wait
+left the starting thread (a worker whose own budget was being stopped) waiting forever:
+Ctrl-C on the command line hung one run in five under load."""
+
+
+class _Shield:
+    """``with _Shield():`` around a ``Thread.start`` in a thread that may be shot at. A
+    shot already on its way is withdrawn (the shooter tries again every RETRY_SECONDS)."""
+
+    def __enter__(self) -> None:
+        me = threading.get_ident()
+        with _SHIELD_LOCK:
+            _shielded.add(me)
+            if _CLEAR_ASYNC_EXC is not None:
+                _CLEAR_ASYNC_EXC(me, None)
+
+    def __exit__(self, *exc: Any) -> None:
+        with _SHIELD_LOCK:
+            _shielded.discard(threading.get_ident())
+
+
 class _Job:
     """One piece of work and what the worker and the caller share about it."""
 
@@ -81,7 +105,8 @@ def run(seconds: float, work: Callable[..., Any], args: tuple) -> Any:
                               name=WORKER_NAME, daemon=True)
     schedule = Schedule(seconds)
     try:
-        worker.start()
+        with _Shield():
+            worker.start()
         while not job.ended.wait(schedule.next_wait()):
             if schedule.spent():
                 raise OutOfTime(f"did not finish within {seconds:g} s", seconds)
@@ -125,8 +150,10 @@ def _stop(job: _Job, worker: threading.Thread) -> None:
     try:
         _shoot_until_ended(job, worker)
     except BaseException:
-        threading.Thread(target=_shoot_until_ended, args=(job, worker), daemon=True,
-                         name=WORKER_NAME + "-reaper").start()
+        reaper = threading.Thread(target=_shoot_until_ended, args=(job, worker), daemon=True,
+                                  name=WORKER_NAME + "-reaper")
+        with _Shield():
+            reaper.start()
         raise
 
 
@@ -134,8 +161,9 @@ def _shoot_until_ended(job: _Job, worker: threading.Thread) -> None:
     with _quiet_unraisable():
         # is_alive() can be trusted: nobody joins the worker (see the module docstring)
         while not job.ended.is_set() and worker.is_alive():
-            with job.guard:
-                if job.started and not job.done:   # started: the worker has its ident
+            with job.guard, _SHIELD_LOCK:
+                # started: the worker has its ident; shielded: it is starting a thread
+                if job.started and not job.done and worker.ident not in _shielded:
                     _SET_ASYNC_EXC(worker.ident, OutOfTime)
             job.ended.wait(RETRY_SECONDS)
 
