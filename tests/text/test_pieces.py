@@ -23,6 +23,8 @@ from symdiff.text.cuts import cuts
 from symdiff.text.pieces import NotInPieces, parse_in_pieces
 from symdiff.text.tokens import scan
 
+from counting import Counter
+
 _POSITIONS = ("lineno", "col_offset", "end_lineno", "end_col_offset")
 
 
@@ -215,20 +217,6 @@ def test_random_chains_in_pieces_many(seed, mutations, size):
 
 # -- long texts through the reader ----------------------------------------------------
 
-class Counter:
-    """Each result is the number of builder calls in its subtree."""
-
-    functions = None
-
-    def number(self, value): return 1
-    def name(self, identifier, position): return 1
-    def binop(self, op, a, b): return a + b + 1
-    def compare(self, op, a, b): return a + b + 1
-    def unary(self, op, a): return a + 1
-    def call(self, fname, args, kwargs, position):
-        return 1 + sum(a for a in args if isinstance(a, int))
-    def attribute(self, a, attr): return a + 1
-    def subscript(self, a, key): return a + 1
 
 
 N = MAX_LENGTH // 4 - 10       # terms of x+x+...: about half the longest text

@@ -26,6 +26,8 @@ from symdiff.graph.claims import parse_claim
 from symdiff.text import MAX_LENGTH, parse_with
 from symdiff.text.sympy_builder import parse_sympy
 
+from counting import Counter
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 THREADS_SCRIPT = r"""
@@ -128,20 +130,6 @@ def test_no_library_code_changes_the_recursion_limit_or_the_warning_filters():
     assert found == []
 
 
-class Counter:
-    """Each result is the number of builder calls in its subtree."""
-
-    functions = None
-
-    def number(self, value): return 1
-    def name(self, identifier, position): return 1
-    def binop(self, op, a, b): return a + b + 1
-    def compare(self, op, a, b): return a + b + 1
-    def unary(self, op, a): return a + 1
-    def call(self, fname, args, kwargs, position):
-        return 1 + sum(a for a in args if isinstance(a, int))
-    def attribute(self, a, attr): return a + 1
-    def subscript(self, a, key): return a + 1
 
 
 @pytest.mark.parametrize("text, position, fragment", [
