@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
+import itertools
 import threading
 
 import numpy as np
@@ -85,13 +86,15 @@ def _difference(claim: Node, truth: Node, equal: bool) -> tuple[Any, Optional[bo
             if rules:   # sum(t) = 1: t's last entry is 1 minus the others
                 c, t = (e.xreplace(rules) if isinstance(e, sympy.Basic) else e
                         for e in (c, t))
+            labels = label_entries(order) if equal else {}
             if claim.shape == ():
-                d = _reduce(sympy.sympify(c) - sympy.sympify(t), equal)
+                d = _by_labels(_reduce(sympy.sympify(c) - sympy.sympify(t), equal), labels)
                 return d, d == 0, ""
             cs, ts = np.array(c.tolist(), dtype=object), np.array(t.tolist(), dtype=object)
             ds = np.empty(cs.shape, dtype=object)
             for idx in np.ndindex(*cs.shape):
-                ds[idx] = _reduce(sympy.sympify(cs[idx]) - sympy.sympify(ts[idx]), equal)
+                ds[idx] = _by_labels(_reduce(sympy.sympify(cs[idx]) - sympy.sympify(ts[idx]),
+                                             equal), labels)
             if all(e == 0 for e in ds.flat):
                 return sympy.S.Zero, True, ""
             return sympy.ImmutableDenseNDimArray(ds.tolist(), ds.shape), False, ""
@@ -282,14 +285,55 @@ _ROUNDED = _Flag()
 of; ``difference`` resets and reads it (per thread: verify may run in several)."""
 
 
+MAX_LABEL_CASES = 256
+"""Most label combinations ``_by_labels`` tries for one entry of a difference."""
+
+
+def label_entries(order: list) -> dict:
+    """For each variable assumed labelled (``labels=(-1, 1)``), each of its entries'
+    symbols in the explicit forms (``t[i]``, or ``t`` for a scalar) -> the values it takes."""
+    from symdiff.graph.assumptions import labels_of
+    out: dict = {}
+    for n in order:
+        values = labels_of(n)
+        if values is None:
+            continue
+        if not n.shape:
+            out[sympy.Symbol(n.name)] = values
+            continue
+        base = sympy.IndexedBase(n.name)
+        for idx in np.ndindex(*n.shape):
+            out[base[idx]] = values
+    return out
+
+
+def _by_labels(d: Any, labels: dict) -> Any:
+    """``d``, or 0 when it reduces to 0 at every combination of the label values of the
+    labelled entries it holds (a proof by cases: each entry of t is -1 or 1)."""
+    if d == 0 or not labels:
+        return d
+    present = [s for s in d.free_symbols if s in labels]
+    cases = 1
+    for s in present:
+        cases *= len(labels[s])
+    if not present or cases > MAX_LABEL_CASES:
+        return d
+    for values in itertools.product(*(labels[s] for s in present)):
+        case = d.xreplace({s: sympy.Rational(v) if float(v).is_integer() else sympy.Float(v)
+                           for s, v in zip(present, values)})
+        if _reduce(case, True) != 0:
+            return d
+    return sympy.S.Zero
+
+
 def simplex_rules(order: list, matrix: bool) -> dict:
-    """For each variable assumed a probability vector (``simplex=True``), its last entry
+    """For each variable assumed a probability vector (``probability=True``), its last entry
     written as 1 minus the others, so ``sum(t)`` is 1 in every form: as ``t[i]`` in the
     explicit forms, or (``matrix``) as ``t[i, 0]`` of its column symbol."""
     from symdiff.graph.assumptions import assumption
     rules: dict = {}
     for n in order:
-        if assumption(n) != "simplex":
+        if assumption(n) != "probability":
             continue
         k = n.shape[0]
         if matrix:

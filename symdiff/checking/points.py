@@ -32,7 +32,7 @@ import numpy as np
 from numeric import PRIMITIVES
 from numeric.finite_diff import one_sided, step_sweep
 
-from symdiff.graph.assumptions import assumption, project
+from symdiff.graph.assumptions import assumption, project_leaf
 from symdiff.checking.boundaries import points_around, switches
 from symdiff.checking.report import entry_label, inputs_text, num, point_text, value_text
 from symdiff.graph.node import Node
@@ -338,15 +338,15 @@ def search(ev: Evaluator, lowered: Any, wrt: list, points: int, seed: int,
     free = ev.free_leaves(wrt)
     starts: list[list] = []
 
-    assumed = [(i, assumption(leaf)) for i, leaf in enumerate(lowered.leaves)
+    assumed = [(i, leaf) for i, leaf in enumerate(lowered.leaves)
                if assumption(leaf) is not None]
 
     def judge(args: list, rank: int, kind: str = "random") -> bool:
         nonlocal searched
         if assumed:   # only points where each variable is what it is assumed to be
             args = list(args)
-            for i, k in assumed:
-                args[i] = project(k, args[i])
+            for i, leaf in assumed:
+                args[i] = project_leaf(leaf, args[i])
         result = ev.compare(args, exact=False)
         if not result.valid:
             return False

@@ -79,6 +79,7 @@ import sympy
 
 from symdiff.budget import SYMPY_SECONDS, OutOfMemory, OutOfTime, run_within
 from symdiff.checking.assumption_hints import assumption_hints
+from symdiff.graph.assumptions import assumption, condition, with_assumptions
 from symdiff.checking.claims import check_notation, read_claims, read_function
 from symdiff.checking.code import (CODE_ATOL, CODE_KINDS, CODE_RTOL, CODE_SCALE, Code, CodeClaim,
                                    drawer, signs_note, signs_of,
@@ -114,7 +115,8 @@ ATOL = 1e-9
 def verify(f: Any, claims: Any = None, at: Optional[Mapping[Any, Any]] = None,
            wrt: Any = None, seed: int = 0, points: int = POINTS,
            atol: Optional[float] = None, rtol: Optional[float] = None,
-           sympy_seconds: float = SYMPY_SECONDS, notation: str = "auto") -> VerifyReport:
+           sympy_seconds: float = SYMPY_SECONDS, notation: str = "auto",
+           assume: Optional[Mapping[Any, Any]] = None) -> VerifyReport:
     """Check claimed derivatives of a scalar ``f`` against symdiff's; see the module
     docstring for how.
 
@@ -142,6 +144,11 @@ def verify(f: Any, claims: Any = None, at: Optional[Mapping[Any, Any]] = None,
     (as ``sd.parse`` and numpy code: ``@`` the matrix product, ``*`` elementwise), or
     ``"auto"`` (the default; see ``checking.claims.NOTATIONS``).
 
+    ``assume``: what variables are assumed to be, by name: ``"symmetric"``,
+    ``"probability"`` or ``"labels(-1, 1)"`` (``symdiff.graph.assumptions``), for an f
+    given as text, SymPy or code, whose variables no ``sd.var(..., symmetric=True)``
+    declared; random points and proofs respect them, and the report states them.
+
     >>> import numpy as np
     >>> import symdiff as sd
     >>> A, x, b = sd.var("A", (3, 2)), sd.var("x", (2,)), sd.var("b", (3,))
@@ -168,6 +175,10 @@ def verify(f: Any, claims: Any = None, at: Optional[Mapping[Any, Any]] = None,
         raise ArgumentError("sd.verify: give the claims: a dict variable -> claimed "
                             "derivative, or a function computing the gradient")
     inputs = _read(f, claims, at, wrt, notation)
+    if assume:
+        k = len(inputs.wrt)
+        new = with_assumptions([inputs.f, *inputs.wrt, *inputs.claims], assume, "sd.verify")
+        inputs.f, inputs.wrt, inputs.claims = new[0], new[1:1 + k], new[1 + k:]
     f = inputs.f
     atol = ATOL if given_atol is None else given_atol
     rtol = RTOL if given_rtol is None else given_rtol
@@ -197,6 +208,8 @@ def verify(f: Any, claims: Any = None, at: Optional[Mapping[Any, Any]] = None,
     if numpy_read and notation == "auto":
         findings.notes.append(f"{', '.join(numpy_read)}: claim read in numpy notation (@ "
                               "the matrix product, * elementwise)")
+    findings.notes += [f"assuming {condition(n)}" for n in lowered.leaves
+                       if assumption(n) is not None]
     if any(isinstance(n, Node) and n._cache.get("ones_read") for n in claim_nodes):
         findings.notes.append(
             "a literal 1 multiplied with a matrix is read as a matrix of ones, as symdiff "

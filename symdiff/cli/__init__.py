@@ -203,8 +203,9 @@ def _parser() -> argparse.ArgumentParser:
                              "matrix product, * elementwise), or auto (default: numpy when "
                              "the text can only mean that)")
     verify.add_argument("--assume", action="append", default=[], metavar="NAME=KIND",
-                        help="what a variable is: S=symmetric (a symmetric matrix) or "
-                             "t=simplex (a probability vector); repeatable")
+                        help="what a variable is: S=symmetric (a symmetric matrix), "
+                             "t=probability (entries >= 0 summing to 1; also t=simplex) or "
+                             "'t=labels(-1, 1)' (every entry one of the values); repeatable")
     # -- gradient code (issue 14)
     verify.add_argument("--code", metavar="FILE:FUNC",
                         help="the function (a loss, or a layer's forward) in your Python file; "

@@ -96,16 +96,17 @@ def run_explain(args: argparse.Namespace) -> int:
 
 
 def _assume(items: list, variables: dict) -> None:
-    """``--assume S=symmetric`` / ``t=simplex`` (issue 15): the parsed variable carries
-    the assumption, as ``sd.var(..., symmetric=True)`` makes it."""
-    from symdiff.graph.assumptions import ASSUME, check
+    """``--assume S=symmetric`` / ``t=probability`` / ``t=labels(-1, 1)`` (issue 15): the
+    parsed variable carries the assumption, as ``sd.var(..., symmetric=True)`` makes it."""
+    from symdiff.graph.assumptions import assume, spelled
     for item in items or []:
         name, sep, kind = (part.strip() for part in item.partition("="))
         if not sep or name not in variables:
-            raise UsageError(f"--assume: expected NAME=symmetric or NAME=simplex for a "
-                             f"variable of the expression, got {item!r}")
+            raise UsageError(f"--assume: expected NAME=symmetric, NAME=probability or "
+                             f"'NAME=labels(-1, 1)' for a variable of the expression, got "
+                             f"{item!r}")
         try:
-            variables[name]._cache[ASSUME] = check(kind, variables[name].shape, name)
+            assume(variables[name], *spelled(kind, variables[name].shape, name))
         except sd.SymdiffError as e:
             raise UsageError(f"--assume: {e}") from None
 

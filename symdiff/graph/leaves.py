@@ -26,7 +26,8 @@ _tensor_ids = itertools.count(1)
 
 
 def var(name: str, shape: Sequence[int] = (), *, symmetric: bool = False,
-        simplex: bool = False) -> Node:
+        probability: bool = False, simplex: bool = False,
+        labels: Optional[Any] = None) -> Node:
     """A free variable (float64), scalar or array. Same name and shape: same variable;
     the same name with another shape is another variable, and a graph or a call may not
     hold both (``VariableError``). Names follow the parser's rules: identifiers not
@@ -37,21 +38,32 @@ def var(name: str, shape: Sequence[int] = (), *, symmetric: bool = False,
     >>> W.shape, W.name
     ((10, 5), 'W')
 
-    ``symmetric=True`` (a square matrix equal to its transpose) and ``simplex=True`` (a
-    probability vector) are assumptions proofs, random points and printed gradients
-    respect (``symdiff.graph.assumptions``).
+    Assumptions that proofs, random points and printed gradients respect
+    (``symdiff.graph.assumptions``), one at a time: ``symmetric=True`` (a square matrix
+    equal to its transpose), ``probability=True`` (a vector of entries >= 0 summing to 1;
+    ``simplex=True`` says the same), ``labels=(-1, 1)`` (every entry is one of the values
+    given, such as class labels).
+
+    >>> t = sd.var("t", (5,), labels=(-1, 1))
+    >>> z = sd.var("z", (5,))
+    >>> sd.verify(sd.sum(sd.log(1 + sd.exp(-t * z))), {z: "sigmoid(z) - (1 + t)/2"},
+    ...           notation="numpy").ok
+    True
     """
     name = leaf_name(name, "sd.var: variable")
     shape = as_shape(shape, f"sd.var '{name}'")
     node = Node("var", name=name, shape=shape, requires_grad=True)
     # -- issue 15: what the variable is assumed to be (symdiff.graph.assumptions)
     kinds = [k for k, on in (("symmetric", as_flag(symmetric, "sd.var", "symmetric")),
-                             ("simplex", as_flag(simplex, "sd.var", "simplex"))) if on]
+                             ("probability", as_flag(probability, "sd.var", "probability")),
+                             ("simplex", as_flag(simplex, "sd.var", "simplex")),
+                             ("labels", labels is not None)) if on]
     if kinds:
-        from symdiff.graph.assumptions import ASSUME, check
+        from symdiff.graph.assumptions import assume
         if len(kinds) > 1:
-            raise ArgumentError(f"sd.var '{name}': one assumption at a time")
-        node._cache[ASSUME] = check(kinds[0], shape, name)
+            raise ArgumentError(f"sd.var '{name}': one assumption at a time, got "
+                                f"{' and '.join(kinds)}")
+        assume(node, kinds[0], labels)
     return node
 
 

@@ -165,7 +165,7 @@ def validate(node: Node, expr: Any, order: list[Node] | None = None) -> None:
     >>> W = sd.var("W", (2, 2))
     >>> validate(W.T, W.T.sympy())
     """
-    from symdiff.graph.assumptions import assumption, project
+    from symdiff.graph.assumptions import project_leaf
     from symdiff.lowering.lower import evaluate as evaluate_graph
     from symdiff.symbolic.matrix_eval import evaluate as evaluate_formula
 
@@ -174,8 +174,8 @@ def validate(node: Node, expr: Any, order: list[Node] | None = None) -> None:
     rng = np.random.default_rng(0)
     compared = 0
     for kind in (0, 1, 2):
-        # values that satisfy each variable's assumption (a symmetric S, a simplex t)
-        point = {name: project(assumption(n), _draw(kind, rng, n.shape))
+        # values that satisfy each variable's assumption (a symmetric S, a probability t)
+        point = {name: project_leaf(n, _draw(kind, rng, n.shape))
                  for name, n in leaves.items()}
         env = {leaf_symbol(n): point[name].reshape(leaf_symbol(n).shape) if n.shape
                else float(point[name]) for name, n in leaves.items()}

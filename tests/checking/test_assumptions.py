@@ -1,4 +1,4 @@
-"""Assumptions (issue 15): sd.var(..., symmetric=True / simplex=True) in points, proofs and
+"""Assumptions (issue 15): sd.var(..., symmetric=True / probability=True) in points, proofs and
 printed gradients, --assume on the command line, and the hint when a claim needs one."""
 import numpy as np
 import pytest
@@ -32,13 +32,17 @@ def test_without_the_assumption_the_claim_is_refused_with_the_hint():
     assert "this claim holds if S is symmetric" in str(r) and "symmetric=True" in str(r)
 
 
-def test_softmax_minus_t_needs_a_probability_vector():
+@pytest.mark.parametrize("spelling", ["probability", "simplex", None])
+def test_softmax_minus_t_needs_a_probability_vector(spelling):
     z = sd.var("z", (3,))
-    for simplex in (True, False):
-        t = sd.var("t", (3,), simplex=simplex)
-        r = sd.verify(-sd.sum(t * sd.log(sd.softmax(z))), {z: "softmax(z) - t"})
-        assert r.ok == simplex, str(r)
-        assert ("this claim holds if sum(t) = 1" in str(r)) == (not simplex)
+    t = sd.var("t", (3,), **({spelling: True} if spelling else {}))
+    r = sd.verify(-sd.sum(t * sd.log(sd.softmax(z))), {z: "softmax(z) - t"})
+    assert r.ok == bool(spelling), str(r)
+    assert ("this claim holds if sum(t) = 1" in str(r)) == (not spelling)
+    if spelling:
+        assert "assuming sum(t) = 1" in str(r)
+    else:
+        assert "sd.var('t', (3,), probability=True)" in str(r)
 
 
 def test_points_respect_the_assumptions():
@@ -67,9 +71,10 @@ def test_bad_assumptions_are_refused():
 def test_the_command_line_spelling(capsys):
     args = ["verify", "-sum(t*log(softmax(z)))", "--shape", "z=3", "--shape", "t=3",
             "--claim", "z=softmax(z) - t"]
-    code, out, err = run(capsys, *args, "--assume", "t=simplex")
-    assert code == 0, out + err
+    for kind in ("simplex", "probability"):
+        code, out, err = run(capsys, *args, "--assume", f"t={kind}")
+        assert code == 0, out + err
     code, out, err = run(capsys, *args)
-    assert code == 1 and "--assume t=simplex" in out
+    assert code == 1 and "--assume t=probability" in out
     code, out, err = run(capsys, *args, "--assume", "t=round")
     assert code != 0 and "unknown assumption" in err
