@@ -34,8 +34,8 @@ _LABEL_SETS = ((-1.0, 1.0), (0.0, 1.0))
 def _candidates(leaf) -> list:
     """The assumptions worth trying for ``leaf``: (kind, labels) pairs."""
     shape = tuple(leaf.shape)
-    if len(shape) == 2 and shape[0] == shape[1] and shape[0] > 1:
-        return [("symmetric", None)]
+    if len(shape) == 2 and shape[1] > 1:
+        return [("symmetric", None)] * (shape[0] == shape[1]) + [("probability", None)]
     if len(shape) == 1 and shape[0] > 1:
         return [("probability", None)] + [("labels", s) for s in _LABEL_SETS]
     return []

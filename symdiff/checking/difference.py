@@ -327,20 +327,27 @@ def _by_labels(d: Any, labels: dict) -> Any:
 
 
 def simplex_rules(order: list, matrix: bool) -> dict:
-    """For each variable assumed a probability vector (``probability=True``), its last entry
-    written as 1 minus the others, so ``sum(t)`` is 1 in every form: as ``t[i]`` in the
-    explicit forms, or (``matrix``) as ``t[i, 0]`` of its column symbol."""
+    """For each variable assumed a probability vector (``probability=True``; for a matrix,
+    each row one), the last entry (of each row) written as 1 minus the others, so
+    ``sum(t)`` is 1 in every form: as ``t[i]`` / ``T[i, j]`` in the explicit forms, or
+    (``matrix``) as entries of its matrix symbol (a vector's is a column)."""
     from symdiff.graph.assumptions import assumption
     rules: dict = {}
     for n in order:
         if assumption(n) != "probability":
             continue
-        k = n.shape[0]
-        if matrix:
-            col = sympy.MatrixSymbol(n.name, k, 1)
-            entries = [col[i, 0] for i in range(k)]
+        if len(n.shape) == 1:
+            k = n.shape[0]
+            if matrix:
+                col = sympy.MatrixSymbol(n.name, k, 1)
+                rows = [[col[i, 0] for i in range(k)]]
+            else:
+                base = sympy.IndexedBase(n.name)
+                rows = [[base[i] for i in range(k)]]
         else:
-            base = sympy.IndexedBase(n.name)
-            entries = [base[i] for i in range(k)]
-        rules[entries[-1]] = 1 - sympy.Add(*entries[:-1])
+            r, k = n.shape
+            sym = sympy.MatrixSymbol(n.name, r, k) if matrix else sympy.IndexedBase(n.name)
+            rows = [[sym[i, j] for j in range(k)] for i in range(r)]
+        for entries in rows:
+            rules[entries[-1]] = 1 - sympy.Add(*entries[:-1])
     return rules

@@ -7,8 +7,10 @@ Textbook derivations assume things, and a claim may hold only under them:
   ``S[j, i]`` are one symbol, and ``sd.verify`` draws only symmetric S.
 * ``sd.var("t", (n,), probability=True)``: t is a probability vector (entries >= 0
   summing to 1), so ``sum(t)`` is 1 in proofs and ``sd.verify`` draws only such t (the
-  claim ``softmax(z) - t`` for the gradient of the cross-entropy needs it). ``simplex=True``
-  is the same assumption under its geometric name.
+  claim ``softmax(z) - t`` for the gradient of the cross-entropy needs it). For a matrix
+  ``T`` of shape (m, n) each row is one (one-hot targets of a batch: ``X.T @
+  (softmax(X @ W, axis=1) - T)``). ``simplex=True`` is the same assumption under its
+  geometric name.
 * ``sd.var("t", (n,), labels=(-1, 1))``: every entry of t is one of the given values
   (class labels: ``(-1, 1)``, ``(0, 1)``, ``range(K)``), so ``sd.verify`` draws t from them
   and a proof may try each value (``sigmoid(z) - (1 + t)/2`` is the logistic loss's
@@ -50,6 +52,8 @@ ALIASES = {"simplex": "probability"}
 """Other spellings of a kind."""
 CONDITION = {"symmetric": "{name} is symmetric ({name} = {name}.T)",
              "probability": "sum({name}) = 1 ({name} a probability vector)",
+             "probability rows": "each row of {name} sums to 1 ({name}'s rows probability "
+                                 "vectors)",
              "labels": "every entry of {name} is one of {values}"}
 """How a report states each assumption of variable ``name``."""
 MAX_LABELS = 16
@@ -66,9 +70,10 @@ def check(kind: str, shape: tuple, name: str, labels: Optional[Iterable] = None)
     if kind == "symmetric" and (len(shape) != 2 or shape[0] != shape[1]):
         raise ArgumentError(f"sd.var '{name}': symmetric=True needs a square matrix, not "
                             f"shape {shape}")
-    if kind == "probability" and len(shape) != 1:
+    if kind == "probability" and len(shape) not in (1, 2):
         raise ArgumentError(f"sd.var '{name}': probability=True needs a vector (shape "
-                            f"(n,)), not shape {shape}")
+                            f"(n,)) or a matrix of probability rows (shape (m, n)), not "
+                            f"shape {shape}")
     if kind == "labels":
         label_values(labels, name)
     return kind
@@ -109,6 +114,8 @@ def assume(node: Any, kind: str, labels: Any = None) -> Any:
 def condition(node: Any, kind: Optional[str] = None, labels: Optional[tuple] = None) -> str:
     """The report's statement of ``node``'s assumption (or of ``kind`` for it)."""
     kind = kind or assumption(node)
+    if kind == "probability" and len(node.shape) == 2:
+        kind = "probability rows"
     values = labels or labels_of(node) or ()
     shown = "{" + ", ".join(f"{v:g}" for v in values) + "}"
     return CONDITION[kind].format(name=node.name, values=shown)
@@ -147,7 +154,8 @@ def spelled(text: Any, shape: tuple, name: str) -> tuple:
 
 def project(kind: Optional[str], value: Any, labels: Optional[tuple] = None) -> Any:
     """``value`` made to satisfy ``kind``: the symmetric part of a matrix; a vector's
-    absolute values normalized to sum 1 (equal entries when they are all 0); each entry
+    absolute values normalized to sum 1 (equal entries when they are all 0; a matrix's
+    rows each so); each entry
     replaced by one of ``labels``, picked by its digits (so varied draws give varied
     labels)."""
     if kind is None:
@@ -158,11 +166,11 @@ def project(kind: Optional[str], value: Any, labels: Optional[tuple] = None) -> 
     if kind == "labels":
         pick = np.floor(np.abs(np.nan_to_num(v, posinf=0.0, neginf=0.0)) * 1000.0)
         return np.asarray(labels, dtype=float)[(pick % len(labels)).astype(np.int64)]
-    a = np.abs(v)
-    total = float(np.sum(a))
-    if not np.isfinite(total) or total <= 0.0:
-        return np.full(v.shape, 1.0 / max(v.size, 1))
-    return a / total
+    a = np.abs(np.nan_to_num(v, nan=0.0, posinf=0.0, neginf=0.0))
+    total = np.sum(a, axis=-1, keepdims=True)
+    flat = ~np.isfinite(total) | (total <= 0.0)
+    a = np.where(flat, 1.0, a)
+    return a / np.where(flat, a.shape[-1] if a.ndim else 1.0, total)
 
 
 def project_leaf(node: Any, value: Any) -> Any:

@@ -47,6 +47,8 @@ KEYWORDS.update({
     "std": ("axis", "ddof", "keepdims"), "log_softmax": ("axis",), "flip": ("axis",),
     "expand_dims": ("axis",), "squeeze": ("axis",), "repeat": ("axis",),
     "diagonal": ("offset", "axis1", "axis2"), "diag": ("k",),
+    # a batch's softmax cross-entropy is written softmax(X @ W, axis=1) (issue 15)
+    "softmax": ("axis",), "logsumexp": ("axis", "keepdims"), "norm": ("axis", "keepdims"),
 })
 TUPLE_ARGUMENT.update({"expand_dims": 1, "squeeze": 1, "flip": 1, "moveaxis": 1, "tile": 1,
                        "repeat": 1})

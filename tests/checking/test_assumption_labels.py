@@ -109,3 +109,33 @@ def test_the_command_line_spelling(capsys):
     assert code == 1 and "--assume 't=labels(-1, 1)'" in out
     code, out, err = run(capsys, *args, "--assume", "t=labels(a, b)")
     assert code != 0 and "labels(...) lists numbers" in err
+
+
+def test_a_batch_softmax_cross_entropy_needs_probability_rows():
+    # one-hot targets of a batch: each row of T sums to 1, and the textbook gradient
+    # X.T (softmax(XW) - T)/n holds only then
+    X, W = sd.var("X", (4, 3)), sd.var("W", (3, 2))
+    claim = "X.T @ (softmax(X @ W, axis=1) - T) / 4"
+    for rows in (True, False):
+        T = sd.var("T", (4, 2), probability=rows)
+        L = -sd.sum(T * sd.log(sd.softmax(X @ W, axis=1))) / 4
+        r = sd.verify(L, {W: claim}, notation="numpy")
+        assert r.ok == rows, str(r)
+        if rows:
+            assert "assuming each row of T sums to 1" in str(r)
+        else:
+            assert "this claim holds if each row of T sums to 1" in str(r)
+    p = project("probability", np.array([[1.0, -3.0], [0.0, 0.0]]))
+    assert np.allclose(p, [[0.25, 0.75], [0.5, 0.5]])
+    with pytest.raises(sd.ArgumentError, match="probability rows"):
+        sd.var("T", (2, 2, 2), probability=True)
+
+
+def test_softmax_and_logsumexp_take_axis_in_text():
+    Z = sd.var("Z", (2, 3))
+    z0 = np.arange(6.0).reshape(2, 3)
+    got = sd.parse("softmax(Z, axis=0)", {"Z": (2, 3)}).eval(Z=z0)
+    assert np.allclose(got, sd.softmax(Z, axis=0).eval(Z=z0))
+    got = sd.parse("logsumexp(Z, axis=1, keepdims=True)", {"Z": (2, 3)}).eval(Z=z0)
+    assert got.shape == (2, 1)
+    assert np.allclose(got[:, 0], np.log(np.exp(z0).sum(axis=1)))

@@ -63,7 +63,7 @@ def test_bad_assumptions_are_refused():
     with pytest.raises(sd.ArgumentError, match="square matrix"):
         sd.var("S", (3, 2), symmetric=True)
     with pytest.raises(sd.ArgumentError, match="vector"):
-        sd.var("t", (2, 2), simplex=True)
+        sd.var("t", (2, 2, 2), simplex=True)
     with pytest.raises(sd.ArgumentError, match="one assumption"):
         sd.var("t", (2, 2), simplex=True, symmetric=True)
 
