@@ -13,8 +13,10 @@ one of four languages:
 Common subexpressions become numbered temporaries (``sympy.cse``) whose prefix is chosen
 so it cannot clash with the variables' names. Array variables use the matrix closed form
 where there is one (``sympy``, ``latex``, ``python``) and otherwise the explicit element
-form, which is limited to ``MAX_ELEMENTS`` elements; C always uses the element form, with
-arrays passed row-major (``W[i, j]`` is ``W[i*ncols + j]``). The printing itself is
+form, which is limited to ``MAX_ELEMENTS`` elements; C uses the element form, with
+arrays passed row-major (``W[i, j]`` is ``W[i*ncols + j]``), except for gradients holding
+an inverse, a determinant or a solve, or past ``MAX_ELEMENTS``, which are written from the
+matrix form as loops over buffers (``symdiff.derivatives.matrix_c``). The printing itself is
 SymPy's (``NumPyPrinter``, ``C99CodePrinter``, ``latex``); the printers of
 ``symdiff.derivatives.printers`` only add symdiff's own functions and the few matrix
 expressions SymPy's numpy printer lacks. This module holds the job: which gradients,
@@ -42,6 +44,7 @@ from sympy.tensor.array import NDimArray
 
 from numeric import PRIMITIVES
 
+from symdiff.derivatives.matrix_c import MatrixCUnavailable, c_matrix
 from symdiff.derivatives.matrix_code import GenericUnavailable, python_generic
 from symdiff.derivatives.printers import (PYTHON_GLOBALS, FormulaCPrinter, FormulaNumPyPrinter,
                                           c_identifiers, c_name_clashes)
@@ -371,6 +374,18 @@ def _safe(text: str, bad: str) -> str:
 # C
 # ---------------------------------------------------------------------------
 
+_FACTORED = ("inv", "det", "logdet", "solve", "logabsdet", "cofactor")
+"""Ops whose element form writes a matrix inverse or determinant out entry by entry."""
+
+
+def _matrix_c(job: _Job) -> bool:
+    """Whether C comes from the matrix form: an inverse, determinant or solve in the
+    gradients, or an element form past ``MAX_ELEMENTS``."""
+    if any(n.op in _FACTORED for n in topological(job.grads)):
+        return True
+    return job.element_count() > MAX_ELEMENTS
+
+
 def _c_text(job: _Job) -> str:
     arg_names = [a.name for a in job.args]
     bad = c_name_clashes(arg_names)
@@ -379,16 +394,22 @@ def _c_text(job: _Job) -> str:
                            "which C names must be; rename them")
     # names C reserves (pow, int, HUGE_VALF, M_LN2) get a trailing underscore: pow_
     c = c_identifiers(arg_names)
+    out_prefix = "d_"
+    while any(out_prefix + w.name in arg_names or out_prefix + w.name in c.values()
+              for w in job.wrt):
+        out_prefix = "d" + out_prefix
+    if not job.scalar and _matrix_c(job):   # -- issue 15: C from the matrix form
+        try:
+            return c_matrix(job, _cse, _safe, c, out_prefix)
+        except (MatrixCUnavailable, ClosedFormError, NotImplementedError, TypeError,
+                ValueError, AttributeError, LookupError):
+            pass
     p = FormulaCPrinter(c)
     forms = [build(g) for g in job.grads] if job.scalar else job.explicit_forms()
     # with a shape, SymPy prints W[i, j] as the row-major offset W[i*ncols + j]
     shaped = {sympy.IndexedBase(a.name): sympy.IndexedBase(a.name, shape=a.shape)
               for a in job.args if a.shape != ()}
     forms = [e.xreplace(shaped) if shaped and hasattr(e, "xreplace") else e for e in forms]
-    out_prefix = "d_"
-    while any(out_prefix + w.name in arg_names or out_prefix + w.name in c.values()
-              for w in job.wrt):
-        out_prefix = "d" + out_prefix
     taken = set(arg_names) | set(c.values()) | {out_prefix + w.name for w in job.wrt}
     reps, reduced = _cse(forms, taken)
     params = [f"double {c[a.name]}" if a.shape == () else f"const double *{c[a.name]}"

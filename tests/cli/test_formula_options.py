@@ -89,7 +89,7 @@ def test_latex_and_code_together_is_a_one_line_error(capsys):
 
 
 def test_c_too_large_is_a_one_line_error(capsys):
-    code, out, err = run(capsys, "diff", "sum(sin(W))", "--shape", "W=60,60", "--code", "c")
+    code, out, err = run(capsys, "diff", "sum(sin(W))", "--shape", "W=10,10,30", "--code", "c")
     assert code == 2
     assert_one_line_error(err)
     assert "MAX_ELEMENTS" in err and out == ""

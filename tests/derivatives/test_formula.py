@@ -155,10 +155,14 @@ def test_non_scalar_f_is_a_shape_error():
         formula(sd.var("v", (3,)) * 2, sd.var("v", (3,)))
 
 
-def test_c_refuses_arrays_above_the_element_limit():
+def test_c_refuses_arrays_above_the_element_limit_without_a_matrix_form():
+    # a 60x60 matrix is written from its matrix form (tests/derivatives/test_matrix_c.py);
+    # a 3-D array has none, and its element form is too large
     W = sd.var("W", (60, 60))
+    assert "from its matrix form" in formula(sd.sum(sd.sin(W)), W, lang="c")
+    T = sd.var("T", (10, 10, 30))
     with pytest.raises(sd.ClosedFormError, match="MAX_ELEMENTS"):
-        formula(sd.sum(sd.sin(W)), W, lang="c")
+        formula(sd.sum(sd.sin(T)), T, lang="c")
     assert 60 * 60 > MAX_ELEMENTS
 
 
