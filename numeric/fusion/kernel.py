@@ -4,9 +4,10 @@
 reads from outside: arrays of the group's shape, or 0-d values broadcast over it), its ops
 in order, and how it ends: in a full ``sum``/``mean`` (a 0-d value) or in an array.
 
-One chunk (``CHUNK`` elements, about 64 KiB per value) at a time, it evaluates every op
-into small per-thread buffers that stay in cache, so each external is read from memory
-once and each result written once:
+One chunk (``CHUNK`` elements, about 64 KiB per value, in a compiled loop; ``NUMPY_BLOCK``
+times that on the numpy path) at a time, it evaluates every op into small per-thread
+buffers that stay in cache, so each external is read from memory once and each result
+written once:
 
 * ``forward``: the value; a reduction is summed per chunk, the chunk sums then added in
   a fixed pairwise order (``pool.pairwise``);
@@ -35,7 +36,13 @@ from ..primitives import Domain, Primitive
 from . import pool
 
 CHUNK = 8192
-"""Elements per chunk (tests lower it to run many chunks on small arrays)."""
+"""Elements per chunk of a compiled loop (tests lower it to run many chunks on small
+arrays)."""
+NUMPY_BLOCK = 4
+"""Chunks of ``CHUNK`` per chunk on the numpy path: each op there is a numpy call holding
+the GIL for a microsecond or two, so a chunk four times larger (32,768 elements, 256 KiB
+per value, still in L2/L3) pays that per 4x the elements, and a second thread waits for the
+GIL less often (benchmarks/README.md, "numpy chunk size")."""
 
 PER_THREAD = 1 << 17
 """Fewest elements worth a thread of their own: waking a pool thread costs tens of
@@ -154,6 +161,8 @@ class Kernel:
                             "an op works on booleans" if not self.c_ok else
                             "no C compiler, or turned off (SYMDIFF_COMPILE=0)"))
                     self._compile_note = note
+                    if not made:   # numpy chunks: larger ones (NUMPY_BLOCK)
+                        self.chunk *= NUMPY_BLOCK
                     self._compiled = made
         return self._compiled or None
 
@@ -225,6 +234,7 @@ class Kernel:
     def _run(self, xs: Sequence[Any], mode: str, g: Any = None) -> tuple:
         """mode "forward", "both" (reduction: value and unit gradients) or "vjp"."""
         m = len(self.externals)
+        fn = self._c()   # first: the path decides the chunk size
         n_chunks = self._n_chunks()
         value = None
         if self.reduce is None and mode == "forward":
@@ -236,7 +246,6 @@ class Kernel:
                     grads[j] = np.empty(self.shape)
         sums = np.zeros(n_chunks) if self.reduce is not None and mode != "vjp" else None
         partials = np.zeros((n_chunks, m)) if mode != "forward" and not all(self.full) else None
-        fn = self._c()
         if fn is not None:
             fn(self, xs, mode, g, value, grads, sums, partials, n_chunks, self._threads())
         else:
