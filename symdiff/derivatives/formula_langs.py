@@ -347,7 +347,10 @@ def _rust_text(code: Code) -> str:
             f"{n} has shape {s}" for n, s in list(zip(code.args, code.arg_shapes))
             + list(zip(code.outputs, code.out_shapes)) if s != ()) + ".")
         note += " The outputs are returned in the order " + ", ".join(code.outputs) + "."
-    return (f"/// {code.header()}{note}\npub fn {code.function}({params}) -> {ret_type} {{\n"
+    # rustc warns of an argument named like a matrix (A) unless told it is meant
+    allow = "" if all(a == a.lower() for a in code.args) else "#[allow(non_snake_case)]\n"
+    return (f"/// {code.header()}{note}\n{allow}pub fn {code.function}({params}) -> "
+            f"{ret_type} {{\n"
             + "".join(b + "\n" for b in body) + f"    {ret}\n}}\n")
 
 
