@@ -1,24 +1,26 @@
 r"""``sd.formula``: derivative formulas as text, for reading or for compiling.
 
-One function, ``formula(f, wrt, lang)``, turns the gradient of a scalar ``f`` into text in
-one of four languages:
+One function, ``formula(f, wrt, lang, order=1)``, turns the gradient of a scalar ``f``,
+the Jacobian of a non-scalar one, its Hessian (``order=2``) or ``f`` itself (``order=0``)
+into text in one of nine languages (what is printed: ``symdiff.derivatives.formula_job``):
 
 * ``"sympy"``: SymPy's str printing, ``df/dx = ...`` lines;
 * ``"latex"``: one ``aligned`` block, ``\frac{\partial f}{\partial x} = ...`` lines;
-* ``"python"``: an importable module (numpy only) defining ``grad_<name>(x, y, ...)``;
+* ``"python"``: an importable module (numpy only) defining ``grad_<name>(x, y, ...)``
+  (``jac_<name>``, ``hess_<name>``);
 * ``"c"``: C99 source (``math.h`` only) defining ``void grad_<name>(...)``;
-* ``"jax"``, ``"pytorch"``, ``"julia"``, ``"rust"``, ``"fortran"``: for scalar variables,
-  written by ``symdiff.derivatives.formula_langs``.
+* ``"jax"``, ``"pytorch"``, ``"julia"``, ``"rust"``, ``"fortran"``: written by
+  ``symdiff.derivatives.formula_langs``, arrays in and out in each language's own types.
 
 Common subexpressions become numbered temporaries (``sympy.cse``) whose prefix is chosen
 so it cannot clash with the variables' names. Array variables use the matrix closed form
 where there is one (``sympy``, ``latex``, ``python``) and otherwise the explicit element
-form, which is limited to ``MAX_ELEMENTS`` elements; C always uses the element form, with
-arrays passed row-major (``W[i, j]`` is ``W[i*ncols + j]``). The printing itself is
-SymPy's (``NumPyPrinter``, ``C99CodePrinter``, ``latex``); the printers of
-``symdiff.derivatives.printers`` only add symdiff's own functions and the few matrix
-expressions SymPy's numpy printer lacks. This module holds the job: which gradients,
-which forms, their common subexpressions, and the text around them.
+form, which is limited to ``MAX_ELEMENTS`` elements; C and the languages of
+``formula_langs`` always use the element form, C with arrays passed row-major (``W[i,
+j]`` is ``W[i*ncols + j]``). The printing itself is SymPy's (``NumPyPrinter``,
+``C99CodePrinter``, ``latex``); the printers of ``symdiff.derivatives.printers`` only add
+symdiff's own functions and the few matrix expressions SymPy's numpy printer lacks. This
+module holds the job: which forms, their common subexpressions, and the text around them.
 
 May import: numpy, sympy, ``numeric``, ``symdiff.errors``, ``symdiff.graph``,
 ``symdiff.lowering``, ``symdiff.symbolic`` and ``symdiff.derivatives``.

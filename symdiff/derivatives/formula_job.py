@@ -95,6 +95,8 @@ class Job:
         """``d(f)/d(x, y)``-style words for docstrings and error messages."""
         if self.order == 0:
             return self.name
+        if self.order == 2 and len(self.wrt) == 1:
+            return f"d2{self.name}/d{self.wrt[0].name}2"
         return f"d{'2' if self.order == 2 else ''}{self.name}/d({', '.join(self._names())})"
 
     def element_count(self) -> int:
