@@ -45,6 +45,7 @@ from sympy.tensor.array import NDimArray
 from symdiff.derivatives.matrix_code import GenericUnavailable, python_generic
 from symdiff.derivatives.printers import (PYTHON_GLOBALS, FormulaCPrinter, FormulaNumPyPrinter,
                                           c_identifiers, c_name_clashes)
+from symdiff.derivatives.array_code import TARGETS
 from symdiff.derivatives.c_names import c_reserved
 from symdiff.derivatives.formula_job import MAX_ELEMENTS, Job, blocks_of, make_job  # noqa: F401
 from symdiff.derivatives.formula_langs import LANGS, TEXTS, Code
@@ -252,7 +253,13 @@ def _latex_text(job: Job) -> str:
 
 
 def _other_text(job: Job, lang: str) -> str:
-    """JAX, PyTorch, Julia, Rust, Fortran (``formula_langs``): element forms."""
+    """JAX, PyTorch, Julia, Rust, Fortran (``formula_langs``): element forms; JAX and
+    PyTorch first try size-generic code from the matrix form (``array_code``)."""
+    if lang in TARGETS and not job.scalar:
+        try:
+            return python_generic(job, _cse, _safe, python_return, TARGETS[lang])
+        except _NO_GENERIC:
+            pass
     args = [a.name for a in job.args]
     forms = [build(g) for g in job.grads] if job.scalar else job.explicit_forms()
     outputs = output_names(job, set(args))
@@ -271,8 +278,7 @@ def _python_text(job: Job) -> str:
         return _python_source(job, job.forms(), matrix=False)
     try:   # -- issue 15: size-generic code from the matrix form first
         return _python_generic(job)
-    except (ClosedFormError, NotImplementedError, TypeError, ValueError, AttributeError,
-            LookupError, GenericUnavailable):
+    except _NO_GENERIC:
         pass
     try:
         return _python_source(job, [build(g) for g in job.grads], matrix=True)
@@ -332,6 +338,11 @@ def _python_source(job: Job, forms: list, matrix: bool) -> str:
 
 
 # -- issue 15: size-generic numpy code (symdiff.derivatives.matrix_code) ---------------
+# what stops generic code: no matrix form, one a printer cannot print, a size no argument has
+_NO_GENERIC = (ClosedFormError, NotImplementedError, TypeError, ValueError, AttributeError,
+               LookupError, GenericUnavailable)
+
+
 def _python_generic(job: Job) -> str:
     return python_generic(job, _cse, _safe, python_return)
 
