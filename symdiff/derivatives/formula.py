@@ -146,7 +146,8 @@ def formula(f: Node, wrt: Union[Node, Sequence[Node], None] = None, lang: str = 
     job = make_job(f, wrt_list, single, order, name, others)
     text = {"sympy": _sympy_text, "latex": _latex_text, "python": _python_text,
             "c": _c_text}.get(lang) or (lambda job: _other_text(job, lang))
-    return within(sympy_seconds, f"sd.formula(lang={lang!r}, order={order}) of {job.about()}",
+    shown_order = "" if order == 1 else f", order={order}"
+    return within(sympy_seconds, f"sd.formula(lang={lang!r}{shown_order}) of {job.about()}",
                   text, job)
 
 
