@@ -1,26 +1,29 @@
 r"""``sd.formula``: derivative formulas as text, for reading or for compiling.
 
-One function, ``formula(f, wrt, lang)``, turns the gradient of a scalar ``f`` into text in
-one of four languages:
+One function, ``formula(f, wrt, lang, order=1)``, turns the gradient of a scalar ``f``,
+the Jacobian of a non-scalar one, its Hessian (``order=2``) or ``f`` itself (``order=0``)
+into text in one of nine languages (what is printed: ``symdiff.derivatives.formula_job``):
 
 * ``"sympy"``: SymPy's str printing, ``df/dx = ...`` lines;
 * ``"latex"``: one ``aligned`` block, ``\frac{\partial f}{\partial x} = ...`` lines;
-* ``"python"``: an importable module (numpy only) defining ``grad_<name>(x, y, ...)``;
+* ``"python"``: an importable module (numpy only) defining ``grad_<name>(x, y, ...)``
+  (``jac_<name>``, ``hess_<name>``);
 * ``"c"``: C99 source (``math.h`` only) defining ``void grad_<name>(...)``;
-* ``"jax"``, ``"pytorch"``, ``"julia"``, ``"rust"``, ``"fortran"``: for scalar variables,
-  written by ``symdiff.derivatives.formula_langs``.
+* ``"jax"``, ``"pytorch"``, ``"julia"``, ``"rust"``, ``"fortran"``: written by
+  ``symdiff.derivatives.formula_langs``, arrays in and out in each language's own types.
 
 Common subexpressions become numbered temporaries (``sympy.cse``) whose prefix is chosen
 so it cannot clash with the variables' names. Array variables use the matrix closed form
 where there is one (``sympy``, ``latex``, ``python``) and otherwise the explicit element
-form, which is limited to ``MAX_ELEMENTS`` elements; C uses the element form, with
-arrays passed row-major (``W[i, j]`` is ``W[i*ncols + j]``), except for gradients holding
-an inverse, a determinant or a solve, or past ``MAX_ELEMENTS``, which are written from the
-matrix form as loops over buffers (``symdiff.derivatives.matrix_c``). The printing itself is
-SymPy's (``NumPyPrinter``, ``C99CodePrinter``, ``latex``); the printers of
+form, which is limited to ``MAX_ELEMENTS`` elements; the languages of ``formula_langs``
+always use the element form; C does too, with arrays passed row-major (``W[i, j]`` is
+``W[i*ncols + j]``), except for gradients and Hessians holding an inverse, a determinant
+or a solve, or past ``MAX_ELEMENTS``, which are written from the matrix form as loops
+over buffers (``symdiff.derivatives.matrix_c``). The printing itself is SymPy's
+(``NumPyPrinter``, ``C99CodePrinter``, ``latex``); the printers of
 ``symdiff.derivatives.printers`` only add symdiff's own functions and the few matrix
-expressions SymPy's numpy printer lacks. This module holds the job: which gradients,
-which forms, their common subexpressions, and the text around them.
+expressions SymPy's numpy printer lacks. This module holds the job: which forms, their
+common subexpressions, and the text around them.
 
 May import: numpy, sympy, ``numeric``, ``symdiff.errors``, ``symdiff.graph``,
 ``symdiff.lowering``, ``symdiff.symbolic`` and ``symdiff.derivatives``.
@@ -42,14 +45,14 @@ import sympy
 from sympy.matrices.expressions.matexpr import MatrixExpr
 from sympy.tensor.array import NDimArray
 
-from numeric import PRIMITIVES
-
 from symdiff.derivatives.matrix_c import MatrixCUnavailable, c_matrix
 from symdiff.derivatives.matrix_code import GenericUnavailable, python_generic
 from symdiff.derivatives.printers import (PYTHON_GLOBALS, FormulaCPrinter, FormulaNumPyPrinter,
                                           c_identifiers, c_name_clashes)
+from symdiff.derivatives.array_code import TARGETS
+from symdiff.derivatives.c_names import c_reserved
+from symdiff.derivatives.formula_job import MAX_ELEMENTS, Job, blocks_of, make_job  # noqa: F401
 from symdiff.derivatives.formula_langs import LANGS, TEXTS, Code
-from symdiff.derivatives.reverse import _grad
 from symdiff.errors import ClosedFormError, SymdiffError
 from symdiff.graph.arguments import as_function, check_wrt
 from symdiff.graph.node import Node
@@ -64,36 +67,43 @@ from symdiff.symbolic.latex import latex as paper_latex
 LANGUAGES = ("sympy", "latex", "python", "c") + LANGS
 """The values ``formula``'s ``lang`` accepts."""
 
-MAX_ELEMENTS = 2000
-"""Largest explicit element form, in element operations: summed over the gradient graphs'
-nodes, an elementwise op counts its elements, ``A @ B`` its elements times the inner
-dimension, reductions and matrix functions their elements times their inputs' elements.
-The element form is always the form for C; for the other languages it is used only where
-no matrix form exists or prints."""
-
 _TEMP_PREFIXES = ("t", "tmp", "cse", "aux", "tt")
-_MOVES = ("transpose", "reshape", "index", "unindex", "broadcast_to")   # elements only move
 
 
 def formula(f: Node, wrt: Union[Node, Sequence[Node], None] = None, lang: str = "sympy",
-            name: str = "f", *, sympy_seconds: Optional[float] = None) -> str:
-    r"""The derivative formula(s) of a scalar ``f`` as text in ``lang``.
+            name: str = "f", *, order: int = 1, sympy_seconds: Optional[float] = None) -> str:
+    r"""The derivative formula(s) of ``f`` as text in ``lang``: gradient, Jacobian or Hessian.
 
     ``wrt`` is one variable, a list of them, or None for every variable of ``f`` (and
     tensors with ``requires_grad``), sorted by name. ``lang`` is one of ``LANGUAGES``;
-    ``name`` names ``f`` in the text (``df/dx``, ``grad_f``). The generated Python function
-    takes ``wrt``'s variables in order, then any other leaves of ``f`` sorted by name, and
-    returns one gradient for a single ``wrt`` Node, a tuple for a list; array gradients have
-    the variable's shape. The C function takes the same inputs (``double`` scalars,
-    ``const double *`` row-major arrays), then one output pointer ``d_<var>`` per variable.
+    ``name`` names ``f`` in the text (``df/dx``, ``grad_f``). ``order`` chooses what is
+    printed (``symdiff.derivatives.formula_job``):
+
+    * ``1`` (default): the gradient of a scalar ``f`` (one array of ``x.shape`` per
+      variable, function ``grad_<name>``), or for a non-scalar ``f`` its Jacobian (one
+      array of shape ``f.shape + x.shape`` per variable, ``J[i, j] = df[i]/dx[j]`` as
+      ``sd.jacobian`` lays it out; function ``jac_<name>``);
+    * ``2``: the Hessian of a scalar ``f`` (``hess_<name>``): for one variable an array of
+      shape ``x.shape + x.shape``, for a list of k variables the k x k blocks ``H[i][j]``
+      of shape ``x_i.shape + x_j.shape``, as ``sd.hessian`` lays them out;
+    * ``0``: ``f`` itself, as a function named ``name``: ``sd.formula(sd.hessian(f, x),
+      order=0, lang="c")`` prints a Hessian graph as it stands.
+
+    The generated Python function takes ``wrt``'s variables in order, then any other leaves
+    of ``f`` sorted by name, and returns one array for a single ``wrt`` Node, a tuple for
+    a list (for Hessian blocks, a tuple of k tuples). The C function takes the same inputs
+    (``double`` scalars, ``const double *`` row-major arrays), then one output pointer per
+    array (``d_<var>``; ``d2_<var>`` or ``d2_<var>_<var>`` for Hessians; ``out_<name>``
+    for ``order=0``). JAX, PyTorch, Julia, Rust and Fortran take and return their own
+    arrays (``symdiff.derivatives.formula_langs``).
 
     The SymPy work (closed forms, common subexpressions, printing) runs within
     ``sympy_seconds`` (None: ``symdiff.budget.SYMPY_SECONDS``, 10 s).
 
-    Raises ``ShapeError`` for a non-scalar ``f``, ``ClosedFormError`` when an array
-    gradient has no form this language can print within ``MAX_ELEMENTS``, when SymPy
+    Raises ``ShapeError`` for a non-scalar ``f`` with ``order=2``, ``ClosedFormError`` when
+    an array has no form this language can print within ``MAX_ELEMENTS``, when SymPy
     needs longer than ``sympy_seconds`` or fails, and ``SymdiffError`` for an unknown
-    ``lang`` or a name the generated code cannot use.
+    ``lang`` or ``order`` or a name the generated code cannot use.
 
     >>> import symdiff as sd
     >>> x = sd.var("x")
@@ -105,6 +115,17 @@ def formula(f: Node, wrt: Union[Node, Sequence[Node], None] = None, lang: str = 
     >>> exec(formula(x**2 + 3, x, lang="python"), namespace)
     >>> namespace["grad_f"](7.0)
     14.0
+    >>> y = sd.var("y")
+    >>> print(formula(x**2 * y, [x, y], order=2))
+    t0 = 2*x
+    d2f/dx2 = 2*y
+    d2f/dxdy = t0
+    d2f/dydx = t0
+    d2f/dy2 = 0
+    >>> v = sd.var("v", (2,))
+    >>> exec(formula(sd.sum(v**3), v, lang="python", order=2), namespace)
+    >>> namespace["hess_f"]([1.0, 2.0]).tolist()
+    [[6.0, 0.0], [0.0, 12.0]]
     """
     if not isinstance(lang, str) or lang not in LANGUAGES:   # an array `in` a tuple raised
         raise SymdiffError(f"formula(): unknown language {shown(lang)}; choose one of "
@@ -113,75 +134,29 @@ def formula(f: Node, wrt: Union[Node, Sequence[Node], None] = None, lang: str = 
         f = as_function(f, "sd.formula", context=wrt)
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         raise SymdiffError(f"formula(): name {name!r} is not a valid identifier")
-    order = topological([f])
-    leaves = graph_leaves(order)
+    order_nodes = topological([f])
+    leaves = graph_leaves(order_nodes)
     single = False
     if wrt is None:
-        wrt_list = sorted((n for n in leaves.values() if n.op == "var" or n.requires_grad),
-                          key=lambda n: n.name)
+        pick = (lambda n: True) if order == 0 else (lambda n: n.op == "var" or n.requires_grad)
+        wrt_list = sorted((n for n in leaves.values() if pick(n)), key=lambda n: n.name)
     else:   # leaves, matched to f's by name and shape; errors name sd.formula
         wrt_list, single = check_wrt(f, wrt, "sd.formula", leaves=leaves)
-    grads = _grad(f, wrt_list, "sd.formula", "wrt", "many")   # checks f is scalar
-    names = [w.name for w in wrt_list]
-    if len(set(names)) != len(names):
-        raise SymdiffError(f"formula(): a variable is listed twice in wrt: {names}")
-    others = sorted((n for n in leaves.values() if n.name not in set(names)),
-                    key=lambda n: n.name)
-    job = _Job(f, name, wrt_list, grads, wrt_list + others, single,
-               all(n.shape == () for n in order))
+    taken = {w.name for w in wrt_list}
+    others = sorted((n for n in leaves.values() if n.name not in taken), key=lambda n: n.name)
+    if order == 0 and (name in _FUNCTION_CLASHES or c_reserved(name)):
+        raise SymdiffError(f"formula(order=0): name {name!r} is the generated function's "
+                           "name and would hide a name the code uses; choose another")
+    job = make_job(f, wrt_list, single, order, name, others)
     text = {"sympy": _sympy_text, "latex": _latex_text, "python": _python_text,
             "c": _c_text}.get(lang) or (lambda job: _other_text(job, lang))
-    return within(sympy_seconds, f"sd.formula(lang={lang!r}) of d{name}/d("
-                  f"{', '.join(w.name for w in wrt_list)})", text, job)
+    shown_order = "" if order == 1 else f", order={order}"
+    return within(sympy_seconds, f"sd.formula(lang={lang!r}{shown_order}) of {job.about()}",
+                  text, job)
 
 
-class _Job:
-    """What every language needs: the function, its gradients and the code's arguments."""
-
-    def __init__(self, f: Node, name: str, wrt: list, grads: list, args: list, single: bool,
-                 scalar: bool):
-        self.f, self.name, self.wrt, self.grads = f, name, wrt, grads
-        self.args, self.single, self.scalar = args, single, scalar
-
-    def element_count(self) -> int:
-        return sum(_element_work(n) for n in topological(self.grads)) if self.grads else 0
-
-    def explicit_forms(self) -> list:
-        count = self.element_count()
-        if count > MAX_ELEMENTS:
-            raise ClosedFormError(
-                f"the element-by-element form of d{self.name}/d({', '.join(self._names())}) "
-                f"would take about {count} element operations (limit MAX_ELEMENTS = "
-                f"{MAX_ELEMENTS}); use a matrix form or smaller arrays")
-        return [build(g, explicit=True) for g in self.grads]
-
-    def forms(self) -> list:
-        """Closed forms for reading: matrix forms, element forms where none exists."""
-        if self.scalar:
-            return [build(g) for g in self.grads]
-        out = []
-        for g in self.grads:
-            try:
-                out.append(build(g))
-            except ClosedFormError:
-                if self.element_count() > MAX_ELEMENTS:
-                    raise
-                out.append(build(g, explicit=True))
-        return out
-
-    def _names(self) -> list:
-        return [w.name for w in self.wrt]
-
-
-def _element_work(n: Node) -> int:
-    """About how many terms the element form of ``n`` spells out."""
-    size = max(n.size, 1)
-    if n.is_leaf or PRIMITIVES[n.op].kind == "elementwise" or n.op in _MOVES:
-        return size
-    if n.op == "matmul":
-        return size * max(n.args[0].shape[-1] if n.args[0].shape else 1, 1)
-    # reductions, det, inv, ...: every output element may use every input element
-    return size * sum(max(a.size, 1) for a in n.args)
+# a function of one of these names (order=0) would hide a module or builtin the code calls
+_FUNCTION_CLASHES = frozenset({"numpy", "math", "torch", "jax", "float", "abs"})
 
 
 # ---------------------------------------------------------------------------
@@ -268,45 +243,47 @@ def _cse(forms: Sequence[Any], taken: set) -> tuple[list, list]:
 # sympy and latex
 # ---------------------------------------------------------------------------
 
-def _sympy_text(job: _Job) -> str:
+def _sympy_text(job: Job) -> str:
     reps, reduced = _cse(job.forms(), {a.name for a in job.args})
     lines = [f"{s} = {v}" for s, v in reps]
-    lines += [f"d{job.name}/d{w.name} = {e}" for w, e in zip(job.wrt, reduced)]
+    lines += [f"{o.label} = {e}" for o, e in zip(job.outs, reduced)]
     return "\n".join(lines)
 
 
-def _latex_text(job: _Job) -> str:
+def _latex_text(job: Job) -> str:
     reps, reduced = _cse(job.forms(), {a.name for a in job.args})
-    fname = sympy.latex(sympy.Symbol(job.name))
     lines = [f"{sympy.latex(s)} &= {paper_latex(v)}" for s, v in reps]
-    lines += [rf"\frac{{\partial {fname}}}{{\partial {sympy.latex(sympy.Symbol(w.name))}}} "
-              f"&= {paper_latex(e)}" for w, e in zip(job.wrt, reduced)]
+    lines += [f"{o.latex} &= {paper_latex(e)}" for o, e in zip(job.outs, reduced)]
     return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
 
-def _other_text(job: _Job, lang: str) -> str:
-    """JAX, PyTorch, Julia, Rust, Fortran (``formula_langs``): scalar variables only."""
-    arrays = [a.name for a in job.args if a.shape != ()]
-    if arrays:
-        raise SymdiffError(f"formula(lang={lang!r}) writes functions of scalar variables; "
-                           f"{', '.join(arrays)} are arrays: use lang='python' or 'c'")
+def _other_text(job: Job, lang: str) -> str:
+    """JAX, PyTorch, Julia, Rust, Fortran (``formula_langs``): element forms; JAX and
+    PyTorch first try size-generic code from the matrix form (``array_code``)."""
+    if lang in TARGETS and not job.scalar:
+        try:
+            return python_generic(job, _cse, _safe, python_return, TARGETS[lang])
+        except _NO_GENERIC:
+            pass
     args = [a.name for a in job.args]
-    reps, reduced = _cse([build(g) for g in job.grads], set(args))
-    return TEXTS[lang](Code(job.name, args, [w.name for w in job.wrt], job.single, reps,
-                            reduced, short_text(job.f)))
+    forms = [build(g) for g in job.grads] if job.scalar else job.explicit_forms()
+    outputs = output_names(job, set(args))
+    reps, reduced = _cse(forms, set(args) | set(outputs))
+    return TEXTS[lang](Code(job.function, args, outputs, job.layout, reps,
+                            reduced, short_text(job.f), job.what,
+                            [a.shape for a in job.args], [o.shape for o in job.outs]))
 
 
 # ---------------------------------------------------------------------------
 # python
 # ---------------------------------------------------------------------------
 
-def _python_text(job: _Job) -> str:
+def _python_text(job: Job) -> str:
     if job.scalar:
         return _python_source(job, job.forms(), matrix=False)
     try:   # -- issue 15: size-generic code from the matrix form first
         return _python_generic(job)
-    except (ClosedFormError, NotImplementedError, TypeError, ValueError, AttributeError,
-            LookupError, GenericUnavailable):
+    except _NO_GENERIC:
         pass
     try:
         return _python_source(job, [build(g) for g in job.grads], matrix=True)
@@ -315,7 +292,17 @@ def _python_text(job: _Job) -> str:
         return _python_source(job, job.explicit_forms(), matrix=False)
 
 
-def _python_source(job: _Job, forms: list, matrix: bool) -> str:
+def python_return(job: Job, outs: list) -> list:
+    """The ``return`` lines of generated Python: one value, a tuple, or tuples of blocks."""
+    grouped = blocks_of(outs, job)
+    if job.layout == "single":
+        return [f"return {grouped[0]}"]
+    if job.layout == "tuple":
+        return ["return ("] + [f"    {o}," for o in grouped] + [")"]
+    return ["return ("] + [f"    ({', '.join(row)},)," for row in grouped] + [")"]
+
+
+def _python_source(job: Job, forms: list, matrix: bool) -> str:
     arg_names = [a.name for a in job.args]
     reps, reduced = _cse(forms, set(arg_names))
     p = FormulaNumPyPrinter()
@@ -330,14 +317,14 @@ def _python_source(job: _Job, forms: list, matrix: bool) -> str:
         body.append(f"{a.name} = {conv}")
     body += [f"{s} = {p.doprint(v)}" for s, v in reps]
     outs = []
-    for w, e in zip(job.wrt, reduced):
+    for o, e in zip(job.outs, reduced):
         text = p.doprint(e)
-        if w.shape == ():
+        if o.shape == ():
             outs.append(f"float(numpy.reshape({text}, ()))" if matrix else text)
         elif matrix:
-            mshape = (w.shape[0], 1) if len(w.shape) == 1 else w.shape
+            mshape = (o.shape[0], 1) if len(o.shape) == 1 else o.shape
             outs.append(f"numpy.array(numpy.broadcast_to({text}, {mshape}), "
-                        f"dtype=numpy.float64).reshape({w.shape})")
+                        f"dtype=numpy.float64).reshape({o.shape})")
         else:
             outs.append(f"numpy.asarray({text}, dtype=numpy.float64)")
     modules = sorted({"numpy"} | {m.split(".")[0] for m in p.module_imports})
@@ -346,23 +333,23 @@ def _python_source(job: _Job, forms: list, matrix: bool) -> str:
     if clash:
         raise SymdiffError(f"formula(lang='python'): variable name(s) {', '.join(clash)} "
                            "would shadow a name the generated code uses; rename them")
-    if job.single:
-        ret = [f"return {outs[0]}"]
-    else:
-        ret = ["return ("] + [f"    {o}," for o in outs] + [")"]
-    doc = f"d{job.name}/d({', '.join(w.name for w in job.wrt)})"
-    lines = [f'"""Gradient of {job.name} = {_safe(short_text(job.f), chr(34) * 3)}, '
+    lines = [f'"""{job.what} of {job.name} = {_safe(short_text(job.f), chr(34) * 3)}, '
              f'generated by symdiff.formula."""']
     lines += [f"import {m}" for m in modules]
-    lines += ["", "", f"def grad_{job.name}({', '.join(arg_names)}):",
-              f'    """{doc}"""']
-    lines += [f"    {line}" for line in body + ret]
+    lines += ["", "", f"def {job.function}({', '.join(arg_names)}):",
+              f'    """{job.about()}"""']
+    lines += [f"    {line}" for line in body + python_return(job, outs)]
     return "\n".join(lines) + "\n"
 
 
 # -- issue 15: size-generic numpy code (symdiff.derivatives.matrix_code) ---------------
-def _python_generic(job: _Job) -> str:
-    return python_generic(job, _cse, _safe)
+# what stops generic code: no matrix form, one a printer cannot print, a size no argument has
+_NO_GENERIC = (ClosedFormError, NotImplementedError, TypeError, ValueError, AttributeError,
+               LookupError, GenericUnavailable)
+
+
+def _python_generic(job: Job) -> str:
+    return python_generic(job, _cse, _safe, python_return)
 
 
 def _safe(text: str, bad: str) -> str:
@@ -374,33 +361,39 @@ def _safe(text: str, bad: str) -> str:
 # C
 # ---------------------------------------------------------------------------
 
+def output_names(job: Job, taken: set) -> list:
+    """The output arguments' names (``d_x``, ``d2_x_y``, ``out_f``), with more ``d``s in
+    front until none is an argument's (or another name in ``taken``)."""
+    prefix = ""
+    while any(prefix + o.out in taken for o in job.outs):
+        prefix += "d"
+    return [prefix + o.out for o in job.outs]
+
+
 _FACTORED = ("inv", "det", "logdet", "solve", "logabsdet", "cofactor")
 """Ops whose element form writes a matrix inverse or determinant out entry by entry."""
 
 
-def _matrix_c(job: _Job) -> bool:
-    """Whether C comes from the matrix form: an inverse, determinant or solve in the
-    gradients, or an element form past ``MAX_ELEMENTS``."""
+def _matrix_c(job: Job) -> bool:
+    """Whether C comes from the matrix form: an inverse, determinant or solve in what is
+    printed, or an element form past ``MAX_ELEMENTS``."""
     if any(n.op in _FACTORED for n in topological(job.grads)):
         return True
     return job.element_count() > MAX_ELEMENTS
 
 
-def _c_text(job: _Job) -> str:
+def _c_text(job: Job) -> str:
     arg_names = [a.name for a in job.args]
-    bad = c_name_clashes(arg_names)
+    bad = c_name_clashes(arg_names + [job.function])
     if bad:
         raise SymdiffError(f"formula(lang='c'): name(s) {', '.join(bad)} are not ASCII, "
                            "which C names must be; rename them")
     # names C reserves (pow, int, HUGE_VALF, M_LN2) get a trailing underscore: pow_
     c = c_identifiers(arg_names)
-    out_prefix = "d_"
-    while any(out_prefix + w.name in arg_names or out_prefix + w.name in c.values()
-              for w in job.wrt):
-        out_prefix = "d" + out_prefix
     if not job.scalar and _matrix_c(job):   # -- issue 15: C from the matrix form
         try:
-            return c_matrix(job, _cse, _safe, c, out_prefix)
+            return c_matrix(job, _cse, _safe, c,
+                            output_names(job, set(arg_names) | set(c.values())))
         except (MatrixCUnavailable, ClosedFormError, NotImplementedError, TypeError,
                 ValueError, AttributeError, LookupError):
             pass
@@ -410,15 +403,15 @@ def _c_text(job: _Job) -> str:
     shaped = {sympy.IndexedBase(a.name): sympy.IndexedBase(a.name, shape=a.shape)
               for a in job.args if a.shape != ()}
     forms = [e.xreplace(shaped) if shaped and hasattr(e, "xreplace") else e for e in forms]
-    taken = set(arg_names) | set(c.values()) | {out_prefix + w.name for w in job.wrt}
+    outs = output_names(job, set(arg_names) | set(c.values()))
+    taken = set(arg_names) | set(c.values()) | set(outs)
     reps, reduced = _cse(forms, taken)
     params = [f"double {c[a.name]}" if a.shape == () else f"const double *{c[a.name]}"
               for a in job.args]
-    params += [f"double *{out_prefix}{w.name}" for w in job.wrt]
+    params += [f"double *{out}" for out in outs]
     body = [f"const double {s} = {p.doprint(v)};" for s, v in reps]
-    for w, e in zip(job.wrt, reduced):
-        out = out_prefix + w.name
-        if w.shape == ():
+    for o, out, e in zip(job.outs, outs, reduced):
+        if o.shape == ():
             body.append(f"*{out} = {p.doprint(e)};")
         else:
             for k, elem in enumerate(_flatten([e])[0]):
@@ -428,14 +421,19 @@ def _c_text(job: _Job) -> str:
     if arrays:
         note = ("\n   Arrays are row-major and flat: "
                 + "; ".join(f"{a.name} has shape {a.shape}" for a in arrays) + ".")
+    shaped_outs = [(out, o.shape) for o, out in zip(job.outs, outs) if o.shape != ()]
+    if shaped_outs:
+        note += ("\n   Outputs, row-major: "
+                 + "; ".join(f"{out} has shape {shape}" for out, shape in shaped_outs) + ".")
     renamed = [f"{k} is {v}" for k, v in c.items() if k != v]
     if renamed:
         note += f"\n   Names C reserves are renamed: {', '.join(renamed)}."
-    head = (f"/* Gradient of {job.name} = {_safe(short_text(job.f), '*/')} with respect to "
-            f"{', '.join(w.name for w in job.wrt) or 'nothing'}, generated by "
-            f"symdiff.formula.{note} */")
+    wrt = f" with respect to {', '.join(w.name for w in job.wrt) or 'nothing'}" \
+        if job.order else ""
+    head = (f"/* {job.what} of {job.name} = {_safe(short_text(job.f), '*/')}{wrt}, "
+            f"generated by symdiff.formula.{note} */")
     lines = [head, "#include <math.h>", "",
-             f"void grad_{job.name}({', '.join(params) or 'void'})", "{"]
+             f"void {job.function}({', '.join(params) or 'void'})", "{"]
     lines += [f"    {line}" for line in body]
     lines.append("}")
     return "\n".join(lines) + "\n"

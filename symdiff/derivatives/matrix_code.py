@@ -15,7 +15,7 @@ Common subexpressions become one temporary each (the caller's ``sympy.cse``). A 
 that no argument has (a reshape to a new length) cannot be made generic: then
 ``GenericUnavailable`` is raised and the caller falls back to fixed-size code.
 
-May import numpy, SymPy, ``symdiff.errors``, ``symdiff.symbolic`` and
+May import numpy, SymPy, ``symdiff.errors``, ``symdiff.graph``, ``symdiff.symbolic`` and
 ``symdiff.derivatives.printers``.
 
 >>> import sympy
@@ -28,12 +28,13 @@ May import numpy, SymPy, ``symdiff.errors``, ``symdiff.symbolic`` and
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Optional
 
 import sympy
 
 from symdiff.derivatives.printers import PYTHON_GLOBALS, FormulaNumPyPrinter
 from symdiff.errors import SymdiffError
+from symdiff.graph.walks import topological
 from symdiff.symbolic.closed_form import build
 from symdiff.symbolic.display import short_text
 from symdiff.symbolic.outer import outer_products
@@ -130,6 +131,13 @@ class GenericPrinter(FormulaNumPyPrinter):
     def _print_Identity(self, expr: Any) -> str:
         return f"{self._module_format('numpy.eye')}({self._size(expr.shape[0])})"
 
+    def _print_named(self, expr: Any) -> str:
+        # symdiff.symbolic.named's functions (softmax, logsumexp, norm, sum) spelled out in
+        # SymPy's own classes, which the printer knows
+        return self._print(expr.doit(deep=False))
+
+    _print_Softmax = _print_LogSumExp = _print_Norm = _print_Total = _print_named
+
     def _print_MatMul(self, expr: Any) -> str:
         coeff, mats = expr.as_coeff_matrices()
         text = " @ ".join(self.parenthesize(m, 60) for m in mats)
@@ -141,57 +149,110 @@ class GenericPrinter(FormulaNumPyPrinter):
             f"{self.parenthesize(coeff, 60)}*({text})"
 
 
-def size_names(args: list) -> dict[int, str]:
+class Target:
+    """How generated code spells its array library: numpy here; JAX and PyTorch in
+    ``symdiff.derivatives.array_code``. Each text is a format with ``{a}`` an argument,
+    ``{k}`` an axis, ``{t}`` an expression and ``{s}`` a shape."""
+    lang = "python"
+    imports = ("numpy",)
+    printer: Any = None                 # the class: GenericPrinter or a subclass
+    convert = "numpy.asarray({a}, dtype=numpy.float64)"
+    column = "numpy.reshape({t}, (-1, 1))"
+    size = "numpy.shape({a})[{k}]"
+    scalar_out = "float(numpy.reshape({t}, ()))"
+    array_out = "numpy.array(numpy.broadcast_to({t}, {s}), dtype=numpy.float64)"
+    globals_used = PYTHON_GLOBALS
+
+    def modules(self, used: Mapping[str, Any]) -> list:
+        """The modules to import, given the printer's ``module_imports``."""
+        return sorted(set(self.imports) | {m.split(".")[0] for m in used})
+
+    def preamble(self, job: Any) -> list:
+        """Lines after the arguments' conversion (PyTorch's dtype)."""
+        return []
+
+
+def size_names(args: list, target: Optional[Target] = None) -> dict[int, str]:
     """Number -> the text of an argument's dimension of that size (the first found), for
     arguments that are arrays (1-D ones are columns: their length)."""
+    size = (target or Target()).size
     sizes: dict[int, str] = {}
     for a in args:
         for k, n in enumerate(a.shape):
-            sizes.setdefault(int(n), f"numpy.shape({a.name})[{k}]")
+            sizes.setdefault(int(n), size.format(a=a.name, k=k))
     return sizes
 
 
-def python_generic(job: Any, cse: Callable[..., tuple], safe: Callable[[str, str], str]
+def _mean_guards(job: Any, p: GenericPrinter) -> list:
+    """Lines that refuse sizes a mean was not taken over: the closed form holds its 1/n as
+    a number (``-0.25*A.T*...``), which would be silently wrong for another n."""
+    sizes: set = set()
+    for n in topological([job.f] + list(job.grads)):
+        if n.op != "mean":
+            continue
+        shape = n.args[0].shape
+        axis = n.params.get("axis")
+        axes = range(len(shape)) if axis is None else \
+            [axis] if isinstance(axis, int) else list(axis)
+        sizes |= {int(shape[a]) for a in axes if shape[a] != 1}
+    lines = []
+    for n in sorted(sizes):
+        text = p._size(n)   # GenericUnavailable when no argument has it
+        lines += [f"if {text} != {n}:   # a mean's 1/{n} is a number in this formula",
+                  f"    raise ValueError('{job.function}() was generated for a mean over {n} "
+                  "entries: generate it again for this size')"]
+    return lines
+
+
+def python_generic(job: Any, cse: Callable[..., tuple], safe: Callable[[str, str], str],
+                   returns: Callable[[Any, list], list], target: Optional[Target] = None
                    ) -> str:
-    """The module text of ``sd.formula(lang="python")`` for ``job`` (``formula._Job``) as
-    numpy code for arrays of any size; ``cse`` and ``safe`` are formula's common
-    subexpressions and docstring guard."""
+    """The module text of ``sd.formula(lang="python")`` for ``job``
+    (``formula_job.Job``) as numpy code for arrays of any size (JAX or PyTorch code with
+    ``target``); ``cse``, ``safe`` and ``returns`` are formula's common subexpressions,
+    docstring guard and return lines."""
+    target = target or Target()
     arg_names = [a.name for a in job.args]
     forms = [prepared(build(g)) for g in job.grads]
     reps, reduced = cse(forms, set(arg_names))
-    p = GenericPrinter(size_names(job.args))
+    p = (target.printer or GenericPrinter)(size_names(job.args, target))
     body = []
     for a in job.args:
         if a.shape == ():
             continue
-        conv = f"numpy.asarray({a.name}, dtype=numpy.float64)"
+        conv = target.convert.format(a=a.name)
         if len(a.shape) == 1:   # the matrix form's columns, of whatever length is given
-            conv = f"numpy.reshape({conv}, (-1, 1))"
+            conv = target.column.format(t=conv)
         body.append(f"{a.name} = {conv}")
+    guards = _mean_guards(job, p)
+    body += guards
+    body += target.preamble(job)
     body += [f"{s} = {p.doprint(v)}" for s, v in reps]
     outs = []
-    for w, e in zip(job.wrt, reduced):
+    for o, e in zip(job.outs, reduced):
         text = p.doprint(e)
-        if w.shape == ():
-            outs.append(f"float(numpy.reshape({text}, ()))")
-        elif len(w.shape) == 1:
-            outs.append(f"numpy.array(numpy.broadcast_to({text}, numpy.shape({w.name})), "
-                        "dtype=numpy.float64).reshape(-1)")
-        else:
-            outs.append(f"numpy.array(numpy.broadcast_to({text}, numpy.shape({w.name})), "
-                        "dtype=numpy.float64)")
-    modules = sorted({"numpy"} | {m.split(".")[0] for m in p.module_imports})
-    clash = sorted(set(arg_names) & (set(modules) | PYTHON_GLOBALS))
+        if o.shape == ():
+            outs.append(target.scalar_out.format(t=text))
+            continue
+        if len(o.shape) > 2:
+            raise GenericUnavailable(f"an output of {len(o.shape)} dimensions")
+        # every size of the output read from the arguments (a Jacobian's rows are f's)
+        shape = ", ".join(p._size(n) for n in o.shape)
+        mshape = f"({shape}, 1)" if len(o.shape) == 1 else f"({shape})"
+        out = target.array_out.format(t=text, s=mshape)
+        outs.append(out + ".reshape(-1)" if len(o.shape) == 1 else out)
+    modules = target.modules(p.module_imports)
+    roots = {m.split(".")[0] for m in modules}
+    clash = sorted(set(arg_names) & (roots | target.globals_used))
     if clash:
-        raise SymdiffError(f"formula(lang='python'): variable name(s) {', '.join(clash)} "
-                           "would shadow a name the generated code uses; rename them")
-    ret = [f"return {outs[0]}"] if job.single else \
-        ["return ("] + [f"    {o}," for o in outs] + [")"]
-    doc = (f"d{job.name}/d({', '.join(w.name for w in job.wrt)}), for arrays of any "
-           "size (the sizes are read from the arguments)")
-    lines = [f'"""Gradient of {job.name} = {safe(short_text(job.f), chr(34) * 3)}, '
+        raise SymdiffError(f"formula(lang={target.lang!r}): variable name(s) "
+                           f"{', '.join(clash)} would shadow a name the generated code "
+                           "uses; rename them")
+    doc = (f"{job.about()}, for arrays of any size (the sizes are read from the "
+           "arguments)")
+    lines = [f'"""{job.what} of {job.name} = {safe(short_text(job.f), chr(34) * 3)}, '
              f'generated by symdiff.formula."""']
     lines += [f"import {m}" for m in modules]
-    lines += ["", "", f"def grad_{job.name}({', '.join(arg_names)}):", f'    """{doc}"""']
-    lines += [f"    {line}" for line in body + ret]
+    lines += ["", "", f"def {job.function}({', '.join(arg_names)}):", f'    """{doc}"""']
+    lines += [f"    {line}" for line in body + returns(job, outs)]
     return "\n".join(lines) + "\n"

@@ -7,7 +7,8 @@ function a printer does not know is printed through its rewrite rules
 (``RewritingPrinter``). ``FormulaCPrinter`` prints each variable under its C name
 (``symdiff.derivatives.c_names``: ``pow`` becomes ``pow_``); ``c_name_clashes`` says which
 names C cannot spell at all (not ASCII). ``PYTHON_GLOBALS`` are the names generated Python
-uses besides its arguments, which a variable may not shadow.
+uses besides its arguments, which a variable may not shadow (``ValueError``: the size-generic
+code refuses a size its formula does not hold for).
 
 May import: sympy, ``symdiff.derivatives.c_names``.
 
@@ -31,7 +32,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from symdiff.derivatives.c_names import C_KEYWORDS, c_identifiers, c_reserved  # noqa: F401
 
-PYTHON_GLOBALS = frozenset({"float", "abs"})
+PYTHON_GLOBALS = frozenset({"float", "abs", "ValueError"})
 """Builtins generated Python calls (besides the modules it imports): a variable of one of
 these names would shadow it. ``tests/reliability/test_generated_names.py`` reads every name the
 generated code of each op's derivative uses, to keep this list whole."""

@@ -150,9 +150,13 @@ def test_unknown_language_lists_the_languages():
         assert repr(lang) in str(e.value)
 
 
-def test_non_scalar_f_is_a_shape_error():
-    with pytest.raises(sd.ShapeError):
-        formula(sd.var("v", (3,)) * 2, sd.var("v", (3,)))
+def test_non_scalar_f_gives_its_jacobian_and_no_hessian():
+    v = sd.var("v", (3,))
+    assert formula(v * x, [v, x], lang="python").count("def jac_f(v, x):") == 1
+    with pytest.raises(sd.ShapeError, match="a Hessian needs a scalar f"):
+        formula(v * 2, v, order=2)
+    with pytest.raises(sd.SymdiffError, match="order must be 0"):
+        formula(x * 2, x, order=3)
 
 
 def test_c_refuses_arrays_above_the_element_limit_without_a_matrix_form():

@@ -1,6 +1,7 @@
 """sd.formula's JAX, PyTorch, Julia, Rust and Fortran: each output is run or compiled and its
 numbers compared with symdiff's own gradient (Julia, Rust and Fortran where the toolchain is
-on the machine: CI installs gfortran; rustc is there; Julia is not packaged by Debian)."""
+on the machine: CI installs gfortran; rustc is there; Julia is not packaged by Debian).
+Functions of array variables, Jacobians and Hessians: tests/derivatives/test_formula_arrays.py."""
 from __future__ import annotations
 
 import shutil
@@ -84,8 +85,6 @@ def test_julia_text_and_run_where_julia_is(tmp_path):
 
 
 @pytest.mark.parametrize("lang", ["jax", "pytorch", "julia", "rust", "fortran"])
-def test_one_variable_and_arrays(lang):
+def test_one_variable(lang):
     text = sd.formula(x ** 2, x, lang=lang)
     assert "grad_f" in text and "2" in text
-    with pytest.raises(sd.SymdiffError, match="are arrays: use lang='python' or 'c'"):
-        sd.formula(sd.sum(sd.var("W", (2,)) ** 2), lang=lang)

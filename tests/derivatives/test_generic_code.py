@@ -1,5 +1,6 @@
 """sd.formula(lang="python") of matrix gradients: size-generic numpy from the matrix form
 (numpy.linalg.solve for inverses, sizes read from the arguments), in bounded time."""
+import re
 import time
 
 import numpy as np
@@ -61,3 +62,85 @@ def test_outer_products_print_as_outer_products():
     for n, k in ((3, 4), (5, 2)):
         av, Xv, bv = rng.normal(size=n), rng.normal(size=(n, k)), rng.normal(size=k)
         np.testing.assert_allclose(grad_f(Xv, av, bv), np.outer(av, bv))
+
+
+# ---- the same generic code in JAX and PyTorch (symdiff.derivatives.array_code) ----------
+
+def _problems(n):
+    """(f, wrt, order) at size n: each has a matrix form the generic code prints."""
+    A, x, y = sd.var("A", (n + 1, n)), sd.var("x", (n,)), sd.var("y", (n + 1,))
+    t = sd.var("t", (n + 1,))
+    f_nll, S = nll(n)
+    return {
+        "nll": (f_nll, S, 1),
+        "ridge": (sd.sum((A @ x - y) ** 2) + 0.5 * sd.sum(x ** 2), x, 1),
+        "logistic": (sd.mean(sd.log(1 + sd.exp(-t * (A @ x)))), x, 1),
+        "logsumexp": (sd.logsumexp(x), x, 1),
+        "relu": (sd.sum(sd.relu(A @ x) * y), [x, A], 1),
+        "hessian": (sd.sum(sd.exp(A @ x)), x, 2),
+        "jacobian": (sd.tanh(A @ x), x, 1),
+    }
+
+
+def _values(f, n, seed):
+    rng = np.random.default_rng(seed)
+    out = {}
+    for leaf in f.nodes():
+        if leaf.op == "var":
+            out[leaf.name] = rng.normal(size=leaf.shape)
+    if "S" in out:
+        out.update(point(n, seed))
+    return out
+
+
+def _reference(f, wrt, order, at):
+    ws = [wrt] if isinstance(wrt, sd.Node) else wrt
+    if order == 2:
+        nodes = [sd.hessian(f, wrt)]
+    else:
+        nodes = sd.jacobian(f, ws) if f.shape else sd.grad(f, ws)
+    return [np.asarray(n.eval(at)) for n in nodes]
+
+
+@pytest.mark.parametrize("lang", ["jax", "pytorch"])
+def test_jax_and_pytorch_print_the_matrix_form_for_any_size(lang):
+    if lang == "jax":
+        jax = pytest.importorskip("jax")
+        was = jax.config.jax_enable_x64
+        jax.config.update("jax_enable_x64", True)
+    else:
+        torch = pytest.importorskip("torch")
+    # JAX compiles each op at each new shape (about a second a problem): a few problems
+    # at a second size only; PyTorch: all of them at both sizes
+    chosen = {"ridge", "hessian", "logistic", "relu"} if lang == "jax" else set(_problems(3))
+    sizes = (5,) if lang == "jax" else (3, 5)
+    problems = {n: _problems(n) for n in {3, *sizes}}
+    try:
+        for name, (f, wrt, order) in problems[3].items():
+            if name not in chosen:
+                continue
+            code = sd.formula(f, wrt, lang=lang, order=order)
+            # no element indexing (x[0], A[1, 2]); sizes (numpy.shape(A)[0], A.shape[0]) aside
+            body = re.sub(r"shape(\([^)]*\))?\[\d+\]", "", code.split("\n", 1)[1])
+            assert "for arrays of any size" in code and not re.search(r"\w\[\d", body), code
+            ns: dict = {}
+            exec(compile(code, f"<{name}>", "exec"), ns)
+            fn = next(v for k, v in ns.items() if k.split("_")[0] in ("grad", "jac", "hess"))
+            for n in sizes:      # the size the code was written at, and another
+                g, w, o = problems[n][name]
+                at = _values(g, n, n)
+                ws = [w] if isinstance(w, sd.Node) else list(w)
+                names = [v.name for v in ws] + sorted(set(at) - {v.name for v in ws})
+                args = [at[k] if lang == "jax" else torch.tensor(at[k]) for k in names]
+                if name == "logistic" and n != 3:   # the mean's 1/4 is a number in the code
+                    with pytest.raises(ValueError, match="generated for a mean over 4"):
+                        fn(*args)
+                    continue
+                got = fn(*args)
+                got = [got] if isinstance(w, sd.Node) else list(got)
+                for a, b in zip(got, _reference(g, w, o, at)):
+                    np.testing.assert_allclose(np.asarray(a), b, rtol=1e-9, atol=1e-12,
+                                               err_msg=f"{lang} {name} at n={n}")
+    finally:
+        if lang == "jax":
+            jax.config.update("jax_enable_x64", was)

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 import symdiff as sd
-from symdiff.derivatives.formula import MAX_ELEMENTS, _Job, _element_work  # noqa: F401
 from test_formula import call_c, compile_c
 
 rng = np.random.default_rng(7)
@@ -91,3 +90,18 @@ def test_a_singular_matrix_gives_inf_or_nan_not_a_crash(tmp_path):
     fn = compile_c(code, tmp_path)
     (g,) = call_c(fn, [X], {"X": np.ones((3, 3))}, [X])
     assert not np.all(np.isfinite(g))
+
+
+def test_a_hessian_past_the_element_limit_is_written_from_its_matrix_form(tmp_path):
+    # the element form of this 60x60 Hessian is refused (rust and fortran still refuse
+    # it: tests/derivatives/test_formula_arrays.py); C is loops over the matrix form
+    big = sd.var("big", (60,))
+    f = sd.sum(sd.exp(big)) ** 2
+    code = sd.formula(f, big, lang="c", order=2)
+    assert "from its matrix form" in code
+    assert "void hess_f(" in code
+    fn = compile_c(code.replace("void hess_f(", "void grad_f("), tmp_path)   # its helper's name
+    point = {"big": rng.normal(size=60) / 10}
+    (h,) = call_c(fn, [big], point, [sd.var("H", (60, 60))])   # one output of H's shape
+    want = np.asarray(sd.hessian(f, big).eval(**point), dtype=float)
+    np.testing.assert_allclose(h, want, rtol=1e-9, atol=1e-9)
