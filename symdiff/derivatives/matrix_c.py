@@ -34,7 +34,6 @@ import math
 from typing import Any, Callable, Mapping
 
 import sympy
-from sympy.matrices.expressions import MatrixExpr
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
@@ -242,7 +241,7 @@ class Writer:
                 self._loop(n, f"{out}[i] = {1.0 if isinstance(e, sympy.OneMatrix) else 0.0};")
             return out
         if isinstance(e, M.diagonal.DiagonalOf):
-            a, (ar, ac) = self.matrix(e.arg), self._shape(e.arg)
+            a, (_, ac) = self.matrix(e.arg), self._shape(e.arg)
             out = self._buffer(r, c, e)
             self._loop(n, f"{out}[i] = {a}[i*{ac + 1}];")
             return out
