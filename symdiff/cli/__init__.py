@@ -33,8 +33,9 @@ prints the value, the gradient from the numeric reverse mode and the cross-check
   check; ``--latex``/``--code``, whose output is the formula, exit 2. ``0`` skips SymPy.
   Work still running after 2 s is announced by one line on stderr.
 * ``--latex`` prints the derivatives as one LaTeX ``aligned`` block instead of the plain
-  closed forms; ``--code python`` / ``--code c`` prints a gradient function's source
-  instead (both from ``sd.formula``; give one of the two). With ``--at`` as well, the
+  closed forms; ``--code python`` (``c``, ``jax``, ``pytorch``, ``julia``, ``rust``,
+  ``fortran``) prints a gradient function's source instead (both from ``sd.formula``; give
+  one of the two); ``--order 2`` makes either the Hessian. With ``--at`` as well, the
   value, gradient and check table follow the formula after a blank line; without it the
   output is exactly the formula, so ``--code python > grad.py`` gives an importable file.
 
@@ -173,7 +174,11 @@ def _parser() -> argparse.ArgumentParser:
                       help="print the derivatives as LaTeX instead of the plain closed forms")
     # no argparse choices: a bad value must give symdiff's one-line error, not usage text
     diff.add_argument("--code", metavar="LANG",
-                      help="print a gradient function's source instead: python or c")
+                      help="print a gradient function's source instead: python, c, jax, "
+                           "pytorch, julia, rust or fortran")
+    diff.add_argument("--order", default=None, metavar="K",
+                      help="with --latex or --code: 1 the gradient (the Jacobian of an array "
+                           "f; default), 2 the Hessian")
     diff.set_defaults(run=run_diff, sympy_work="the closed forms")
 
     verify = commands.add_parser(

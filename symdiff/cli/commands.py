@@ -169,7 +169,7 @@ def run_diff(args: argparse.Namespace) -> int:
     return 1
 
 
-CODE_LANGUAGES = ("python", "c")
+CODE_LANGUAGES = ("python", "c", "jax", "pytorch", "julia", "rust", "fortran")
 """The values ``--code`` accepts."""
 
 
@@ -177,6 +177,14 @@ def _formula_text(f: sd.Node, wrt: list, args: argparse.Namespace) -> Optional[s
     """The text ``--latex`` or ``--code`` asks for, or None for the plain closed forms."""
     if args.latex and args.code is not None:
         raise UsageError("--latex and --code each replace the closed forms; give only one")
+    order = getattr(args, "order", None)
+    if order is not None:
+        if not (args.latex or args.code is not None):
+            raise UsageError("--order goes with --latex or --code (the formula it prints)")
+        if order.strip() not in ("1", "2"):
+            raise UsageError(f"--order: expected 1 (the gradient or Jacobian) or 2 (the "
+                             f"Hessian), got {order!r}")
+        args.order = int(order)
     if args.code is not None:
         lang = args.code.strip().lower()
         if lang not in CODE_LANGUAGES:
@@ -190,7 +198,8 @@ def _budgeted_formula(f: sd.Node, wrt: list, lang: str, args: argparse.Namespace
     # SymPy's simplification can be exponential on nested functions: a command must not
     # hang on any text, so the formula takes its time from the command's budget
     try:
-        return run_within(args.sympy_seconds, lambda: formula(f, wrt, lang=lang))
+        order = getattr(args, "order", None) or 1
+        return run_within(args.sympy_seconds, lambda: formula(f, wrt, lang=lang, order=order))
     except OutOfTime:
         raise sd.ClosedFormError(f"SymPy did not finish the formula within the command's "
                                  f"budget of {args.sympy_seconds:g} s (its simplification of "

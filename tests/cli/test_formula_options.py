@@ -93,3 +93,22 @@ def test_c_too_large_is_a_one_line_error(capsys):
     assert code == 2
     assert_one_line_error(err)
     assert "MAX_ELEMENTS" in err and out == ""
+
+
+def test_code_in_every_language_and_the_hessian_order(capsys, tmp_path):
+    for lang, marker in (("jax", "import jax"), ("pytorch", "import torch"),
+                         ("julia", "function grad_f"), ("rust", "pub fn grad_f"),
+                         ("fortran", "subroutine grad_f")):
+        code, out, err = run(capsys, "diff", "x**3*y", "--code", lang)
+        assert code == 0 and marker in out, (lang, out, err)
+    code, out, err = run(capsys, "diff", "x**3*y", "--wrt", "x", "--code", "python",
+                         "--order", "2")
+    assert code == 0 and "def hess_f(" in out
+    namespace: dict = {}
+    exec(out, namespace)
+    assert namespace["hess_f"](2.0, 5.0)[0][0] == pytest.approx(6 * 2.0 * 5.0)   # blocks
+    for bad, says in ((["--order", "3", "--code", "c"], "expected 1"),
+                      (["--order", "2"], "goes with --latex or --code")):
+        code, out, err = run(capsys, "diff", "x**3*y", *bad)
+        assert code == 2 and says in err
+        assert_one_line_error(err)
