@@ -43,6 +43,22 @@ def cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def check_threads(threads: object) -> Optional[int]:
+    """``threads`` as given to a program: None (decided when run: ``resolve_threads``) or
+    a whole number at least 1; 0, -1, 2.0, True or "two" raise ``ValueError``.
+
+    >>> check_threads(2), check_threads(None)
+    (2, None)
+    """
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not hasattr(threads, "__index__") or \
+            threads.__index__() < 1:  # type: ignore[attr-defined]
+        raise ValueError(f"threads must be a whole number at least 1 (or None: ${ENV}, "
+                         f"else every CPU), got {threads!r}")
+    return int(threads.__index__())  # type: ignore[attr-defined]
+
+
 def resolve_threads(threads: Optional[int] = None) -> int:
     """The thread count to use: ``threads`` if given, else ``$SYMDIFF_THREADS``, else the
     CPUs this process may use. Always at least 1."""
