@@ -27,8 +27,9 @@ from .fuse import fuse_polynomials
 from .fusion import fuse_groups
 from .fusion.compiled import compiler
 from .fusion.pool import check_threads
-from .masking import keep_zeros, masked_slots
-from .primitives import PRIMITIVES, sum_to
+from .masking import masked_slots
+from .primitives import sum_to
+from .sweeps import backward_steps, forward_steps, live_for, read_rows, varies
 
 Instruction = tuple  # (primitive name, input slots, params dict)
 
@@ -89,148 +90,47 @@ class Program:
         n_inputs = self.n_inputs
         base = n_inputs + len(self.constants)
 
-        # The passes below run once per instruction of programs of 10**6 instructions
-        # (value_and_grad of a 800,000-node graph): plain loops over locals, no generator
-        # per instruction, and a shape rule asked once per (op, input shapes).
+        # the passes of numeric.sweeps, written for programs of 10**6 instructions
         shapes = self.input_shapes + [c.shape for c in self.constants]
-        rows = []
-        add_row, add_shape = rows.append, shapes.append
-        rule_memo: dict = {}
-        names: set = set()
-        for k, (name, ins, params) in enumerate(instructions):
-            row = PRIMITIVES.get(name)
-            if row is None:
-                raise KeyError(f"instruction {k}: unknown primitive {name!r}")
-            arity, limit = len(ins), base + k
-            if arity != row.arity:
-                raise ValueError(f"instruction {k}: {name} takes {row.arity} inputs, got {arity}")
-            if arity == 2:
-                a, b = ins
-                ok = 0 <= a < limit and 0 <= b < limit
-                in_shapes: tuple = (shapes[a], shapes[b]) if ok else ()
-            elif arity == 1:
-                a, = ins
-                ok = 0 <= a < limit
-                in_shapes = (shapes[a],) if ok else ()
-            else:
-                ok = not ins or (min(ins) >= 0 and max(ins) < limit)
-                in_shapes = tuple([shapes[i] for i in ins]) if ok else ()
-            if not ok:
-                raise ValueError(f"instruction {k}: {name} reads a slot not yet computed: {ins}")
-            if params:
-                names.add(name)
-                add_shape(tuple(row.shape(*in_shapes, **params)))
-                add_row((row, tuple(ins), dict(params)))
-                continue
-            key = (name, in_shapes)
-            shape = rule_memo.get(key)
-            if shape is None:  # a shape rule is a function of the shapes (and params)
-                names.add(name)
-                shape = rule_memo[key] = tuple(row.shape(*in_shapes))
-            add_shape(shape)
-            add_row((row, tuple(ins), {}))
+        rows, names = read_rows(instructions, shapes, base)
         self.shapes = shapes
         n = len(shapes)
         if not 0 <= self.output < n:
             raise ValueError(f"output slot {output} does not exist")
-        # every instruction, unfused: values() shows each node's value
-        self._unfused = rows
+        unfused = rows
         self.fused = 0
         self.kernels: list = []
         pre_masked = None
-        arrays = any(shapes)  # a shape () is falsy: False when every value is a scalar
-        if optimize and arrays:  # both fusions save passes over arrays: none on scalars
-            rows, self.fused = fuse_polynomials(self.n_inputs, self.constants, rows, shapes,
-                                                [self.output, *self.retain])
+        outputs = [self.output, *self.retain]
+        if optimize and any(shapes):  # a shape () is falsy: fusion saves passes over
+            # arrays, and there are none when every value is a scalar
+            rows, self.fused = fuse_polynomials(n_inputs, self.constants, rows, shapes, outputs)
             rows, self.kernels, pre_masked = fuse_groups(
-                self.n_inputs, self.constants, rows, shapes, [self.output, *self.retain],
-                self.wrt, self.threads, compiler() is not None)
-
-        def live_for(outputs: Iterable[int]) -> list:
-            live = [False] * n
-            for s in outputs:
-                live[s] = True
-            for k in range(len(rows) - 1, -1, -1):
-                if live[base + k]:
-                    for i in rows[k][1]:
-                        live[i] = True
-            return live
-
-        # live: slots the outputs depend on (dead-code elimination)
-        live = live_for([self.output, *self.retain])
+                n_inputs, self.constants, rows, shapes, outputs, self.wrt, self.threads,
+                compiler() is not None)
         # varies: slots that depend on a wrt input, i.e. that need a cotangent
-        varies = [False] * n
-        for w in self.wrt:
-            varies[w] = True
-        slot = base
-        for row, ins, _ in rows:
-            vjp = row.vjp
-            if len(ins) == 2:
-                a, b = ins
-                varies[slot] = (varies[a] and vjp[0] is not None) or \
-                    (varies[b] and vjp[1] is not None)
-            else:
-                for j, i in enumerate(ins):
-                    if varies[i] and vjp[j] is not None:
-                        varies[slot] = True
-                        break
-            slot += 1
-
-        # constant folding: an instruction on constants only is computed here, once
-        self.folded: dict[int, Any] = {}
-        if optimize:
-            known = [False] * n  # constants, and instructions folded into constants
-            known[n_inputs:base] = [True] * (base - n_inputs)
-            with np.errstate(all="ignore"):
-                for k, (row, ins, params) in enumerate(rows):
-                    if not ins or not live[base + k]:
-                        continue
-                    for i in ins:
-                        if not known[i]:
-                            break
-                    else:
-                        xs = [self.folded[i] if i in self.folded else
-                              self.constants[i - n_inputs] for i in ins]
-                        self.folded[base + k] = row.forward(*xs, **params)
-                        known[base + k] = True
-        folded = self.folded
-        self._forward = [(base + k, row, ins, params) for k, (row, ins, params) in enumerate(rows)
-                         if live[base + k] and base + k not in folded]
-        if self.retain:
-            live_out = live_for([self.output])
-            self._forward_for_output = [f for f in self._forward if live_out[f[0]]]
-        else:
-            self._forward_for_output = self._forward
+        flags = varies(rows, self.wrt, base, n)
         # below a where, a zero cotangent entry must stay zero through partials that are
         # nan at the untaken branch's points: those VJPs keep zeros (numeric.masking)
         # (with fused groups: the flags from before fusion, as a where inside a group still
         # puts exact zeros into the cotangents of its externals)
-        masked = pre_masked if self.kernels else masked_slots(self.n_inputs, rows, base, n) \
+        masked = pre_masked if self.kernels else masked_slots(n_inputs, rows, base, n) \
             if "where" in names else None
-        backward = []
-        add = backward.append
-        for k in range(len(rows) - 1, -1, -1):
-            slot = base + k
-            if not (live[slot] and varies[slot]):
-                continue
-            row, ins, params = rows[k]
-            vjp = row.vjp if masked is None or not masked[slot] else \
-                [keep_zeros(row, j) for j in range(row.arity)]
-            if len(ins) == 2:
-                a, b = ins
-                if varies[a] and vjp[0] is not None:
-                    steps: tuple = ((0, a, vjp[0], shapes[a]), (1, b, vjp[1], shapes[b])) \
-                        if varies[b] and vjp[1] is not None else ((0, a, vjp[0], shapes[a]),)
-                else:
-                    steps = ((1, b, vjp[1], shapes[b]),) if varies[b] and vjp[1] is not None \
-                        else ()
-            elif len(ins) == 1:
-                a = ins[0]
-                steps = ((0, a, vjp[0], shapes[a]),) if varies[a] and vjp[0] is not None else ()
-            else:
-                steps = tuple([(j, i, vjp[j], shapes[i]) for j, i in enumerate(ins)
-                               if varies[i] and vjp[j] is not None])
-            add((slot, row, ins, params, steps))
+        # live: slots the outputs depend on (dead-code elimination)
+        live, backward = backward_steps(rows, base, n, outputs, flags, masked, shapes)
+        # constant folding: an instruction on constants only is computed here, once
+        self.folded, self._forward, self._folded_rows = forward_steps(
+            rows, base, n_inputs, self.constants, live, optimize)
+        # every live instruction, unfused, for values() to show each node's value: kept
+        # only when fusion rewrote some (else the forward sweep and the folded ones are
+        # it, and 10**6 more tuples would only weigh on the garbage collector)
+        self._unfused = unfused if rows is not unfused and (self.fused or self.kernels) \
+            else None
+        if self.retain:
+            live_out = live_for(rows, base, n, [self.output])
+            self._forward_for_output = [f for f in self._forward if live_out[f[0]]]
+        else:
+            self._forward_for_output = self._forward
         self._backward = backward
         self._compiled: dict[str, Any] = {}
 
@@ -262,7 +162,11 @@ class Program:
         Runs every instruction the outputs depend on, unfused, so each graph node's own
         value is there to show or check."""
         base = self.n_inputs + len(self.constants)
-        every = [(base + k, row, ins, params) for k, (row, ins, params) in enumerate(self._unfused)]
+        if self._unfused is None:
+            every = sorted(self._forward + self._folded_rows, key=lambda step: step[0])
+        else:
+            every = [(base + k, row, ins, params)
+                     for k, (row, ins, params) in enumerate(self._unfused)]
         live = {self.output, *self.retain}
         for slot, row, ins, params in reversed(every):
             if slot in live:

@@ -1,7 +1,8 @@
 """Walks over a graph, iterative so that 100,000-node graphs never meet the recursion limit.
 
-Imports nothing of symdiff but its errors: a walk needs only each node's ``args`` (and,
-for ``graph_leaves``, a leaf's ``op``, ``name`` and ``shape``).
+Imports nothing of symdiff but its errors (and the standard library's ``gc``): a walk needs
+only each node's ``args`` (and, for ``graph_leaves``, a leaf's ``op``, ``name`` and
+``shape``).
 
 >>> import symdiff as sd
 >>> x = sd.var("x")
@@ -10,6 +11,7 @@ for ``graph_leaves``, a leaf's ``op``, ``name`` and ``shape``).
 """
 from __future__ import annotations
 
+import gc
 from typing import Any, Iterable, Optional, Sequence
 
 from symdiff.errors import SymdiffError, VariableError
@@ -30,6 +32,20 @@ def topological(roots: Iterable[Node], limit: Optional[int] = None) -> list[Node
     >>> [n.op for n in topological([x + 1, x * 2])]
     ['var', 'const', 'add', 'const', 'mul']
     """
+    # The cyclic garbage collector is paused for the walk: on a deep graph the stack of
+    # frames below holds one tuple and one iterator per level, hundreds of thousands that
+    # survive long enough to trigger full collections, each walking every object of the
+    # graph (2.5 of the 3.6 s of walking a 800,000-node chain). The walk makes no cycles.
+    if not gc.isenabled():
+        return _topological(roots, limit)
+    gc.disable()
+    try:
+        return _topological(roots, limit)
+    finally:
+        gc.enable()
+
+
+def _topological(roots: Iterable[Node], limit: Optional[int]) -> list[Node]:
     order: list[Node] = []
     seen: set[int] = set()
     mark = seen.add
@@ -46,9 +62,10 @@ def topological(roots: Iterable[Node], limit: Optional[int] = None) -> list[Node
         while stack:
             node, args = stack[-1]
             for a in args:
-                if id(a) in seen:
+                i = id(a)
+                if i in seen:
                     continue
-                mark(id(a))
+                mark(i)
                 if limit is not None and len(seen) > limit:
                     raise GraphLimitExceeded(f"the graph has more than {limit} nodes")
                 if a.args:

@@ -204,23 +204,22 @@ def _lower(nodes: list[Node], root: Node, wrt: Sequence[Node], retain: Sequence[
     instructions: list = []
     emit = instructions.append
     seen: dict[Any, int] = {}
+    first = seen.setdefault if merge else (lambda key, s: s)
     get = slot.__getitem__
     for n in interior:
         args = n.args
-        if len(args) == 1:
-            ins: tuple = (get(id(args[0])),)
-        elif len(args) == 2:
-            ins = (get(id(args[0])), get(id(args[1])))
+        if len(args) == 2:
+            ins: tuple = (get(id(args[0])), get(id(args[1])))
+        elif len(args) == 1:
+            ins = (get(id(args[0])),)
         else:
             ins = tuple([get(id(a)) for a in args])
-        params = n.params
-        key = (n.op, ins, tuple(sorted((k, _hashable(v)) for k, v in params.items()))) \
-            if params else (n.op, ins)
-        s = seen.get(key) if merge else None
-        if s is None:
-            s = base + len(instructions)
-            emit((n.op, ins, params))
-            seen[key] = s
+        op, params = n.op, n.params
+        new = base + len(instructions)
+        s = first((op, ins, tuple(sorted((k, _hashable(v)) for k, v in params.items())))
+                  if params else (op, ins), new)
+        if s == new:
+            emit((op, ins, params))
         slot[id(n)] = s
     try:
         program = Program([leaf.shape for leaf in input_leaves], constants, instructions,
