@@ -112,7 +112,7 @@ def codegen_tradeoff(nodes: int) -> dict:
     program = sd.value_and_grad(f, wrt).lowered.program
     lines = len(program._forward) + len(program._backward)
     t = time.perf_counter()
-    program(X)
+    value, grads = program(X)
     t_interp = time.perf_counter() - t
     old, cg.MAX_LINES = cg.MAX_LINES, 10**12
     try:
@@ -122,10 +122,13 @@ def codegen_tradeoff(nodes: int) -> dict:
     finally:
         cg.MAX_LINES = old
     t = time.perf_counter()
-    fn(X)
+    code_value, code_grads = fn(X)
     t_code = time.perf_counter() - t
+    same = math.isclose(code_value, float(value), rel_tol=1e-12) and \
+        math.isclose(code_grads[0], float(grads[0]), rel_tol=1e-12)
     return {"nodes": nodes, "lines": lines, "compile": t_compile, "interpreter": t_interp,
-            "code": t_code, "calls to repay": t_compile / max(t_interp - t_code, 1e-12)}
+            "code": t_code, "calls to repay": t_compile / max(t_interp - t_code, 1e-12),
+            "same": same}
 
 
 def report(rows: list[dict]) -> str:
