@@ -12,7 +12,6 @@ instruction list to ``numeric``, which checks shapes and plans both sweeps.
 """
 from __future__ import annotations
 
-import keyword
 from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -26,66 +25,13 @@ from symdiff.graph.arguments import as_function, check_wrt, match_leaves
 from symdiff.graph.node import Node
 from symdiff.graph.values import shown
 from symdiff.graph.walks import graph_leaves, leaf_text, same_leaf, topological
+from symdiff.lowering.fast import FALLBACK, MISSING, fast_binder, fast_call
 
 __all__ = ["Lowered", "ValueAndGrad", "bind", "check_threads", "evaluate", "graph_leaves",
            "lower", "lower_nodes", "value_and_grad"]
 
 
-class _Slow(Exception):
-    """The scalar fast path does not apply to this call; the general path will run."""
-
-
-_MISSING = object()
 _LEAF_OPS = ("var", "tensor", "const")
-_FALLBACK = (_Slow, TypeError, ArithmeticError, ValueError, AttributeError)
-
-
-def _to_float(v: Any) -> float:
-    t = type(v)
-    if t is int or t is bool:
-        return float(v)
-    if isinstance(v, (float, np.floating, np.integer, np.bool_)) or (
-            t is np.ndarray and v.shape == () and v.dtype.kind in "fiub"):
-        return float(v)
-    raise _Slow
-
-
-def _fast_binder(names: list[str], scalar: Any) -> Any:
-    """``fn(**values)`` calling the program's Python-float code on keyword values: the
-    W1 hot path (``vg(x=7.0)``) without dicts of arrays, shape checks or numpy calls.
-    Non-float, nan or inf values, missing or unknown names raise, and the caller then
-    takes the general path, which gives the same numbers and the proper errors."""
-    if scalar is None or not all(n.isidentifier() and not keyword.iskeyword(n)
-                                 and not n.startswith("_sd_") for n in names):
-        return None
-    checks = [f"    if type({n}) is not float: {n} = _sd_to_float({n})" for n in names]
-    finite = " and ".join(f"{n} - {n} == 0.0" for n in names) or "True"
-    source = "\n".join([
-        f"def fast(*, {', '.join(f'{n}=_sd_M' for n in names)}):" if names else "def fast():",
-        *checks,
-        f"    if not ({finite}):",
-        "        raise _sd_Slow",  # nan and inf: numpy's semantics, on the numpy path
-        f"    return _sd_scalar({', '.join(names)})",
-    ])
-    ns = {"_sd_M": _MISSING, "_sd_to_float": _to_float, "_sd_Slow": _Slow,
-          "_sd_scalar": scalar}
-    exec(compile(source, "<symdiff binder>", "exec"), ns)  # noqa: S102 - names checked above
-    return ns["fast"]
-
-
-def _fast_call(fast: Any, values: Any, kwargs: dict, leaf_ids: frozenset) -> Any:
-    if values is None:
-        return fast(**kwargs)
-    if kwargs or type(values) is not dict:
-        raise _Slow
-    named = {}
-    for k, v in values.items():
-        if type(k) is not str:
-            if id(k) not in leaf_ids:
-                raise _Slow  # a node key other than the graph's own leaf: bind checks it
-            k = k.name
-        named[k] = v
-    return fast(**named)
 
 
 class Lowered:
@@ -108,9 +54,9 @@ class Lowered:
     def fast(self, mode: str) -> Any:
         """The keyword fast path for ``"scalar"`` (value and gradients) or
         ``"scalar_forward"``, or None when the program has no scalar form."""
-        fn = self._fast.get(mode, _MISSING)
-        if fn is _MISSING:
-            fn = self._fast[mode] = _fast_binder(self.names, self.program.compiled(mode))
+        fn = self._fast.get(mode, MISSING)
+        if fn is MISSING:
+            fn = self._fast[mode] = fast_binder(self.names, self.program.compiled(mode))
         return fn
 
 
@@ -361,8 +307,8 @@ def evaluate(f: Node, values: Any = None, /, **kwargs: Any) -> Any:
     fast = lowered.fast("scalar_forward")
     if fast is not None:
         try:
-            return float(_fast_call(fast, values, kwargs, lowered.leaf_ids))
-        except _FALLBACK:
+            return float(fast_call(fast, values, kwargs, lowered.leaf_ids))
+        except FALLBACK:
             pass
     return _out(lowered.program.forward(*bind(lowered, values, kwargs)))
 
@@ -393,8 +339,8 @@ class ValueAndGrad:
         fast = self._fast
         if fast is not None:
             try:
-                value, grads = _fast_call(fast, values, kwargs, self.lowered.leaf_ids)
-            except _FALLBACK:
+                value, grads = fast_call(fast, values, kwargs, self.lowered.leaf_ids)
+            except FALLBACK:
                 pass
             else:
                 return value, (grads[0] if self.single else grads)

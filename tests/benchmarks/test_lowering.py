@@ -24,6 +24,7 @@ def test_rows_agree_with_the_float_recurrence() -> None:
         assert r["build"] > 0 and r["lower"] > 0 and r["call"] > 0, r
     text = lowering.report(rows)
     assert text.count("| yes |") == 2 and "| mixed | 6,001 |" in text
+    assert all(r["cpu ratio"] > 0 for r in rows)
 
 
 def test_chain_reference_is_the_graph() -> None:
