@@ -101,8 +101,9 @@ def lower_nodes(nodes: list[Node], root: Node, wrt: Sequence[Node] = (),
     ``retain`` and any extra roots (``value_and_grad`` walks once, for its checks and
     this). The cyclic garbage collector is paused: lowering makes a few objects per node
     and no cycles, yet on a 800,000-node graph the collections it triggers walked every
-    node again and again, over half of the time."""
-    with gc_paused(len(nodes)):
+    node again and again, over half of the time; the program's objects then go straight
+    to the collector's oldest generation (``gc_paused``'s ``promote``)."""
+    with gc_paused(len(nodes), promote=True):
         return _lower(nodes, root, wrt, retain, optimize, merge, order, threads)
 
 
@@ -326,7 +327,7 @@ class ValueAndGrad:
         f = as_function(f, "sd.value_and_grad", context=wrt)
         threads = check_threads(threads, "sd.value_and_grad")
         nodes = topological([f])  # walked once: for the checks and for lowering
-        with gc_paused(len(nodes)):
+        with gc_paused(len(nodes), promote=True):
             self.wrt, self.single = check_wrt(f, wrt, "sd.value_and_grad",
                                               leaves=graph_leaves(nodes))
             if f.size != 1:
