@@ -23,6 +23,7 @@ Imports the standard library only.
 """
 from __future__ import annotations
 
+import operator
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -52,11 +53,14 @@ def check_threads(threads: object) -> Optional[int]:
     """
     if threads is None:
         return None
-    if isinstance(threads, bool) or not hasattr(threads, "__index__") or \
-            threads.__index__() < 1:  # type: ignore[attr-defined]
+    try:
+        count = None if isinstance(threads, bool) else operator.index(threads)  # type: ignore
+    except TypeError:
+        count = None
+    if count is None or count < 1:
         raise ValueError(f"threads must be a whole number at least 1 (or None: ${ENV}, "
                          f"else every CPU), got {threads!r}")
-    return int(threads.__index__())  # type: ignore[attr-defined]
+    return count
 
 
 def resolve_threads(threads: Optional[int] = None) -> int:

@@ -52,3 +52,10 @@ def test_bad_thread_counts_are_refused_by_name(bad):
 def test_numpy_integers_are_thread_counts():
     x = sd.var("x")
     assert sd.value_and_grad(x * x, [x], threads=np.int64(2))(x=3.0) == (9.0, [6.0])
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.0, True, np.True_, "two"])
+def test_numeric_program_refuses_bad_thread_counts(bad):
+    import numeric
+    with pytest.raises(ValueError, match="threads must be a whole number at least 1"):
+        numeric.Program([()], [], [("sin", (0,), {})], output=1, wrt=[0], threads=bad)
