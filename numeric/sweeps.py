@@ -163,9 +163,8 @@ def forward_steps(rows: list, base: int, n_inputs: int, constants: Sequence[Any]
     folded_rows: list = []
     add = forward.append
     if not fold or base == n_inputs:  # no constants: nothing to fold
-        for k, (row, ins, params) in enumerate(rows):
-            if live[base + k]:
-                add((base + k, row, ins, params))
+        forward = [(slot, row, ins, params) for slot, (row, ins, params)
+                   in enumerate(rows, base) if live[slot]]
         return folded, forward, folded_rows
     known = [False] * (base + len(rows))  # constants, and instructions folded into them
     known[n_inputs:base] = [True] * (base - n_inputs)
