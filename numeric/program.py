@@ -26,8 +26,10 @@ from .errors import NumericShapeError
 from .fuse import fuse_polynomials
 from .fusion import fuse_groups
 from .fusion.compiled import compiler
-from .masking import keep_zeros, masked_slots
-from .primitives import PRIMITIVES, sum_to
+from .fusion.pool import check_threads
+from .masking import masked_slots
+from .primitives import sum_to
+from .sweeps import backward_steps, forward_steps, live_for, read_rows, varies
 
 Instruction = tuple  # (primitive name, input slots, params dict)
 
@@ -84,88 +86,51 @@ class Program:
         self.wrt = [int(w) for w in wrt]
         self.retain = [int(r) for r in retain]
         self.optimize = optimize
-        base = self.n_inputs + len(self.constants)
+        self.threads = check_threads(threads)
+        n_inputs = self.n_inputs
+        base = n_inputs + len(self.constants)
 
+        # the passes of numeric.sweeps, written for programs of 10**6 instructions
         shapes = self.input_shapes + [c.shape for c in self.constants]
-        rows = []
-        for k, (name, ins, params) in enumerate(instructions):
-            if name not in PRIMITIVES:
-                raise KeyError(f"instruction {k}: unknown primitive {name!r}")
-            row = PRIMITIVES[name]
-            if len(ins) != row.arity:
-                raise ValueError(f"instruction {k}: {name} takes {row.arity} inputs, got {len(ins)}")
-            if ins and (min(ins) < 0 or max(ins) >= base + k):
-                raise ValueError(f"instruction {k}: {name} reads a slot not yet computed: {ins}")
-            shapes.append(tuple(row.shape(*(shapes[i] for i in ins), **params)))
-            rows.append((row, tuple(ins), dict(params)))
+        rows, names = read_rows(instructions, shapes, base)
         self.shapes = shapes
         n = len(shapes)
         if not 0 <= self.output < n:
             raise ValueError(f"output slot {output} does not exist")
-        # every instruction, unfused: values() shows each node's value
-        self._all = [(base + k, row, ins, params) for k, (row, ins, params) in enumerate(rows)]
+        unfused = rows
         self.fused = 0
         self.kernels: list = []
-        self.threads = threads
         pre_masked = None
-        if optimize:
-            rows, self.fused = fuse_polynomials(self.n_inputs, self.constants, rows, shapes,
-                                                [self.output, *self.retain])
+        outputs = [self.output, *self.retain]
+        if optimize and any(shapes):  # a shape () is falsy: fusion saves passes over
+            # arrays, and there are none when every value is a scalar
+            rows, self.fused = fuse_polynomials(n_inputs, self.constants, rows, shapes, outputs)
             rows, self.kernels, pre_masked = fuse_groups(
-                self.n_inputs, self.constants, rows, shapes, [self.output, *self.retain],
-                self.wrt, threads, compiler() is not None)
-
-        def live_for(outputs: Iterable[int]) -> list:
-            live = [False] * n
-            for s in outputs:
-                live[s] = True
-            for k in range(len(rows) - 1, -1, -1):
-                if live[base + k]:
-                    for i in rows[k][1]:
-                        live[i] = True
-            return live
-
-        # live: slots the outputs depend on (dead-code elimination)
-        live = live_for([self.output, *self.retain])
+                n_inputs, self.constants, rows, shapes, outputs, self.wrt, self.threads,
+                compiler() is not None)
         # varies: slots that depend on a wrt input, i.e. that need a cotangent
-        varies = [False] * n
-        for w in self.wrt:
-            varies[w] = True
-        for k, (row, ins, _) in enumerate(rows):
-            varies[base + k] = any(varies[i] and row.vjp[j] is not None
-                                   for j, i in enumerate(ins))
-
-        # constant folding: an instruction on constants only is computed here, once
-        self.folded: dict[int, Any] = {}
-        if optimize:
-            with np.errstate(all="ignore"):
-                for k, (row, ins, params) in enumerate(rows):
-                    if live[base + k] and ins and all(
-                            self.n_inputs <= i < base or i in self.folded for i in ins):
-                        xs = [self.folded[i] if i in self.folded else
-                              self.constants[i - self.n_inputs] for i in ins]
-                        self.folded[base + k] = row.forward(*xs, **params)
-        self._forward = [(base + k, row, ins, params) for k, (row, ins, params) in enumerate(rows)
-                         if live[base + k] and base + k not in self.folded]
-        live_out = live_for([self.output])
-        self._forward_for_output = [f for f in self._forward if live_out[f[0]]]
+        flags = varies(rows, self.wrt, base, n)
         # below a where, a zero cotangent entry must stay zero through partials that are
         # nan at the untaken branch's points: those VJPs keep zeros (numeric.masking)
         # (with fused groups: the flags from before fusion, as a where inside a group still
         # puts exact zeros into the cotangents of its externals)
-        masked = pre_masked if self.kernels else masked_slots(self.n_inputs, rows, base, n) \
-            if any(row.name == "where" for row, _, _ in rows) else None
-        backward = []
-        for k in range(len(rows) - 1, -1, -1):
-            slot = base + k
-            row, ins, params = rows[k]
-            if not (live[slot] and varies[slot]):
-                continue
-            vjp = row.vjp if masked is None or not masked[slot] else \
-                [keep_zeros(row, j) for j in range(row.arity)]
-            steps = tuple((j, i, vjp[j], shapes[i]) for j, i in enumerate(ins)
-                          if varies[i] and vjp[j] is not None)
-            backward.append((slot, row, ins, params, steps))
+        masked = pre_masked if self.kernels else masked_slots(n_inputs, rows, base, n) \
+            if "where" in names else None
+        # live: slots the outputs depend on (dead-code elimination)
+        live, backward = backward_steps(rows, base, n, outputs, flags, masked, shapes)
+        # constant folding: an instruction on constants only is computed here, once
+        self.folded, self._forward, self._folded_rows = forward_steps(
+            rows, base, n_inputs, self.constants, live, optimize)
+        # every live instruction, unfused, for values() to show each node's value: kept
+        # only when fusion rewrote some (else the forward sweep and the folded ones are
+        # it, and 10**6 more tuples would only weigh on the garbage collector)
+        self._unfused = unfused if rows is not unfused and (self.fused or self.kernels) \
+            else None
+        if self.retain:
+            live_out = live_for(rows, base, n, [self.output])
+            self._forward_for_output = [f for f in self._forward if live_out[f[0]]]
+        else:
+            self._forward_for_output = self._forward
         self._backward = backward
         self._compiled: dict[str, Any] = {}
 
@@ -196,12 +161,18 @@ class Program:
 
         Runs every instruction the outputs depend on, unfused, so each graph node's own
         value is there to show or check."""
+        base = self.n_inputs + len(self.constants)
+        if self._unfused is None:
+            every = sorted(self._forward + self._folded_rows, key=lambda step: step[0])
+        else:
+            every = [(base + k, row, ins, params)
+                     for k, (row, ins, params) in enumerate(self._unfused)]
         live = {self.output, *self.retain}
-        for slot, row, ins, params in reversed(self._all):
+        for slot, row, ins, params in reversed(every):
             if slot in live:
                 live.update(ins)
         with np.errstate(all="ignore"):
-            return self._run(self._inputs(args), [a for a in self._all if a[0] in live])
+            return self._run(self._inputs(args), [a for a in every if a[0] in live])
 
     # ------------------------------------------------------------------
     def compiled(self, mode: str) -> Optional[Callable]:

@@ -23,6 +23,7 @@ Imports the standard library only.
 """
 from __future__ import annotations
 
+import operator
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +42,25 @@ def cpu_count() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):  # not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def check_threads(threads: object) -> Optional[int]:
+    """``threads`` as given to a program: None (decided when run: ``resolve_threads``) or
+    a whole number at least 1; 0, -1, 2.0, True or "two" raise ``ValueError``.
+
+    >>> check_threads(2), check_threads(None)
+    (2, None)
+    """
+    if threads is None:
+        return None
+    try:
+        count = None if isinstance(threads, bool) else operator.index(threads)  # type: ignore
+    except TypeError:
+        count = None
+    if count is None or count < 1:
+        raise ValueError(f"threads must be a whole number at least 1 (or None: ${ENV}, "
+                         f"else every CPU), got {threads!r}")
+    return count
 
 
 def resolve_threads(threads: Optional[int] = None) -> int:

@@ -1,7 +1,8 @@
 """Walks over a graph, iterative so that 100,000-node graphs never meet the recursion limit.
 
-Imports nothing of symdiff but its errors: a walk needs only each node's ``args`` (and,
-for ``graph_leaves``, a leaf's ``op``, ``name`` and ``shape``).
+Imports nothing of symdiff but its errors (and the standard library's ``gc``): a walk needs
+only each node's ``args`` (and, for ``graph_leaves``, a leaf's ``op``, ``name`` and
+``shape``).
 
 >>> import symdiff as sd
 >>> x = sd.var("x")
@@ -10,6 +11,7 @@ for ``graph_leaves``, a leaf's ``op``, ``name`` and ``shape``).
 """
 from __future__ import annotations
 
+import gc
 from typing import Any, Iterable, Optional, Sequence
 
 from symdiff.errors import SymdiffError, VariableError
@@ -30,34 +32,51 @@ def topological(roots: Iterable[Node], limit: Optional[int] = None) -> list[Node
     >>> [n.op for n in topological([x + 1, x * 2])]
     ['var', 'const', 'add', 'const', 'mul']
     """
+    # The cyclic garbage collector is paused for the walk: on a deep graph the stack of
+    # frames below holds one iterator per level, hundreds of thousands that
+    # survive long enough to trigger full collections, each walking every object of the
+    # graph (2.5 of the 3.6 s of walking a 800,000-node chain). The walk makes no cycles.
+    if not gc.isenabled():
+        return _topological(roots, limit)
+    gc.disable()
+    try:
+        return _topological(roots, limit)
+    finally:
+        gc.enable()
+
+
+def _topological(roots: Iterable[Node], limit: Optional[int]) -> list[Node]:
     order: list[Node] = []
     seen: set[int] = set()
-    mark = seen.add
-    # depth first, arguments left to right, each node after its arguments; a frame is
-    # (node, iterator over its arguments), so an edge costs one step of an iterator
+    mark, done = seen.add, order.append
+    # depth first, arguments left to right, each node after its arguments; a frame is a
+    # node and an iterator over its arguments, on two stacks (no tuple per frame), so an
+    # edge costs one step of an iterator
     for root in roots:
         if id(root) in seen:
             continue
         mark(id(root))
         if limit is not None and len(seen) > limit:
             raise GraphLimitExceeded(f"the graph has more than {limit} nodes")
-        stack = [(root, iter(root.args))]
-        push, pop = stack.append, stack.pop
-        while stack:
-            node, args = stack[-1]
-            for a in args:
-                if id(a) in seen:
+        nodes, frames = [root], [iter(root.args)]
+        push_node, push_frame, pop_node, pop_frame = \
+            nodes.append, frames.append, nodes.pop, frames.pop
+        while frames:
+            for a in frames[-1]:
+                i = id(a)
+                if i in seen:
                     continue
-                mark(id(a))
+                mark(i)
                 if limit is not None and len(seen) > limit:
                     raise GraphLimitExceeded(f"the graph has more than {limit} nodes")
                 if a.args:
-                    push((a, iter(a.args)))
+                    push_node(a)
+                    push_frame(iter(a.args))
                     break
-                order.append(a)  # a leaf: done at once
+                done(a)  # a leaf: done at once
             else:
-                pop()
-                order.append(node)
+                pop_frame()
+                done(pop_node())
     return order
 
 

@@ -12,79 +12,26 @@ instruction list to ``numeric``, which checks shapes and plans both sweeps.
 """
 from __future__ import annotations
 
-import keyword
 from typing import Any, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
 from numeric import NumericShapeError, Program
 
+from symdiff.budget import gc_paused
 from symdiff.errors import (ArgumentError, ExtraVariableError, MissingVariableError, ShapeError,
                             SymdiffError, VariableError)
 from symdiff.graph.arguments import as_function, check_wrt, match_leaves
 from symdiff.graph.node import Node
 from symdiff.graph.values import shown
 from symdiff.graph.walks import graph_leaves, leaf_text, same_leaf, topological
+from symdiff.lowering.fast import FALLBACK, MISSING, fast_binder, fast_call
 
-__all__ = ["Lowered", "ValueAndGrad", "bind", "evaluate", "graph_leaves", "lower",
-           "value_and_grad"]
-
-
-class _Slow(Exception):
-    """The scalar fast path does not apply to this call; the general path will run."""
+__all__ = ["Lowered", "ValueAndGrad", "bind", "check_threads", "evaluate", "graph_leaves",
+           "lower", "lower_nodes", "value_and_grad"]
 
 
-_MISSING = object()
 _LEAF_OPS = ("var", "tensor", "const")
-_FALLBACK = (_Slow, TypeError, ArithmeticError, ValueError, AttributeError)
-
-
-def _to_float(v: Any) -> float:
-    t = type(v)
-    if t is int or t is bool:
-        return float(v)
-    if isinstance(v, (float, np.floating, np.integer, np.bool_)) or (
-            t is np.ndarray and v.shape == () and v.dtype.kind in "fiub"):
-        return float(v)
-    raise _Slow
-
-
-def _fast_binder(names: list[str], scalar: Any) -> Any:
-    """``fn(**values)`` calling the program's Python-float code on keyword values: the
-    W1 hot path (``vg(x=7.0)``) without dicts of arrays, shape checks or numpy calls.
-    Non-float, nan or inf values, missing or unknown names raise, and the caller then
-    takes the general path, which gives the same numbers and the proper errors."""
-    if scalar is None or not all(n.isidentifier() and not keyword.iskeyword(n)
-                                 and not n.startswith("_sd_") for n in names):
-        return None
-    checks = [f"    if type({n}) is not float: {n} = _sd_to_float({n})" for n in names]
-    finite = " and ".join(f"{n} - {n} == 0.0" for n in names) or "True"
-    source = "\n".join([
-        f"def fast(*, {', '.join(f'{n}=_sd_M' for n in names)}):" if names else "def fast():",
-        *checks,
-        f"    if not ({finite}):",
-        "        raise _sd_Slow",  # nan and inf: numpy's semantics, on the numpy path
-        f"    return _sd_scalar({', '.join(names)})",
-    ])
-    ns = {"_sd_M": _MISSING, "_sd_to_float": _to_float, "_sd_Slow": _Slow,
-          "_sd_scalar": scalar}
-    exec(compile(source, "<symdiff binder>", "exec"), ns)  # noqa: S102 - names checked above
-    return ns["fast"]
-
-
-def _fast_call(fast: Any, values: Any, kwargs: dict, leaf_ids: frozenset) -> Any:
-    if values is None:
-        return fast(**kwargs)
-    if kwargs or type(values) is not dict:
-        raise _Slow
-    named = {}
-    for k, v in values.items():
-        if type(k) is not str:
-            if id(k) not in leaf_ids:
-                raise _Slow  # a node key other than the graph's own leaf: bind checks it
-            k = k.name
-        named[k] = v
-    return fast(**named)
 
 
 class Lowered:
@@ -107,9 +54,9 @@ class Lowered:
     def fast(self, mode: str) -> Any:
         """The keyword fast path for ``"scalar"`` (value and gradients) or
         ``"scalar_forward"``, or None when the program has no scalar form."""
-        fn = self._fast.get(mode, _MISSING)
-        if fn is _MISSING:
-            fn = self._fast[mode] = _fast_binder(self.names, self.program.compiled(mode))
+        fn = self._fast.get(mode, MISSING)
+        if fn is MISSING:
+            fn = self._fast[mode] = fast_binder(self.names, self.program.compiled(mode))
         return fn
 
 
@@ -123,7 +70,7 @@ def _hashable(v: Any) -> Any:
 
 def lower(root: Node, wrt: Sequence[Node] = (), retain: Sequence[Node] = (),
           extra_roots: Sequence[Node] = (), optimize: bool = True, merge: bool = True,
-          order: Optional[Sequence[Node]] = None) -> Lowered:
+          order: Optional[Sequence[Node]] = None, threads: Optional[int] = None) -> Lowered:
     """Lower ``root``'s graph into a program returning gradients for the leaves ``wrt``.
 
     ``optimize=False`` gives the plain interpreter (no fusion, no generated code), the
@@ -133,6 +80,7 @@ def lower(root: Node, wrt: Sequence[Node] = (), retain: Sequence[Node] = (),
     order to emit their instructions (each after its arguments; the reverse sweep runs
     them backwards), by default the graph's topological order. The teaching pictures use
     both, to show each node's gradient summed in the order they print the sweep.
+    ``threads`` is the program's thread count for fused steps (``check_threads``).
 
     >>> import symdiff as sd
     >>> x = sd.var("x")
@@ -140,7 +88,28 @@ def lower(root: Node, wrt: Sequence[Node] = (), retain: Sequence[Node] = (),
     >>> lowered.names, lowered.program
     (['x'], Program(1 inputs, 2 forward and 2 backward steps))
     """
+    threads = check_threads(threads, "lower")
     nodes = topological([root, *retain, *extra_roots])
+    return lower_nodes(nodes, root, wrt, retain, optimize, merge, order, threads)
+
+
+def lower_nodes(nodes: list[Node], root: Node, wrt: Sequence[Node] = (),
+                retain: Sequence[Node] = (), optimize: bool = True, merge: bool = True,
+                order: Optional[Sequence[Node]] = None,
+                threads: Optional[int] = None) -> Lowered:
+    """``lower`` on a graph already walked: ``nodes`` is ``topological`` of ``root``,
+    ``retain`` and any extra roots (``value_and_grad`` walks once, for its checks and
+    this). The cyclic garbage collector is paused: lowering makes a few objects per node
+    and no cycles, yet on a 800,000-node graph the collections it triggers walked every
+    node again and again, over half of the time; the program's objects then go straight
+    to the collector's oldest generation (``gc_paused``'s ``promote``)."""
+    with gc_paused(len(nodes), promote=True):
+        return _lower(nodes, root, wrt, retain, optimize, merge, order, threads)
+
+
+def _lower(nodes: list[Node], root: Node, wrt: Sequence[Node], retain: Sequence[Node],
+           optimize: bool, merge: bool, order: Optional[Sequence[Node]],
+           threads: Optional[int]) -> Lowered:
     leaves = graph_leaves(nodes)
     unused = set()
     for w in wrt:
@@ -158,41 +127,77 @@ def lower(root: Node, wrt: Sequence[Node] = (), retain: Sequence[Node] = (),
     constants: list = []
     const_slots: dict[Any, int] = {}
     n_inputs = len(input_leaves)
-    consts_first = [n for n in nodes if n.op == "const"]
-    for n in consts_first:
-        key = _hashable(n._value)
-        if key not in const_slots:
-            const_slots[key] = n_inputs + len(constants)
-            constants.append(n._value)
-        slot[id(n)] = const_slots[key]
+    # one pass numbers the leaves (constants first, so an instruction's slot is known
+    # when it is made); the hot loops below run once per node of graphs of 10**6 nodes,
+    # hence the locals and the special cases of one and two arguments
+    interior = []
+    keep = interior.append
+    for n in nodes:
+        op = n.op
+        if op == "const":
+            key = _hashable(n._value)
+            s = const_slots.get(key)
+            if s is None:
+                s = const_slots[key] = n_inputs + len(constants)
+                constants.append(n._value)
+            slot[id(n)] = s
+        elif op == "var" or op == "tensor":
+            slot[id(n)] = by_name[n.name]
+        else:
+            keep(n)
+    if order is not None:
+        interior = _interior_order(nodes, order)
     base = n_inputs + len(constants)
     instructions: list = []
+    emit = instructions.append
     seen: dict[Any, int] = {}
-    for n in nodes:
-        if n.op in ("var", "tensor"):
-            slot[id(n)] = by_name[n.name]
-    interior = ([n for n in nodes if n.op not in _LEAF_OPS] if order is None
-                else _interior_order(nodes, order))
+    first = seen.setdefault if merge else (lambda key, s: s)
+    get = slot.__getitem__
     for n in interior:
-        ins = tuple(slot[id(a)] for a in n.args)
-        key = (n.op, ins, tuple(sorted((k, _hashable(v)) for k, v in n.params.items()))
-               if n.params else ())
-        s = seen.get(key) if merge else None
-        if s is None:
-            s = base + len(instructions)
-            instructions.append((n.op, ins, n.params))
-            seen[key] = s
+        args = n.args
+        if len(args) == 2:
+            ins: tuple = (get(id(args[0])), get(id(args[1])))
+        elif len(args) == 1:
+            ins = (get(id(args[0])),)
+        else:
+            ins = tuple([get(id(a)) for a in args])
+        op, params = n.op, n.params
+        new = base + len(instructions)
+        s = first((op, ins, tuple(sorted((k, _hashable(v)) for k, v in params.items())))
+                  if params else (op, ins), new)
+        if s == new:
+            emit((op, ins, params))
         slot[id(n)] = s
     try:
         program = Program([leaf.shape for leaf in input_leaves], constants, instructions,
                           output=slot[id(root)], wrt=[by_name[w.name] for w in wrt],
                           retain=[slot[id(r)] for r in retain],
                           input_names=[f"{leaf.op} '{leaf.name}'" for leaf in input_leaves],
-                          optimize=optimize)
+                          optimize=optimize, threads=threads)
     except NumericShapeError as e:
         raise ShapeError(str(e)) from None
     return Lowered(program, input_leaves, slot, frozenset(unused),
                    root._cache.get("context", frozenset()))
+
+
+def check_threads(threads: Any, who: str) -> Optional[int]:
+    """``threads``: None (``$SYMDIFF_THREADS``, else every CPU this process may use) or a
+    whole number at least 1, else ``ArgumentError`` naming ``who``.
+
+    >>> check_threads(2, "sd.value_and_grad")
+    2
+    >>> check_threads(0, "sd.value_and_grad")
+    Traceback (most recent call last):
+    ...
+    symdiff.errors.ArgumentError: sd.value_and_grad: threads must be a whole number at least 1 (or None: $SYMDIFF_THREADS, else every CPU), got 0
+    """
+    if threads is None:
+        return None
+    if isinstance(threads, (int, np.integer)) and not isinstance(threads, (bool, np.bool_)) \
+            and threads >= 1:
+        return int(threads)
+    raise ArgumentError(f"{who}: threads must be a whole number at least 1 (or None: "
+                        f"$SYMDIFF_THREADS, else every CPU), got {shown(threads)}")
 
 
 def _interior_order(nodes: list[Node], order: Sequence[Node]) -> list[Node]:
@@ -303,8 +308,8 @@ def evaluate(f: Node, values: Any = None, /, **kwargs: Any) -> Any:
     fast = lowered.fast("scalar_forward")
     if fast is not None:
         try:
-            return float(_fast_call(fast, values, kwargs, lowered.leaf_ids))
-        except _FALLBACK:
+            return float(fast_call(fast, values, kwargs, lowered.leaf_ids))
+        except FALLBACK:
             pass
     return _out(lowered.program.forward(*bind(lowered, values, kwargs)))
 
@@ -317,21 +322,26 @@ class ValueAndGrad:
     ``wrt`` was a list, a single gradient when it was a single node.
     """
 
-    def __init__(self, f: Node, wrt: Union[Node, Sequence[Node]]):
+    def __init__(self, f: Node, wrt: Union[Node, Sequence[Node]],
+                 threads: Optional[int] = None):
         f = as_function(f, "sd.value_and_grad", context=wrt)
-        self.wrt, self.single = check_wrt(f, wrt, "sd.value_and_grad")
-        if f.size != 1:
-            raise ShapeError(f"value_and_grad: f has shape {f.shape}; gradients need a "
-                             "scalar (reduce it with sd.sum or sd.mean)")
-        self.lowered = lower(f, self.wrt)
+        threads = check_threads(threads, "sd.value_and_grad")
+        nodes = topological([f])  # walked once: for the checks and for lowering
+        with gc_paused(len(nodes), promote=True):
+            self.wrt, self.single = check_wrt(f, wrt, "sd.value_and_grad",
+                                              leaves=graph_leaves(nodes))
+            if f.size != 1:
+                raise ShapeError(f"value_and_grad: f has shape {f.shape}; gradients need a "
+                                 "scalar (reduce it with sd.sum or sd.mean)")
+            self.lowered = lower_nodes(nodes, f, self.wrt, threads=threads)
         self._fast = self.lowered.fast("scalar")
 
     def __call__(self, values: Any = None, /, **kwargs: Any) -> tuple:
         fast = self._fast
         if fast is not None:
             try:
-                value, grads = _fast_call(fast, values, kwargs, self.lowered.leaf_ids)
-            except _FALLBACK:
+                value, grads = fast_call(fast, values, kwargs, self.lowered.leaf_ids)
+            except FALLBACK:
                 pass
             else:
                 return value, (grads[0] if self.single else grads)
@@ -343,12 +353,21 @@ class ValueAndGrad:
         return f"value_and_grad(wrt={[w.name for w in self.wrt]}, {self.lowered.program!r})"
 
 
-def value_and_grad(f: Node, wrt: Union[Node, Sequence[Node]]) -> ValueAndGrad:
+def value_and_grad(f: Node, wrt: Union[Node, Sequence[Node]],
+                   threads: Optional[int] = None) -> ValueAndGrad:
     """Lower ``f`` once and return a callable giving ``(value, gradients)``.
+
+    ``threads`` is how many threads the program's fused steps (groups of elementwise ops
+    on arrays of at least ``numeric.fusion.MIN_ELEMENTS`` entries) split their chunks
+    over: a whole number at least 1, or None for ``$SYMDIFF_THREADS``, else every CPU
+    this process may use. Results are bit-identical for any thread count; anything else
+    (0, -1, "two") is an ``ArgumentError``.
 
     >>> import symdiff as sd
     >>> x, y = sd.var("x"), sd.var("y")
     >>> sd.value_and_grad(x * y + y**2, [x, y])(x=2.0, y=3.0)
     (15.0, [3.0, 8.0])
+    >>> sd.value_and_grad(x * y + y**2, [x, y], threads=1)(x=2.0, y=3.0)
+    (15.0, [3.0, 8.0])
     """
-    return ValueAndGrad(f, wrt)
+    return ValueAndGrad(f, wrt, threads)
