@@ -14,6 +14,8 @@ True
 """
 from __future__ import annotations
 
+import operator
+from fractions import Fraction
 from typing import Any, Optional
 
 import numpy as np
@@ -66,7 +68,7 @@ def build(op: str, *args: Any, **params: Any) -> Node:
     # a value exists only when every input has one: the cheap test first
     if out._value is not None and out.dtype == "float64" and \
             all(a.op == "const" for a in nodes):
-        return const(out._value)
+        return _folded(op, nodes, out._value)
     if op not in _SIMPLIFIED:
         return out
     keep = None
@@ -83,6 +85,51 @@ def build(op: str, *args: Any, **params: Any) -> Node:
     if keep is None or keep.dtype != "float64":
         return out
     return keep if keep.shape == out.shape else apply("broadcast_to", keep, shape=out.shape)
+
+
+_EXACT_OPS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
+              "div": operator.truediv, "neg": operator.neg}
+_MOVES = frozenset(("broadcast_to", "reshape", "transpose", "expand_dims", "squeeze"))
+EXACT = "exact"
+"""The cache key of a folded scalar constant's exact value (a ``Fraction``), kept when
+every number it was folded from is an integer or exact itself: d/dy (y**2/4) folds 2 and
+1/4 into 1/2, which the closed form prints as ``y/2`` rather than ``0.5*y``."""
+
+
+def exact_value(n: Node) -> Optional[Fraction]:
+    """The exact value of a constant whose entries are all one number: its ``EXACT``
+    fraction, or that number when it is an integer; None otherwise (a float the user
+    wrote, an array of different numbers)."""
+    if n.op != "const" or n.dtype != "float64":
+        return None
+    e = n._cache.get(EXACT)
+    if e is not None:
+        return e
+    v = n._value
+    if v.ndim:
+        if v.size == 0 or not (v == v.flat[0]).all():
+            return None
+        v = v.flat[0]
+    v = float(v)
+    return Fraction(int(v)) if v.is_integer() and abs(v) < 2 ** 53 else None
+
+
+def _folded(op: str, nodes: tuple, value: Any) -> Node:
+    """The constant ``op`` of constants ``nodes`` folds to, exact when they are."""
+    out = const(value)
+    fn = (lambda e: e) if op in _MOVES and len(nodes) == 1 else _EXACT_OPS.get(op)
+    if fn is None or (out.shape and not (out._value == out._value.flat[0]).all()):
+        return out
+    exact = [exact_value(a) for a in nodes]
+    if any(e is None for e in exact):
+        return out
+    try:
+        e = fn(*exact)
+    except ZeroDivisionError:
+        return out
+    if float(e) == float(np.asarray(value).flat[0]) and e.denominator != 1:
+        out._cache[EXACT] = e
+    return out
 
 
 def _simplify2(op: str, a: Node, b: Node) -> Optional[Node]:

@@ -275,7 +275,7 @@ def _explicit(order: list[Node], root: Node) -> Any:
             conv = (lambda e: sympy.true if e else sympy.false) if n.dtype == "bool" \
                 else to_sympy_number
             val[id(n)] = np.vectorize(conv, otypes=[object])(v) if v.ndim else \
-                np.array(conv(v), dtype=object)
+                np.array(const_form(n) if n.dtype != "bool" else conv(v), dtype=object)
         else:
             val[id(n)] = _explicit_op(n, [val[id(a)] for a in n.args])
             check_numbers(val[id(n)], n._describe())

@@ -60,13 +60,18 @@ def const_form(n: Node) -> Any:
             raise ClosedFormError("a boolean constant array has no matrix form; use explicit=True")
         return sympy.true if bool(v) else sympy.false
     if v.ndim == 0:
-        return to_sympy_number(v)
+        exact = n._cache.get("exact")   # folded from integers (derivatives.build.EXACT)
+        return sympy.Rational(exact.numerator, exact.denominator) if exact is not None \
+            else to_sympy_number(v)
     rows, cols = _as_matrix_shape(v.shape, n)
     # the constants derivatives produce (I from a trace, broadcast ones) by their names
     flat = v.reshape(-1)
     if v.size and np.all(flat == flat[0]):
+        exact = n._cache.get("exact")   # folded from integers (derivatives.build.EXACT)
+        number = sympy.Rational(exact.numerator, exact.denominator) if exact is not None \
+            else to_sympy_number(flat[0])
         return ZeroMatrix(rows, cols) if flat[0] == 0 else Ones(rows, cols) if flat[0] == 1 \
-            else to_sympy_number(flat[0]) * Ones(rows, cols)
+            else number * Ones(rows, cols)
     if rows == cols and rows > 1 and np.array_equal(v.reshape(rows, cols), np.eye(rows)):
         return Identity(rows)
     return ImmutableMatrix(rows, cols, [to_sympy_number(e) for e in flat])
