@@ -51,6 +51,17 @@ CASES = {
     "softmax": (_ew(sympy.exp, sympy.MatAdd(x, sympy.MatMul(
         -sympy.log(Entry(sympy.MatMul(Ones(1, 3), _ew(sympy.exp, x)))), Ones(3, 1)))),
         "softmax(x)"),
+    "inverse_cancel": (sympy.MatMul(X, sympy.Inverse(sympy.MatMul(A, X))), "A**(-1)"),
+    "norm_sign": (Norm(sympy.MatMul(-2, x)), "norm(2*x)"),
+    "inner": (Total(sympy.HadamardProduct(x, u)), "(x.T*u)[0, 0]"),
+    "collect": (sympy.MatAdd(sympy.Inverse(X.T), sympy.Inverse(X.T), evaluate=False),
+                "2*X.T**(-1)"),
+    "distribute_minus": (sympy.MatMul(-1, sympy.MatAdd(a, -x)), "x - a"),
+    "transposed_sum": (sympy.MatAdd(-a.T, x.T), "(x - a).T"),
+    "expand": (sympy.MatAdd(-sympy.HadamardProduct(x, Ones(3, 1) - u),
+                            sympy.HadamardProduct(Ones(3, 1) - x, u)), "u - x"),
+    "factor": (sympy.MatAdd(A * x, A.T * x), "(A + A.T)*x"),
+    "order": (sympy.MatAdd(-a, x), "x - a"),
 }
 
 
@@ -79,6 +90,40 @@ def test_the_named_functions_spell_themselves_out():
     assert abs(float(np.sum(s)) - 1) < 1e-12
 
 
+def test_hadamard_cancels_a_factor_against_its_inverse():
+    # where u has no zero entry, which HadamardPower(u, -1) needs to be defined
+    before = sympy.HadamardProduct(a, _ew(sympy.exp, x), sympy.HadamardPower(a, -1))
+    after = readable(before)
+    assert str(after) == "exp.(x)"
+    _same_numbers(before, after)
+
+
+def test_a_sum_prints_positive_terms_first_and_stays_equal():
+    from symdiff.symbolic.latex import latex
+    from symdiff.symbolic.sums import MatSum
+    s = MatSum(-u, x, -a)
+    assert str(s) == "x - a - u"
+    assert latex(s) == "x - a - u"
+    assert s == sympy.MatAdd(x, -a, -u).doit() == x - a - u
+    assert hash(s) == hash(x - a - u)
+    assert str(readable(-(a - x))) == "x - a"
+    # a nested sum keeps its parentheses and its sign
+    assert str(MatSum(sympy.MatMul(-1, sympy.MatAdd(a, -x)), u)) == "u - (a - x)"
+
+
+def test_factor_keeps_a_common_minus_outside_when_shorter():
+    before = sympy.MatAdd(-A * (x - a), -A.T * (x - a))
+    after = readable(before)
+    assert str(after) == "-(A + A.T)*(x - a)"
+    _same_numbers(before, after)
+    s, t = _ew(sympy.tanh, x), u
+    before = sympy.MatAdd(-A.T * sympy.HadamardProduct(t, Ones(3, 1) - s),
+                          A.T * sympy.HadamardProduct(Ones(3, 1) - t, s))
+    after = readable(before)
+    assert str(after) == "A.T*(tanh.(x) - u)"
+    _same_numbers(before, after)
+
+
 def test_short_decimals_stay_as_written():
     y = sd.var("y")
     assert str(sd.diff(2.5 * y ** 2, y).sympy()) == "5*y"
@@ -100,7 +145,7 @@ def _table():
         (sd.sum((A_ @ x_ - y_) ** 2) + 0.5 * sd.sum(x_ ** 2), x_, "x + 2*A.T*(A*x - y)",
          "norm(A*x - y)**2 + 0.5*norm(x)**2"),
         (sd.log(sd.abs(sd.det(X_))), X_, "X.T**(-1)", "log(Abs(Determinant(X)))"),
-        (sd.trace(X_.T @ A_ @ X_), X_, "A*X + A.T*X", "Trace(X.T*A*X)"),
+        (sd.trace(X_.T @ A_ @ X_), X_, "(A + A.T)*X", "Trace(X.T*A*X)"),
     ]
 
 

@@ -1,0 +1,107 @@
+"""What the rewrite rules of ``symdiff.symbolic.readable`` share: the ``Rule`` record and
+small helpers on matrix expressions (a product's scalar coefficient and matrix part, the
+name of an elementwise function, a matrix of ones).
+
+May import: sympy, ``symdiff.symbolic`` (notation, named).
+
+>>> import sympy
+>>> A, x = sympy.MatrixSymbol("A", 3, 3), sympy.MatrixSymbol("x", 3, 1)
+>>> split(sympy.MatMul(2, A, x))
+(2, A*x)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import sympy
+from sympy import MatMul
+
+from symdiff.symbolic.named import MatTimes
+from symdiff.symbolic.notation import Elementwise
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rewrite: ``pattern`` (as printed before) -> ``form`` (as printed after);
+    ``apply(expr)`` is the rewritten expression, or None where it does not match."""
+
+    name: str
+    pattern: str
+    form: str
+    apply: Callable[[Any], Optional[Any]]
+
+
+def is_matrix(e: Any) -> bool:
+    """Whether ``e`` is a matrix expression (not a number)."""
+    return bool(getattr(e, "is_Matrix", False))
+
+
+def fn_name(e: Any) -> Optional[str]:
+    """``"exp"`` for ``exp.(x)`` (an elementwise function of one argument), else None."""
+    if not isinstance(e, Elementwise):
+        return None
+    lam = e.function
+    d, body = lam.variables[0], lam.expr
+    if isinstance(body, sympy.Function) and body.args == (d,):
+        return type(body).__name__
+    return None
+
+
+def apply_fn(fn: Any, x: Any) -> Any:
+    """``fn.(x)``: the SymPy function ``fn`` applied to every entry of ``x``."""
+    t = sympy.Dummy("t", real=True)
+    return Elementwise(sympy.Lambda(t, fn(t)), x)
+
+
+def split(e: Any) -> tuple[Any, Any]:
+    """(scalar coefficient, matrix part) of a matrix expression."""
+    if isinstance(e, MatMul):
+        scalars = [a for a in e.args if not is_matrix(a)]
+        mats = [a for a in e.args if is_matrix(a)]
+        if scalars:
+            return sympy.Mul(*scalars), (mats[0] if len(mats) == 1 else MatMul(*mats))
+    return sympy.S.One, e
+
+
+def factors(e: Any) -> tuple[Any, list]:
+    """(scalar coefficient, the matrix factors of the product ``e``, in order)."""
+    c, m = split(e)
+    return c, (list(m.args) if isinstance(m, MatMul) else [m])
+
+
+def product(c: Any, mats: list) -> Any:
+    """``c`` times the product of ``mats`` (one factor: itself), printed as a person
+    writes it."""
+    if c == 0:
+        return sympy.ZeroMatrix(*MatMul(*mats).shape)
+    if c == 1:
+        return mats[0] if len(mats) == 1 else MatMul(*mats)
+    return MatTimes(c, *mats)
+
+
+def scaled(c: Any, m: Any) -> Any:
+    """``c*m``, the scalar gathered with any coefficient ``m`` already has."""
+    if c == 1:
+        return m
+    if isinstance(m, MatMul):
+        c0, rest = split(m)
+        return MatTimes(c * c0, *(rest.args if isinstance(rest, MatMul) else (rest,)))
+    return MatTimes(c, m)
+
+
+def negated(e: Any) -> Any:
+    """``-e``."""
+    c, m = split(e)
+    return scaled(-c, m)
+
+
+def ones(e: Any) -> bool:
+    """Whether ``e`` is a matrix of ones."""
+    return isinstance(e, sympy.OneMatrix)
+
+
+def key(e: Any) -> str:
+    """A key equal for equal subexpressions, whatever dummy an elementwise function's
+    Lambda was written with (SymPy compares those by the dummy)."""
+    return f"{e}{getattr(e, 'shape', '')}"

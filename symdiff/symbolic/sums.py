@@ -1,0 +1,282 @@
+"""Sums as a person writes them: the rewrite rules on matrix sums, and ``MatSum``, which
+prints a sum with its positive terms first (``x - a``, ``softmax(x) - t``, ``1 -
+HadamardPower(tanh.(z), 2)``) where SymPy's printer sorts them (``-a + x``).
+
+The rules (see ``symdiff.symbolic.readable`` for the table): like terms collected
+(``X.T**(-1) + X.T**(-1)`` = ``2*X.T**(-1)``); a negated sum distributed (``-(a - x)`` =
+``x - a``); a sum of transposes transposed once (``-a.T + x.T`` = ``(x - a).T``); a
+common left or right matrix factor taken out (``A*x + A.T*x`` = ``(A + A.T)*x``); and
+elementwise polynomials expanded and collected when that is shorter (``-HadamardProduct(t,
+1 - s) + HadamardProduct(1 - t, s)`` = ``s - t``). Each keeps the value: the tests prove
+each by numbers at random points, and the closed form is checked against the graph again.
+
+May import: sympy, ``symdiff.symbolic`` (named, rewriting).
+
+>>> import sympy
+>>> a, x = sympy.MatrixSymbol("a", 3, 1), sympy.MatrixSymbol("x", 3, 1)
+>>> print(x - a, MatSum(*(x - a).args))
+-a + x x - a
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import sympy
+from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul
+from sympy.core.sorting import default_sort_key
+from sympy.printing.precedence import PRECEDENCE
+
+from symdiff.symbolic.rewriting import factors, key, negated, ones, product, \
+    scaled, split
+
+MAX_MONOMIALS = 32
+"""Largest expansion of an elementwise polynomial the ``expand`` rule tries."""
+
+
+class MatSum(MatAdd):
+    """SymPy's matrix sum, printed with its positive terms first, each group in SymPy's
+    order (``x - a``, not ``-a + x``). Only printing differs: its algebra is
+    ``MatAdd``'s and it equals the ``MatAdd`` of the same terms in value.
+
+    >>> import sympy
+    >>> t, s = sympy.MatrixSymbol("t", 2, 1), sympy.MatrixSymbol("s", 2, 1)
+    >>> print(MatSum(-t, s), MatSum(-t, sympy.OneMatrix(2, 1)))
+    s - t 1 - t
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        args = sorted(map(sympy.sympify, args), key=default_sort_key)
+        return super().__new__(cls, *args, **kwargs)
+
+    def __eq__(self, other: Any) -> bool:
+        if isinstance(other, MatAdd):
+            return self._hashable_content() == other._hashable_content()
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(MatAdd(*self.args, evaluate=False))
+
+    def _ordered(self, printer: Any) -> list:
+        terms = printer._as_ordered_terms(MatAdd(*self.args))
+        return [t for t in terms if not _negative(t)] + [t for t in terms if _negative(t)]
+
+    def _sympystr(self, printer: Any) -> str:
+        return _join(self._ordered(printer), printer._print, "(", ")")
+
+    def _latex(self, printer: Any) -> str:
+        return _join(self._ordered(printer), printer._print, r"\left(", r"\right)")
+
+
+def _negative(t: Any) -> bool:
+    c, _ = split(t)
+    return bool(c.could_extract_minus_sign())
+
+
+def _join(terms: list, show: Any, left: str, right: str) -> str:
+    out = ""
+    for i, t in enumerate(terms):
+        text = show(t)
+        nested = isinstance(t, (sympy.Add, MatAdd))
+        minus = text.startswith("-") and not nested
+        if minus:
+            text = text[1:].lstrip()
+        if nested:
+            text = f"{left}{text}{right}"
+        out += (" - " if minus else " + ") + text if i else ("-" if minus else "") + text
+    return out
+
+
+MatSum.precedence = PRECEDENCE["Add"]
+
+
+def order(e: Any) -> Optional[Any]:
+    """A matrix sum as ``MatSum``, printed positive terms first."""
+    if type(e) is MatAdd:
+        return MatSum(*e.args)
+    return None
+
+
+def _terms(e: Any) -> list:
+    return list(e.args)
+
+
+def _rebuild(terms: list, like: Any) -> Any:
+    terms = [t for t in terms if not isinstance(t, sympy.ZeroMatrix)]
+    if not terms:
+        return sympy.ZeroMatrix(*like.shape)
+    return terms[0] if len(terms) == 1 else MatSum(*terms)
+
+
+def collect(e: Any) -> Optional[Any]:
+    """Like terms of a matrix sum gathered: ``c1*M + c2*M`` = ``(c1 + c2)*M``."""
+    if not isinstance(e, MatAdd):
+        return None
+    seen: dict = {}
+    coeffs: dict = {}
+    for t in _terms(e):
+        c, m = split(t)
+        k = key(m)
+        seen.setdefault(k, m)
+        coeffs[k] = coeffs.get(k, 0) + c
+    if len(seen) == len(e.args):
+        return None
+    return _rebuild([scaled(coeffs[k], m) if coeffs[k] != 0 else sympy.ZeroMatrix(*m.shape)
+                     for k, m in seen.items()], e)
+
+
+def distribute_minus(e: Any) -> Optional[Any]:
+    """``-(a - x)`` = ``x - a``: a sum times -1 is the sum of the negated terms."""
+    if not isinstance(e, MatMul):
+        return None
+    c, m = split(e)
+    if c != -1 or not isinstance(m, MatAdd):
+        return None
+    return _rebuild([negated(t) for t in m.args], e)
+
+
+def transposed_sum(e: Any) -> Optional[Any]:
+    """``-a.T + x.T`` = ``(x - a).T``: a sum of transposes is the transpose of a sum."""
+    if not isinstance(e, MatAdd) or e.shape[0] != 1:
+        return None
+    inner = []
+    for t in e.args:
+        c, m = split(t)
+        if not isinstance(m, sympy.Transpose):
+            return None
+        inner.append(scaled(c, m.arg))
+    return sympy.Transpose(MatSum(*inner))
+
+
+def _length(e: Any) -> int:
+    return len(str(e).replace(" ", ""))
+
+
+def factor(e: Any) -> Optional[Any]:
+    """A common left or right matrix factor of two or more terms taken out:
+    ``A*x + A.T*x`` = ``(A + A.T)*x``, ``A.T*s - A.T*t`` = ``A.T*(s - t)``, and a common
+    coefficient with it (``-A*u - A.T*u`` = ``-(A + A.T)*u``), when that is no longer."""
+    if not isinstance(e, MatAdd):
+        return None
+    parts = [factors(t) for t in e.args]
+    best, best_len = None, _length(e)
+    for side in (-1, 0):
+        groups: dict = {}
+        for i, (_, ms) in enumerate(parts):
+            groups.setdefault(key(ms[side]), []).append(i)
+        for idx in groups.values():
+            if len(idx) < 2:
+                continue
+            new = _factor_group(parts, idx, side, e)
+            if new is not None and _length(new) <= best_len:
+                best, best_len = new, _length(new)
+    return best
+
+
+def _factor_group(parts: list, idx: list, side: int, e: Any) -> Optional[Any]:
+    """The terms ``idx`` with their longest common factor on ``side`` (-1 right, 0 left)
+    taken out, the other terms as they were."""
+    lists = [parts[i][1] for i in idx]
+    n = 0
+    while all(len(ms) > n + 1 for ms in lists):
+        ks = {key(ms[-1 - n] if side == -1 else ms[n]) for ms in lists}
+        if len(ks) != 1:
+            break
+        n += 1
+    if n == 0:
+        return None
+    cs = [parts[i][0] for i in idx]
+    shared = lists[0][-n:] if side == -1 else lists[0][:n]
+    others = [e.args[i] for i in range(len(parts)) if i not in idx]
+    best = None
+    # the common coefficient outside (-(A + A.T)*u), or each inside (A.T*(s - t))
+    for common in ([cs[0]] if all(c == cs[0] for c in cs) and cs[0] != 1 else []) + [1]:
+        rests = [product(sympy.S.One if c == common else c / common,
+                         ms[:-n] if side == -1 else ms[n:]) for c, ms in zip(cs, lists)]
+        inner = MatSum(*rests)
+        inner = expand(inner) or inner
+        body = product(common, [inner] + shared if side == -1 else shared + [inner])
+        new = _rebuild([body] + others, e) if others else body
+        if best is None or _length(new) < _length(best):
+            best = new
+    return best
+
+
+# -- elementwise polynomials ------------------------------------------------------------
+
+def _poly(e: Any, atoms: dict) -> Optional[dict]:
+    """``e`` as a polynomial in its elementwise atoms: {monomial: coefficient}, a
+    monomial a sorted tuple of (atom key, power); None past ``MAX_MONOMIALS``."""
+    if isinstance(e, MatAdd):
+        out: dict = {}
+        for t in e.args:
+            p = _poly(t, atoms)
+            if p is None:
+                return None
+            for m, c in p.items():
+                out[m] = out.get(m, 0) + c
+        return {m: c for m, c in out.items() if c != 0}
+    if isinstance(e, sympy.ZeroMatrix):
+        return {}
+    if ones(e):
+        return {(): sympy.S.One}
+    c, m = split(e)
+    if c != 1:
+        p = _poly(m, atoms)
+        return None if p is None else {k: c * v for k, v in p.items()}
+    if isinstance(e, HadamardProduct):
+        out = {(): sympy.S.One}
+        for f in e.args:
+            p = _poly(f, atoms)
+            if p is None:
+                return None
+            out = _times(out, p)
+            if out is None:
+                return None
+        return out
+    if isinstance(e, HadamardPower) and e.exp.is_Integer and e.exp > 0 and \
+            isinstance(e.base, MatAdd):
+        return _poly(HadamardProduct(*([e.base] * int(e.exp))), atoms)
+    b, k = (e.base, int(e.exp)) if isinstance(e, HadamardPower) and e.exp.is_Integer \
+        else (e, 1)
+    atoms.setdefault(key(b), b)
+    return {((key(b), k),): sympy.S.One}
+
+
+def _times(p: dict, q: dict) -> Optional[dict]:
+    out: dict = {}
+    for m1, c1 in p.items():
+        for m2, c2 in q.items():
+            powers = dict(m1)
+            for a, k in m2:
+                powers[a] = powers.get(a, 0) + k
+            m = tuple(sorted((a, k) for a, k in powers.items() if k != 0))
+            out[m] = out.get(m, 0) + c1 * c2
+    out = {m: c for m, c in out.items() if c != 0}
+    return out if len(out) <= MAX_MONOMIALS else None
+
+
+def _from_poly(p: dict, atoms: dict, shape: tuple) -> Any:
+    terms = []
+    for m, c in p.items():
+        fs = [atoms[a] if k == 1 else HadamardPower(atoms[a], k) for a, k in m]
+        body = sympy.OneMatrix(*shape) if not fs else \
+            (fs[0] if len(fs) == 1 else HadamardProduct(*fs))
+        terms.append(scaled(c, body))
+    if not terms:
+        return sympy.ZeroMatrix(*shape)
+    return terms[0] if len(terms) == 1 else MatSum(*terms)
+
+
+def expand(e: Any) -> Optional[Any]:
+    """An elementwise polynomial (sums and Hadamard products of the same shape)
+    expanded and collected, when that is shorter: ``-HadamardProduct(t, 1 - s) +
+    HadamardProduct(1 - t, s)`` = ``s - t``."""
+    if not isinstance(e, MatAdd) or not any(
+            isinstance(split(t)[1], (HadamardProduct, HadamardPower)) for t in e.args):
+        return None
+    atoms: dict = {}
+    p = _poly(e, atoms)
+    if p is None:
+        return None
+    new = _from_poly(p, atoms, e.shape)
+    return new if _length(new) < _length(e) else None
