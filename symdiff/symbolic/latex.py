@@ -35,8 +35,10 @@ class PaperLatexPrinter(LatexPrinter):
         if num.could_extract_minus_sign():
             sign, num = "-", -num
         parts = [] if num == 1 else [self.parenthesize(num, PRECEDENCE["Mul"])]
+        alone = den != 1 and num == 1 and len(mats) == 1   # all of a \frac's numerator
         for m in mats:
-            wrap = isinstance(m, (sympy.MatAdd, sympy.HadamardProduct, sympy.MatMul))
+            wrap = isinstance(m, (sympy.MatAdd, sympy.HadamardProduct, sympy.MatMul)) \
+                and not alone
             parts.append(rf"\left({self._print(m)}\right)" if wrap else self._print(m))
         body = " ".join(parts)
         if den != 1:

@@ -15,6 +15,7 @@ norm(x)**2
 """
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any, Optional
 
 import sympy
@@ -126,6 +127,20 @@ def total(e: Any) -> Optional[Any]:
     if len(args) not in (2, 3) or (len(args) == 3 and not ones(args[2])):
         return None
     return c * Total(args[1])
+
+
+SIMPLEX: ContextVar[frozenset] = ContextVar("simplex", default=frozenset())
+"""The names of the variables assumed probability vectors (``sd.var(..., simplex=True)``)
+in the closed form being rewritten; ``readable(..., simplex=names)`` sets it."""
+
+
+def simplex_sum(e: Any) -> Optional[Any]:
+    """``sum(p)`` is 1 for a probability vector ``p`` (the closed form is checked at
+    points that satisfy the assumption)."""
+    if isinstance(e, Total) and isinstance(e.args[0], sympy.MatrixSymbol) and \
+            e.args[0].name in SIMPLEX.get():
+        return sympy.S.One
+    return None
 
 
 def inner(e: Any) -> Optional[Any]:

@@ -22,6 +22,7 @@ sigmoid            ``exp(u)/(exp(u) + 1)``; ``1/(1 + exp(-u))``          ``sigmo
 norm               ``(x.T*x)[0, 0]``; ``Trace(X.T*X)``;                 ``norm(x)**2``
                    ``(1.T*HadamardPower(v, 2))[0, 0]``
 sum                ``(c*1.T*x)[0, 0]``; ``(1.T*X*1)[0, 0]``             ``c*sum(x)``
+simplex_sum        ``sum(p)``, ``p`` a probability vector              ``1``
 inner              ``sum(HadamardProduct(u, v))`` (columns)            ``(u.T*v)[0, 0]``
 logsumexp          ``log(sum(exp.(x)))``                               ``logsumexp(x)``
 softmax_ratio      ``exp.(x)/sum(exp.(x))``                            ``softmax(x)``
@@ -60,7 +61,7 @@ a/3
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import sympy
 from sympy import MatMul as _MatMul
@@ -89,6 +90,8 @@ RULES: tuple[Rule, ...] = (
     Rule("norm", "(x.T*x)[0, 0]; Trace(X.T*X); (1.T*HadamardPower(v, 2))[0, 0]",
          "norm(x)**2", nr.sum_of_squares),
     Rule("sum", "(c*1.T*x)[0, 0]; (1.T*X*1)[0, 0]", "c*sum(x)", nr.total),
+    Rule("simplex_sum", "sum(p), p a probability vector (simplex=True)", "1",
+         nr.simplex_sum),
     Rule("inner", "sum(HadamardProduct(u, v))", "(u.T*v)[0, 0]", nr.inner),
     Rule("logsumexp", "log(sum(exp.(x)))", "logsumexp(x)", nr.logsumexp),
     Rule("softmax_ratio", "exp.(x)/sum(exp.(x))", "softmax(x)", nr.softmax_ratio),
@@ -149,9 +152,10 @@ def _rebuild(e: Any, kids: tuple, new: list) -> Any:
     return e.func(*new)
 
 
-def readable(expr: Any, scalar: bool = False) -> Any:
+def readable(expr: Any, scalar: bool = False, simplex: Iterable[str] = ()) -> Any:
     """``expr`` with ``RULES`` applied bottom-up until none applies (for the closed form
-    of a scalar graph, ``scalar=True``: only ``SCALAR_RULES``). The walk is iterative.
+    of a scalar graph, ``scalar=True``: only ``SCALAR_RULES``). ``simplex``: the names
+    of the vectors assumed probability vectors, whose sums are 1. The walk is iterative.
 
     >>> import sympy
     >>> from symdiff.symbolic.named import MatTimes
@@ -163,10 +167,14 @@ def readable(expr: Any, scalar: bool = False) -> Any:
     """
     rules = tuple(r for r in RULES if r.name in SCALAR_RULES) if scalar else RULES
     if isinstance(expr, sympy.MatrixBase):
-        return expr.applyfunc(lambda v: readable(v, scalar))
+        return expr.applyfunc(lambda v: readable(v, scalar, simplex))
     if isinstance(expr, sympy.NDimArray):
-        return expr.applymap(lambda v: readable(v, scalar))
-    return _walk(expr, rules, {}, 0)
+        return expr.applymap(lambda v: readable(v, scalar, simplex))
+    token = nr.SIMPLEX.set(frozenset(simplex))
+    try:
+        return _walk(expr, rules, {}, 0)
+    finally:
+        nr.SIMPLEX.reset(token)
 
 
 def _walk(expr: Any, rules: tuple, done: dict, depth: int) -> Any:

@@ -62,6 +62,7 @@ CASES = {
                             sympy.HadamardProduct(Ones(3, 1) - x, u)), "u - x"),
     "factor": (sympy.MatAdd(A * x, A.T * x), "(A + A.T)*x"),
     "order": (sympy.MatAdd(-a, x), "x - a"),
+    "simplex_sum": (Total(a), "sum(a)"),     # a is not assumed a probability vector
 }
 
 
@@ -122,6 +123,19 @@ def test_factor_keeps_a_common_minus_outside_when_shorter():
     after = readable(before)
     assert str(after) == "A.T*(tanh.(x) - u)"
     _same_numbers(before, after)
+
+
+def test_the_sum_of_a_probability_vector_is_one():
+    assert readable(Total(a), simplex=["a"]) == 1
+    assert str(readable(sympy.MatMul(Total(a), x), simplex=["b"])) == "sum(a)*x"
+    x_, p = sd.var("x", (3,)), sd.var("p", (3,), simplex=True)
+    f = -sd.sum(p * sd.log(sd.softmax(x_)))
+    printed = str(sd.diff(f, x_).sympy())
+    assert printed == "softmax(x) - p"
+    assert sd.verify(f, {x_: printed}, points=4).ok
+    q = sd.var("q", (3,))       # the same loss without the assumption keeps sum(q)
+    g = str(sd.diff(-sd.sum(q * sd.log(sd.softmax(x_))), x_).sympy())
+    assert g == "sum(q)*softmax(x) - q"
 
 
 def test_short_decimals_stay_as_written():
