@@ -94,12 +94,17 @@ def sigmoid_scalar(e: Any) -> Optional[Any]:
     return None
 
 
+def _transposes(a: Any, b: Any) -> bool:
+    """Whether ``a`` is ``b.T`` (also as SymPy spells a transposed sum or product)."""
+    return a == b.T or a.T.doit() == b.doit()
+
+
 def sum_of_squares(e: Any) -> Optional[Any]:
     """``(x.T*x)[0, 0]``, ``Trace(X.T*X)`` and ``(1.T*HadamardPower(v, 2))[0, 0]`` are
     squared norms."""
     if isinstance(e, sympy.Trace):
         p = e.arg
-        if isinstance(p, MatMul) and len(p.args) == 2 and p.args[0] == p.args[1].T:
+        if isinstance(p, MatMul) and len(p.args) == 2 and _transposes(*p.args):
             return Norm(p.args[1]) ** 2
         return None
     if not isinstance(e, MatrixElement) or e.parent.shape != (1, 1):
@@ -108,7 +113,7 @@ def sum_of_squares(e: Any) -> Optional[Any]:
     if not isinstance(p, MatMul):
         return None
     args = p.args
-    if len(args) == 2 and (args[0] == args[1].T or args[0].T.doit() == args[1].doit()):
+    if len(args) == 2 and _transposes(*args):
         return Norm(args[1]) ** 2
     if ones(args[0]) and isinstance(args[1], HadamardPower) and args[1].exp == 2 and \
             (len(args) == 2 or (len(args) == 3 and ones(args[2]))):

@@ -1,8 +1,8 @@
 """The rewrite rules on numbers and products: exact rationals, ``sign(d)*d/|d| = 1``,
 scalars gathered and identity factors dropped in matrix products, Hadamard products
 flattened (ones dropped, ``u`` and ``HadamardPower(u, -1)`` cancelled, outer products as
-``a*b.T``), an inverse of a product cancelled against its neighbour, and the norm of a
-negated vector (see ``symdiff.symbolic.readable`` for the table).
+``a*b.T``), an inverse of a product cancelled against its neighbour, the norm of a
+negated vector, and a function applied entry by entry to a transposed product (see ``symdiff.symbolic.readable`` for the table).
 
 Each rule is a function of one expression returning the rewritten one, or None where it
 does not match; each is proven in ``tests/symbolic/test_readable.py``.
@@ -23,7 +23,9 @@ from sympy import HadamardPower, HadamardProduct, MatMul
 
 from symdiff.symbolic.named import MatTimes, Norm
 from symdiff.symbolic.named_rules import fold_sigmoid
-from symdiff.symbolic.rewriting import factors, is_matrix, key, ones, product, scaled, split
+from symdiff.symbolic.notation import Elementwise
+from symdiff.symbolic.rewriting import factors, is_matrix, key, ones, product, scaled, split, \
+    transposed
 
 MAX_DENOMINATOR = 10 ** 6
 """A float that is not a short decimal is shown as the fraction p/q (q up to this) it
@@ -200,3 +202,12 @@ def norm_sign(e: Any) -> Optional[Any]:
         return None
     c, m = split(e.args[0])
     return Norm(scaled(-c, m)) if c.could_extract_minus_sign() else None
+
+
+def elementwise_transpose(e: Any) -> Optional[Any]:
+    """``tanh.(x.T*X.T)`` = ``tanh.(X*x).T``: a function applied entry by entry commutes
+    with transposing."""
+    if not isinstance(e, Elementwise) or not isinstance(e.expr, MatMul):
+        return None
+    u = transposed(e.expr)
+    return None if u is None else sympy.Transpose(Elementwise(e.function, u))

@@ -17,6 +17,8 @@ hadamard           ``HadamardProduct(a*1.T, 1*b.T)``;                  ``a*b.T``
                    ``HadamardProduct(1, c*u, HadamardPower(u, -1))``   ``c*1``
 inverse_cancel     ``B*(A*B)**(-1)``, ``(A*B)**(-1)*A`` (squares)       ``A**(-1)``, ``B**(-1)``
 norm_sign          ``norm(-u)``                                        ``norm(u)``
+elementwise_       ``tanh.(x.T*X.T)``                                  ``tanh.(X*x).T``
+transpose
 sigmoid_power      ``HadamardPower(exp.(-u) + 1, -1)``                 ``sigmoid.(u)``
 sigmoid            ``exp(u)/(exp(u) + 1)``; ``1/(1 + exp(-u))``          ``sigmoid(u)``
 norm               ``(x.T*x)[0, 0]``; ``Trace(X.T*X)``;                 ``norm(x)**2``
@@ -29,7 +31,8 @@ softmax_ratio      ``exp.(x)/sum(exp.(x))``                            ``softmax
 softmax            ``exp.(x - logsumexp(x)*1)``                        ``softmax(x)``
 collect            ``X.T**(-1) + X.T**(-1)``                           ``2*X.T**(-1)``
 distribute_minus   ``-(a - x)``                                        ``x - a``
-transposed_sum     ``-a.T + x.T``                                      ``(x - a).T``
+transposed_sum     ``-a.T + x.T``; ``b.T*X.T + c.T`` (rows)              ``(x - a).T``;
+                                                                       ``(X*b + c).T``
 expand             ``-HadamardProduct(t, 1 - s) + HadamardProduct(1 -   ``s - t``
                    t, s)`` (when shorter)
 factor             ``A*x + A.T*x``; ``A.T*s - A.T*t`` (when no longer)  ``(A + A.T)*x``;
@@ -83,6 +86,8 @@ RULES: tuple[Rule, ...] = (
     Rule("inverse_cancel", "B*(A*B)**(-1); (A*B)**(-1)*A", "A**(-1); B**(-1)",
          pr.inverse_cancel),
     Rule("norm_sign", "norm(-u)", "norm(u)", pr.norm_sign),
+    Rule("elementwise_transpose", "tanh.(x.T*X.T)", "tanh.(X*x).T",
+         pr.elementwise_transpose),
     Rule("sigmoid_power", "HadamardPower(exp.(-u) + 1, -1)", "sigmoid.(u)",
          nr.sigmoid_power),
     Rule("sigmoid", "exp(u)/(exp(u) + 1); 1/(1 + exp(-u))", "sigmoid(u)",

@@ -105,3 +105,13 @@ def key(e: Any) -> str:
     """A key equal for equal subexpressions, whatever dummy an elementwise function's
     Lambda was written with (SymPy compares those by the dummy)."""
     return f"{e}{getattr(e, 'shape', '')}"
+
+
+def transposed(m: Any) -> Optional[Any]:
+    """``u`` when ``m`` is ``u.T`` or a product of transposes (``b.T*X.T`` = ``(X*b).T``),
+    else None."""
+    if isinstance(m, sympy.Transpose):
+        return m.arg
+    if isinstance(m, MatMul) and all(isinstance(f, sympy.Transpose) for f in m.args):
+        return MatMul(*[f.arg for f in reversed(m.args)])
+    return None

@@ -27,7 +27,7 @@ from sympy.core.sorting import default_sort_key
 from sympy.printing.precedence import PRECEDENCE
 
 from symdiff.symbolic.rewriting import factors, key, negated, ones, product, \
-    scaled, split
+    scaled, split, transposed
 
 MAX_MONOMIALS = 32
 """Largest expansion of an elementwise polynomial the ``expand`` rule tries."""
@@ -67,7 +67,41 @@ class MatSum(MatAdd):
         return _join(self._ordered(printer), printer._print, r"\left(", r"\right)")
 
 
+class ScalarSum(sympy.Add):
+    """SymPy's sum of numbers, printed as ``MatSum`` prints (positive terms first:
+    ``0.5*(x.T*A*x)[0, 0] - (b.T*x)[0, 0]``); equal to, and hashed as, the ``Add`` of
+    the same terms. Used inside matrix closed forms only (scalar graphs keep SymPy's
+    printing).
+
+    >>> import sympy
+    >>> a, x = sympy.symbols("a x")
+    >>> s = ScalarSum(*(x - a).args)
+    >>> print(s, s == x - a)
+    x - a True
+    """
+
+    def __eq__(self, other: Any) -> bool:
+        if isinstance(other, sympy.Add):
+            return self._hashable_content() == other._hashable_content()
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(sympy.Add(*self.args, evaluate=False))
+
+    def _ordered(self, printer: Any) -> list:
+        terms = printer._as_ordered_terms(sympy.Add(*self.args, evaluate=False))
+        return [t for t in terms if not _negative(t)] + [t for t in terms if _negative(t)]
+
+    def _sympystr(self, printer: Any) -> str:
+        return _join(self._ordered(printer), printer._print, "(", ")")
+
+    def _latex(self, printer: Any) -> str:
+        return _join(self._ordered(printer), printer._print, r"\left(", r"\right)")
+
+
 def _negative(t: Any) -> bool:
+    if not getattr(t, "is_Matrix", False):
+        return bool(t.could_extract_minus_sign())
     c, _ = split(t)
     return bool(c.could_extract_minus_sign())
 
@@ -86,13 +120,16 @@ def _join(terms: list, show: Any, left: str, right: str) -> str:
     return out
 
 
-MatSum.precedence = PRECEDENCE["Add"]
+MatSum.precedence = ScalarSum.precedence = PRECEDENCE["Add"]
 
 
 def order(e: Any) -> Optional[Any]:
-    """A matrix sum as ``MatSum``, printed positive terms first."""
+    """A sum as ``MatSum`` (of matrices) or ``ScalarSum`` (of numbers), printed positive
+    terms first."""
     if type(e) is MatAdd:
         return MatSum(*e.args)
+    if type(e) is sympy.Add and any(_negative(t) for t in e.args):
+        return ScalarSum(*e.args)
     return None
 
 
@@ -135,15 +172,17 @@ def distribute_minus(e: Any) -> Optional[Any]:
 
 
 def transposed_sum(e: Any) -> Optional[Any]:
-    """``-a.T + x.T`` = ``(x - a).T``: a sum of transposes is the transpose of a sum."""
+    """``-a.T + x.T`` = ``(x - a).T`` and ``b.T*X.T + c.T`` = ``(X*b + c).T``: a row that
+    is a sum of transposes is the transpose of a sum."""
     if not isinstance(e, MatAdd) or e.shape[0] != 1:
         return None
     inner = []
     for t in e.args:
         c, m = split(t)
-        if not isinstance(m, sympy.Transpose):
+        u = transposed(m)
+        if u is None:
             return None
-        inner.append(scaled(c, m.arg))
+        inner.append(scaled(c, u))
     return sympy.Transpose(MatSum(*inner))
 
 

@@ -57,11 +57,12 @@ CASES = {
     "collect": (sympy.MatAdd(sympy.Inverse(X.T), sympy.Inverse(X.T), evaluate=False),
                 "2*X.T**(-1)"),
     "distribute_minus": (sympy.MatMul(-1, sympy.MatAdd(a, -x)), "x - a"),
-    "transposed_sum": (sympy.MatAdd(-a.T, x.T), "(x - a).T"),
+    "transposed_sum": (sympy.MatAdd(-a.T, sympy.MatMul(u.T, X.T)), "(X*u - a).T"),
     "expand": (sympy.MatAdd(-sympy.HadamardProduct(x, Ones(3, 1) - u),
                             sympy.HadamardProduct(Ones(3, 1) - x, u)), "u - x"),
     "factor": (sympy.MatAdd(A * x, A.T * x), "(A + A.T)*x"),
     "order": (sympy.MatAdd(-a, x), "x - a"),
+    "elementwise_transpose": (_ew(sympy.tanh, sympy.MatMul(x.T, X.T)), "tanh.(X*x).T"),
     "simplex_sum": (Total(a), "sum(a)"),     # a is not assumed a probability vector
 }
 
