@@ -32,6 +32,9 @@ from symdiff.symbolic.rewriting import factors, key, negated, ones, product, \
 MAX_MONOMIALS = 32
 """Largest expansion of an elementwise polynomial the ``expand`` rule tries."""
 
+SHRINK = 0.75
+"""A Hadamard product is expanded only when that makes it this much shorter (or more)."""
+
 
 class MatSum(MatAdd):
     """SymPy's matrix sum, printed with its positive terms first, each group in SymPy's
@@ -242,13 +245,14 @@ def _factor_group(parts: list, idx: list, side: int, e: Any) -> Optional[Any]:
 
 # -- elementwise polynomials ------------------------------------------------------------
 
-def _poly(e: Any, atoms: dict) -> Optional[dict]:
+def _poly(e: Any, atoms: dict, keep: frozenset) -> Optional[dict]:
     """``e`` as a polynomial in its elementwise atoms: {monomial: coefficient}, a
-    monomial a sorted tuple of (atom key, power); None past ``MAX_MONOMIALS``."""
-    if isinstance(e, MatAdd):
+    monomial a sorted tuple of (atom key, power); None past ``MAX_MONOMIALS``. The sums
+    in ``keep`` (those ``e`` also divides by) are atoms, so they cancel."""
+    if isinstance(e, MatAdd) and key(e) not in keep:
         out: dict = {}
         for t in e.args:
-            p = _poly(t, atoms)
+            p = _poly(t, atoms, keep)
             if p is None:
                 return None
             for m, c in p.items():
@@ -260,12 +264,12 @@ def _poly(e: Any, atoms: dict) -> Optional[dict]:
         return {(): sympy.S.One}
     c, m = split(e)
     if c != 1:
-        p = _poly(m, atoms)
+        p = _poly(m, atoms, keep)
         return None if p is None else {k: c * v for k, v in p.items()}
     if isinstance(e, HadamardProduct):
         out = {(): sympy.S.One}
         for f in e.args:
-            p = _poly(f, atoms)
+            p = _poly(f, atoms, keep)
             if p is None:
                 return None
             out = _times(out, p)
@@ -273,8 +277,8 @@ def _poly(e: Any, atoms: dict) -> Optional[dict]:
                 return None
         return out
     if isinstance(e, HadamardPower) and e.exp.is_Integer and e.exp > 0 and \
-            isinstance(e.base, MatAdd):
-        return _poly(HadamardProduct(*([e.base] * int(e.exp))), atoms)
+            isinstance(e.base, MatAdd) and key(e.base) not in keep:
+        return _poly(HadamardProduct(*([e.base] * int(e.exp))), atoms, keep)
     b, k = (e.base, int(e.exp)) if isinstance(e, HadamardPower) and e.exp.is_Integer \
         else (e, 1)
     atoms.setdefault(key(b), b)
@@ -306,16 +310,38 @@ def _from_poly(p: dict, atoms: dict, shape: tuple) -> Any:
     return terms[0] if len(terms) == 1 else MatSum(*terms)
 
 
+def _divisors(e: Any) -> frozenset:
+    """The keys of the sums ``e`` divides by entry by entry (``HadamardPower(1 - s,
+    -1)``)."""
+    return frozenset(key(p.base) for p in sympy.preorder_traversal(e)
+                     if isinstance(p, HadamardPower) and p.exp.is_Integer and p.exp < 0
+                     and isinstance(p.base, MatAdd))
+
+
 def expand(e: Any) -> Optional[Any]:
     """An elementwise polynomial (sums and Hadamard products of the same shape)
     expanded and collected, when that is shorter: ``-HadamardProduct(t, 1 - s) +
-    HadamardProduct(1 - t, s)`` = ``s - t``."""
-    if not isinstance(e, MatAdd) or not any(
-            isinstance(split(t)[1], (HadamardProduct, HadamardPower)) for t in e.args):
+    HadamardProduct(1 - t, s)`` = ``s - t``. A sum it also divides by stays whole until
+    it has cancelled (``HadamardProduct(u, 1 - s, HadamardPower(1 - s, -1))`` = ``u``)."""
+    if isinstance(e, MatAdd):
+        if not any(isinstance(split(t)[1], (HadamardProduct, HadamardPower))
+                   for t in e.args):
+            return None
+    elif not (isinstance(e, HadamardProduct) and
+              any(isinstance(split(f)[1], MatAdd) for f in e.args)):
         return None
-    atoms: dict = {}
-    p = _poly(e, atoms)
-    if p is None:
-        return None
-    new = _from_poly(p, atoms, e.shape)
+    new = e
+    for _ in range(3):
+        atoms: dict = {}
+        keep = _divisors(new)
+        p = _poly(new, atoms, keep)
+        if p is None:
+            return None
+        new = _from_poly(p, atoms, e.shape)
+        if not keep:
+            break
+    if isinstance(e, HadamardProduct):
+        # a product is expanded only where much of it cancels: HadamardProduct(s, 1 - s)
+        # is how a textbook writes sigmoid's derivative, s - HadamardPower(s, 2) is not
+        return new if _length(new) <= SHRINK * _length(e) else None
     return new if _length(new) < _length(e) else None
