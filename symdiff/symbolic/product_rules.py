@@ -24,6 +24,7 @@ from sympy import HadamardPower, HadamardProduct, MatMul
 from symdiff.symbolic.named import MatTimes, Norm
 from symdiff.symbolic.named_rules import fold_sigmoid
 from symdiff.symbolic.notation import Elementwise
+from symdiff.symbolic.notation import Ones
 from symdiff.symbolic.rewriting import factors, is_matrix, key, ones, product, scaled, split, \
     transposed
 
@@ -112,7 +113,7 @@ def _cancelled(fs: list) -> list:
         return fs
     out = [base[kb] if power[kb] == 1 else HadamardPower(base[kb], power[kb])
            for kb in order if power[kb] != 0]
-    return out or [sympy.OneMatrix(*fs[0].shape)]
+    return out or [Ones(*fs[0].shape)]
 
 
 def hadamard(e: Any) -> Optional[Any]:

@@ -26,6 +26,7 @@ from sympy import HadamardPower, HadamardProduct, MatAdd, MatMul
 from sympy.core.sorting import default_sort_key
 from sympy.printing.precedence import PRECEDENCE
 
+from symdiff.symbolic.notation import Ones
 from symdiff.symbolic.rewriting import factors, key, negated, ones, product, \
     scaled, split, transposed
 
@@ -302,7 +303,7 @@ def _from_poly(p: dict, atoms: dict, shape: tuple) -> Any:
     terms = []
     for m, c in p.items():
         fs = [atoms[a] if k == 1 else HadamardPower(atoms[a], k) for a, k in m]
-        body = sympy.OneMatrix(*shape) if not fs else \
+        body = Ones(*shape) if not fs else \
             (fs[0] if len(fs) == 1 else HadamardProduct(*fs))
         terms.append(scaled(c, body))
     if not terms:
