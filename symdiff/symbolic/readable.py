@@ -36,7 +36,8 @@ transposed_sum     ``-a.T + x.T``; ``b.T*X.T + c.T`` (rows)              ``(x - 
 expand             ``-HadamardProduct(t, 1 - s) + HadamardProduct(1 -   ``s - t``
                    t, s)`` (when shorter)
 factor             ``A*x + A.T*x``; ``A.T*s - A.T*t`` (when no longer)  ``(A + A.T)*x``;
-                                                                       ``A.T*(s - t)``
+                                                                       ``A.T*(s - t)``;
+                   ``0.5*A - 0.5*B`` (when shorter)                    ``0.5*(A - B)``
 order              ``-a + x`` (a sum, as SymPy prints it)              ``x - a`` (``MatSum``)
 =================  ==================================================  =====================
 
@@ -106,7 +107,8 @@ RULES: tuple[Rule, ...] = (
     Rule("transposed_sum", "-a.T + x.T", "(x - a).T", sums.transposed_sum),
     Rule("expand", "-HadamardProduct(t, 1 - s) + HadamardProduct(1 - t, s)", "s - t",
          sums.expand),
-    Rule("factor", "A*x + A.T*x; A.T*s - A.T*t", "(A + A.T)*x; A.T*(s - t)", sums.factor),
+    Rule("factor", "A*x + A.T*x; A.T*s - A.T*t; 0.5*A - 0.5*B",
+         "(A + A.T)*x; A.T*(s - t); 0.5*(A - B)", sums.factor),
     Rule("order", "-a + x", "x - a", sums.order),
 )
 """The rewrite rules, tried in this order at every subexpression until none applies."""

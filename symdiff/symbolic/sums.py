@@ -197,7 +197,8 @@ def _length(e: Any) -> int:
 def factor(e: Any) -> Optional[Any]:
     """A common left or right matrix factor of two or more terms taken out:
     ``A*x + A.T*x`` = ``(A + A.T)*x``, ``A.T*s - A.T*t`` = ``A.T*(s - t)``, and a common
-    coefficient with it (``-A*u - A.T*u`` = ``-(A + A.T)*u``), when that is no longer."""
+    coefficient with it (``-A*u - A.T*u`` = ``-(A + A.T)*u``), when that is no longer; or
+    else a common number (``0.5*A - 0.5*B`` = ``0.5*(A - B)``), when that is shorter."""
     if not isinstance(e, MatAdd):
         return None
     parts = [factors(t) for t in e.args]
@@ -212,7 +213,25 @@ def factor(e: Any) -> Optional[Any]:
             new = _factor_group(parts, idx, side, e)
             if new is not None and _length(new) <= best_len:
                 best, best_len = new, _length(new)
+    if best is None:
+        best = _common_number(parts, e)
     return best
+
+
+def _common_number(parts: list, e: Any) -> Optional[Any]:
+    """``0.5*A - 0.5*B`` = ``0.5*(A - B)``: a number every term is a multiple of (up to
+    sign), taken out when that is shorter."""
+    cs = [c for c, _ in parts]
+    if not all(c.is_Number for c in cs):
+        return None
+    n = abs(cs[0])
+    if n == 1 or any(abs(c) != n for c in cs):
+        return None
+    if all(c.could_extract_minus_sign() for c in cs):
+        n = -n
+    new = product(n, [MatSum(*[product(sympy.S.One if c == n else sympy.S.NegativeOne, ms)
+                               for c, ms in parts])])
+    return new if _length(new) < _length(e) else None
 
 
 def _factor_group(parts: list, idx: list, side: int, e: Any) -> Optional[Any]:

@@ -138,6 +138,19 @@ def test_factor_keeps_a_common_minus_outside_when_shorter():
     after = readable(before)
     assert str(after) == "A.T*(tanh.(x) - u)"
     _same_numbers(before, after)
+    # a common number: the Gaussian's gradient with respect to its covariance
+    before = sympy.MatAdd(sympy.MatMul(sympy.Float(0.5), sympy.Inverse(X)),
+                          sympy.MatMul(sympy.Float(-0.5), sympy.Inverse(X), a, a.T,
+                                       sympy.Inverse(X)))
+    after = readable(before)
+    assert str(after) == "0.5*(X**(-1) - X**(-1)*a*a.T*X**(-1))"
+    _same_numbers(before, after)
+    S = sd.var("S", (3, 3), symmetric=True)
+    m, y = sd.var("m", (3,)), sd.var("y", (3,))
+    nll = 0.5 * sd.log(sd.det(S)) + 0.5 * ((y - m) @ sd.inv(S) @ (y - m))
+    printed = str(sd.diff(nll, S).sympy())
+    assert printed == "0.5*(S**(-1) - S**(-1)*(y - m)*(y - m).T*S**(-1))"
+    assert sd.verify(nll, {S: printed}, points=4).ok
 
 
 def test_the_sum_of_a_probability_vector_is_one():
