@@ -11,6 +11,7 @@ May import: sympy, ``symdiff.symbolic`` (notation, named).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
@@ -101,10 +102,50 @@ def ones(e: Any) -> bool:
     return isinstance(e, sympy.OneMatrix)
 
 
-def key(e: Any) -> str:
+_BOUND = sympy.Symbol("_bound_")
+_SAME = {"MatSum": "MatAdd", "ScalarSum": "Add", "MatTimes": "MatMul", "Ones": "OneMatrix"}
+
+
+@functools.lru_cache(maxsize=4096)
+def key(e: Any) -> Any:
     """A key equal for equal subexpressions, whatever dummy an elementwise function's
-    Lambda was written with (SymPy compares those by the dummy)."""
-    return f"{e}{getattr(e, 'shape', '')}"
+    Lambda was written with (SymPy compares those by the dummy), and whichever of our
+    printing classes (``MatSum``, ``MatTimes``) holds them. Built without printing, so
+    it costs a walk of ``e``."""
+    out: dict = {}
+    stack = [(e, False)]
+    while stack:
+        x, ready = stack.pop()
+        if x in out and type(out.get(x)) is not _Pending:
+            continue
+        if isinstance(x, Elementwise):
+            kids = (x.expr,)
+        elif not x.args or isinstance(x, (sympy.MatrixSymbol, sympy.Lambda)):
+            kids = ()
+        else:
+            kids = x.args
+        if not ready and kids:
+            out[x] = _Pending()
+            stack.append((x, True))
+            stack.extend((k, False) for k in kids)
+            continue
+        if isinstance(x, Elementwise):
+            lam = x.function
+            body = lam.expr.xreplace({lam.variables[0]: _BOUND})
+            out[x] = ("Elementwise", body, out[x.expr])
+        elif isinstance(x, sympy.Lambda):
+            out[x] = ("Lambda", x.expr.xreplace(dict.fromkeys(x.variables, _BOUND)))
+        elif not kids:
+            out[x] = x if type(x).__name__ not in _SAME else (_SAME[type(x).__name__],
+                                                               x.args)
+        else:
+            name = type(x).__name__
+            out[x] = (_SAME.get(name, name), tuple(out[k] for k in kids))
+    return out[e]
+
+
+class _Pending:
+    """A subexpression whose key is being built."""
 
 
 def transposed(m: Any) -> Optional[Any]:

@@ -19,6 +19,7 @@ May import: sympy, ``symdiff.symbolic`` (named, rewriting).
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Optional
 
 import sympy
@@ -58,7 +59,10 @@ class MatSum(MatAdd):
         return super().__eq__(other)
 
     def __hash__(self) -> int:
-        return hash(MatAdd(*self.args, evaluate=False))
+        # MatAdd's hash of the same terms (Basic hashes its class name and args)
+        if self._mhash is None:
+            self._mhash = hash(("MatAdd",) + self._hashable_content())
+        return self._mhash
 
     def _ordered(self, printer: Any) -> list:
         terms = printer._as_ordered_terms(MatAdd(*self.args))
@@ -90,7 +94,9 @@ class ScalarSum(sympy.Add):
         return super().__eq__(other)
 
     def __hash__(self) -> int:
-        return hash(sympy.Add(*self.args, evaluate=False))
+        if self._mhash is None:
+            self._mhash = hash(("Add",) + self._hashable_content())
+        return self._mhash
 
     def _ordered(self, printer: Any) -> list:
         terms = printer._as_ordered_terms(sympy.Add(*self.args, evaluate=False))
@@ -190,8 +196,32 @@ def transposed_sum(e: Any) -> Optional[Any]:
     return sympy.Transpose(MatSum(*inner))
 
 
-def _length(e: Any) -> int:
+@functools.lru_cache(maxsize=1024)
+def _printed_length(kind: type, e: Any) -> int:
     return len(str(e).replace(" ", ""))
+
+
+def _length(e: Any) -> int:
+    """The length of ``e`` as printed, spaces not counted."""
+    return _printed_length(type(e), e)
+
+
+MAX_COMPARED = 200
+"""Largest subexpression (in tree nodes) the rules that compare printed lengths
+(``factor``, ``expand``) rewrite: printing is SymPy's slowest step, and a rule that
+printed every sum of a deep gradient whole would take time quadratic in its depth."""
+
+
+def _small(e: Any) -> bool:
+    """Whether ``e`` has at most ``MAX_COMPARED`` nodes (walked no further than that)."""
+    stack, seen = [e], 0
+    while stack:
+        x = stack.pop()
+        seen += 1
+        if seen > MAX_COMPARED:
+            return False
+        stack.extend(x.args)
+    return True
 
 
 def factor(e: Any) -> Optional[Any]:
@@ -199,7 +229,7 @@ def factor(e: Any) -> Optional[Any]:
     ``A*x + A.T*x`` = ``(A + A.T)*x``, ``A.T*s - A.T*t`` = ``A.T*(s - t)``, and a common
     coefficient with it (``-A*u - A.T*u`` = ``-(A + A.T)*u``), when that is no longer; or
     else a common number (``0.5*A - 0.5*B`` = ``0.5*(A - B)``), when that is shorter."""
-    if not isinstance(e, MatAdd):
+    if not isinstance(e, MatAdd) or not _small(e):
         return None
     parts = [factors(t) for t in e.args]
     best, best_len = None, _length(e)
@@ -276,6 +306,8 @@ def _poly(e: Any, atoms: dict, keep: frozenset) -> Optional[dict]:
             if p is None:
                 return None
             for m, c in p.items():
+                if m in out:
+                    atoms[_MERGED] = True
                 out[m] = out.get(m, 0) + c
         return {m: c for m, c in out.items() if c != 0}
     if isinstance(e, sympy.ZeroMatrix):
@@ -292,7 +324,7 @@ def _poly(e: Any, atoms: dict, keep: frozenset) -> Optional[dict]:
             p = _poly(f, atoms, keep)
             if p is None:
                 return None
-            out = _times(out, p)
+            out = _times(out, p, atoms)
             if out is None:
                 return None
         return out
@@ -305,17 +337,29 @@ def _poly(e: Any, atoms: dict, keep: frozenset) -> Optional[dict]:
     return {((key(b), k),): sympy.S.One}
 
 
-def _times(p: dict, q: dict) -> Optional[dict]:
+def _times(p: dict, q: dict, atoms: dict) -> Optional[dict]:
+    rank = {a: i for i, a in enumerate(atoms)}     # factors in order of appearance
     out: dict = {}
     for m1, c1 in p.items():
+        first = dict(m1)
         for m2, c2 in q.items():
-            powers = dict(m1)
+            powers = dict(first)
             for a, k in m2:
                 powers[a] = powers.get(a, 0) + k
-            m = tuple(sorted((a, k) for a, k in powers.items() if k != 0))
+                if a in first and powers[a] == 0:
+                    atoms[_MERGED] = True      # u times HadamardPower(u, -1)
+            m = tuple(sorted(((a, k) for a, k in powers.items() if k != 0),
+                             key=lambda pair: rank[pair[0]]))
+            if m in out:
+                atoms[_MERGED] = True
             out[m] = out.get(m, 0) + c1 * c2
     out = {m: c for m, c in out.items() if c != 0}
     return out if len(out) <= MAX_MONOMIALS else None
+
+
+_MERGED = "merged"
+"""Set in the atoms of an expansion where terms were collected or factors cancelled:
+without that, expanding only distributes, and the result is not shorter."""
 
 
 def _from_poly(p: dict, atoms: dict, shape: tuple) -> Any:
@@ -350,6 +394,8 @@ def expand(e: Any) -> Optional[Any]:
     elif not (isinstance(e, HadamardProduct) and
               any(isinstance(split(f)[1], MatAdd) for f in e.args)):
         return None
+    if not _small(e):
+        return None
     new = e
     for _ in range(3):
         atoms: dict = {}
@@ -357,6 +403,8 @@ def expand(e: Any) -> Optional[Any]:
         p = _poly(new, atoms, keep)
         if p is None:
             return None
+        if not atoms.pop(_MERGED, False) and new is e:
+            return None                # nothing collects or cancels: only distributing
         new = _from_poly(p, atoms, e.shape)
         if not keep:
             break
