@@ -48,12 +48,13 @@ checked against the graph's values again (``closed_form.validate``) before it is
 The printed forms read back through the claim notation (``norm(x)``, ``softmax(x)``,
 ``sigmoid.(x)``); ``MatSum`` changes only the order a sum prints in, never its value.
 The rules live in ``product_rules`` (numbers and products), ``named_rules`` (named
-functions) and ``sums`` (sums); this module holds the table and the walk.
+functions), ``sums`` (sums, printed by ``printed_sums``) and ``polynomials`` (``expand``);
+this module holds the table and the walk.
 
 Only the symbolic side uses these forms: the numeric evaluator never sees them.
 
 May import: sympy, ``symdiff.symbolic`` (notation, named, rewriting, product_rules,
-named_rules, sums).
+named_rules, sums, polynomials).
 
 >>> import sympy
 >>> from symdiff.symbolic.notation import Ones
@@ -71,6 +72,7 @@ import sympy
 from sympy import MatMul as _MatMul
 
 from symdiff.symbolic import named_rules as nr
+from symdiff.symbolic import polynomials
 from symdiff.symbolic import product_rules as pr
 from symdiff.symbolic import sums
 from symdiff.symbolic.notation import Elementwise
@@ -106,7 +108,7 @@ RULES: tuple[Rule, ...] = (
     Rule("distribute_minus", "-(a - x)", "x - a", sums.distribute_minus),
     Rule("transposed_sum", "-a.T + x.T", "(x - a).T", sums.transposed_sum),
     Rule("expand", "-HadamardProduct(t, 1 - s) + HadamardProduct(1 - t, s)", "s - t",
-         sums.expand),
+         polynomials.expand),
     Rule("factor", "A*x + A.T*x; A.T*s - A.T*t; 0.5*A - 0.5*B",
          "(A + A.T)*x; A.T*(s - t); 0.5*(A - B)", sums.factor),
     Rule("order", "-a + x", "x - a", sums.order),

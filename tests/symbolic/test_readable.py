@@ -102,7 +102,7 @@ def test_hadamard_cancels_a_factor_against_its_inverse():
 
 def test_a_sum_prints_positive_terms_first_and_stays_equal():
     from symdiff.symbolic.latex import latex
-    from symdiff.symbolic.sums import MatSum
+    from symdiff.symbolic.printed_sums import MatSum
     s = MatSum(-u, x, -a)
     assert str(s) == "x - a - u"
     assert latex(s) == "x - a - u"
@@ -233,7 +233,7 @@ def test_the_worst_rows_print_as_the_textbook_and_read_back(k):
 
 
 def test_sums_of_numbers_in_matrix_forms_print_positive_terms_first():
-    from symdiff.symbolic.sums import ScalarSum
+    from symdiff.symbolic.printed_sums import ScalarSum
     x_, b_ = sd.var("x", (3,)), sd.var("b", (3,))
     A_ = sd.var("A", (3, 3))
     f = 0.5 * (x_ @ A_ @ x_) - b_ @ x_
