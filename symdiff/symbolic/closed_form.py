@@ -135,7 +135,9 @@ def _closed_form(order: list[Node], node: Node, explicit: bool) -> Any:
     cached = node._cache.get("matrix_form")
     if cached is None:
         literal = matrix_expression(order, node)
-        cached = readable(literal) if len(order) <= READABLE_NODES else literal
+        # -- issue 15: sum(p) is 1 for a variable assumed a probability vector
+        simplex = [n.name for n in order if n.op == "var" and n._cache.get("assume") == "simplex"]
+        cached = readable(literal, simplex=simplex) if len(order) <= READABLE_NODES else literal
         try:
             validate(node, cached, order)
         except ClosedFormError:

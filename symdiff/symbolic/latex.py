@@ -20,6 +20,7 @@ from typing import Any
 
 import sympy
 from sympy.printing.latex import LatexPrinter
+from sympy.matrices.expressions.matexpr import MatrixElement
 from sympy.printing.precedence import PRECEDENCE
 
 
@@ -34,14 +35,23 @@ class PaperLatexPrinter(LatexPrinter):
         sign = ""
         if num.could_extract_minus_sign():
             sign, num = "-", -num
-        parts = [] if num == 1 else [self.parenthesize(num, PRECEDENCE["Mul"])]
+        parts = [] if num == 1 else [self._coefficient(num)]
+        alone = den != 1 and num == 1 and len(mats) == 1   # all of a \frac's numerator
         for m in mats:
-            wrap = isinstance(m, (sympy.MatAdd, sympy.HadamardProduct, sympy.MatMul))
+            wrap = isinstance(m, (sympy.MatAdd, sympy.HadamardProduct, sympy.MatMul)) \
+                and not alone
             parts.append(rf"\left({self._print(m)}\right)" if wrap else self._print(m))
         body = " ".join(parts)
         if den != 1:
             body = rf"\frac{{{body}}}{{{self._print(den)}}}"
         return sign + body
+
+    def _coefficient(self, num: Any) -> str:
+        r"""A product's scalar factor: ``2 e^{y}`` bare, a sum or a 1x1 product bracketed
+        (``\left(a^{\top} x\right) x``, not ``a^{\top} x x``)."""
+        if any(isinstance(f, MatrixElement) for f in sympy.Mul.make_args(num)):
+            return rf"\left({self._print(num)}\right)"
+        return self.parenthesize(num, PRECEDENCE["Mul"], strict=True)
 
     def _print_HadamardProduct(self, expr: Any) -> str:
         # a product inside is bracketed: t \odot (A x), never t \odot A x

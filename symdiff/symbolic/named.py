@@ -173,13 +173,14 @@ class MatTimes(MatMul):
 
 def _factor(printer: Any, e: Any, strict: bool = False) -> str:
     """``e`` printed as a factor of a product: sums in parentheses (and, after a ``/``,
-    products and powers too)."""
+    products and powers of a negative exponent too)."""
     text = printer._print(e)
     if isinstance(e, (sympy.Add, sympy.MatAdd)) or (isinstance(e, MatMul) and
                                                      text.startswith("-")):
         return f"({text})"
-    if strict and isinstance(e, (sympy.Mul, MatMul, sympy.Pow)) and not \
-            isinstance(e, Norm):
+    if strict and (isinstance(e, (sympy.Mul, MatMul)) or (isinstance(e, sympy.Pow) and
+                                                          not e.exp.is_positive)):
+        # a power binds tighter than /: x/norm(x)**3; x/(y**(-1)) keeps its parentheses
         return f"({text})"
     if isinstance(e, (sympy.Mul, sympy.Rational)) and e.could_extract_minus_sign():
         return f"({text})"

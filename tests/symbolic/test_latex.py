@@ -22,12 +22,20 @@ def _cases():
          r"x + 2 A^{\top} \left(A x - y\right)"),
         (sd.log(sd.abs(sd.det(X))), X, r"X^{-\top}"),
         (sd.det(X), X, r"\det\left(X\right) X^{-\top}"),
-        (sd.sum(sd.tanh(X @ x)), x, None),
-        (sd.trace(X.T @ A @ X), X, None),
+        (sd.sum(sd.tanh(X @ x)), x,
+         r"X^{\top} \left(\mathbf{1} - \tanh\left(X x\right)^{\circ 2}\right)"),
+        (sd.trace(X.T @ A @ X), X, r"\left(A + A^{\top}\right) X"),
+        # issue 15's quality rows: sums in the order written, a 1x1 product bracketed
+        (sd.norm(x - a), x, r"\frac{x - a}{\left\lVert x - a \right\rVert}"),
+        ((a @ x) / sd.norm(x), x,     # sd.formula names norm(x) t_0, as it is used twice
+         r"\frac{a}{t_{0}} - \frac{\left(a^{\top} x\right) x}{t_{0}^{3}}"),
+        (sd.logsumexp(A @ x) - t @ (A @ x), x,
+         r"A^{\top} \left(\operatorname{softmax}\left(A x\right) - t\right)"),
+        (sd.exp(x @ x), x, r"2 e^{\left\lVert x \right\rVert^{2}} x"),
     ]
 
 
-@pytest.mark.parametrize("k", range(9))
+@pytest.mark.parametrize("k", range(13))
 def test_latex_is_a_papers_notation(k):
     f, w, want = _cases()[k]
     text = sd.formula(f, w, lang="latex")
