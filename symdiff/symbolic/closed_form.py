@@ -136,7 +136,9 @@ def _closed_form(order: list[Node], node: Node, explicit: bool) -> Any:
     if cached is None:
         literal = matrix_expression(order, node)
         # -- issue 15: sum(p) is 1 for a variable assumed a probability vector
-        simplex = [n.name for n in order if n.op == "var" and n._cache.get("assume") == "simplex"]
+        # a probability vector's entries sum to 1 (a matrix's rows do: not its whole sum)
+        simplex = [n.name for n in order if n.op == "var" and len(n.shape) == 1
+                   and n._cache.get("assume") == "probability"]
         cached = readable(literal, simplex=simplex) if len(order) <= READABLE_NODES else literal
         try:
             validate(node, cached, order)
