@@ -118,7 +118,8 @@ def _folded(op: str, nodes: tuple, value: Any) -> Node:
     """The constant ``op`` of constants ``nodes`` folds to, exact when they are."""
     out = const(value)
     fn = (lambda e: e) if op in _MOVES and len(nodes) == 1 else _EXACT_OPS.get(op)
-    if fn is None or (out.shape and not (out._value == out._value.flat[0]).all()):
+    v = out._value
+    if fn is None or v.size == 0 or (v.ndim and not (v == v.flat[0]).all()):
         return out
     exact = [exact_value(a) for a in nodes]
     if any(e is None for e in exact):
