@@ -25,6 +25,7 @@ Imports numpy, ``numeric.primitives``, ``numeric.masking`` and its own package.
 from __future__ import annotations
 
 import math
+import os
 import threading
 from typing import Any, Optional, Sequence
 
@@ -44,6 +45,12 @@ the GIL for a microsecond or two, so a chunk four times larger (32,768 elements,
 per value, still in L2/L3) pays that per 4x the elements, and a second thread waits for the
 GIL less often (benchmarks/README.md, "numpy chunk size")."""
 
+NUMPY_THREAD_NS = 0.5
+"""On the numpy path, a kernel whose ops cost less than this per element on average (numpy's
+cost, ``groups.OP_NS``: arithmetic 0.3 ns, sin 7.5) runs on one thread unless threads are
+asked for: each op is a numpy call holding the GIL for about as long as it computes, so a
+second thread waits rather than works (W2 at n = 1e7: 34 ms on one thread, 46 ms on two;
+W6, mean 1.3 ns: 42 ms on one, 33 ms on two)."""
 PER_THREAD = 1 << 17
 """Fewest elements worth a thread of their own: waking a pool thread costs tens of
 microseconds (more on a loaded machine), a compiled pass over 1e5 elements about 150."""
@@ -168,9 +175,20 @@ class Kernel:
 
     def _threads(self) -> int:
         """Threads this kernel runs on: the program's (or the default) count, but no more
-        than one per ``PER_THREAD`` elements. The result does not depend on it: the chunk
-        partials are summed in one order whatever the threads."""
-        return min(pool.resolve_threads(self.threads), max(1, self.size // PER_THREAD))
+        than one per ``PER_THREAD`` elements, and by default one on the numpy path when
+        its ops are cheap (``NUMPY_THREAD_NS``). The result does not depend on it: the
+        chunk partials are summed in one order whatever the threads."""
+        n = min(pool.resolve_threads(self.threads), max(1, self.size // PER_THREAD))
+        if n > 1 and self.threads is None and not os.environ.get(pool.ENV, "").strip() \
+                and self._c() is None and self._cost_ns() < NUMPY_THREAD_NS:
+            return 1
+        return n
+
+    def _cost_ns(self) -> float:
+        """numpy's mean cost per element of this kernel's ops (``groups.OP_NS``)."""
+        from .groups import _op_ns  # noqa: PLC0415  (groups imports this module)
+        return sum(_op_ns(row, params, False) for row, _, params, *_ in self.ops) / \
+            max(1, len(self.ops))
 
     def _n_chunks(self) -> int:
         return max(1, -(-self.size // self.chunk))

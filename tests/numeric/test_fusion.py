@@ -263,3 +263,22 @@ def test_a_kernel_cache_others_can_write_is_never_used(tmp_path, monkeypatch):
     private = tmp_path / "private"
     monkeypatch.setenv("SYMDIFF_KERNEL_CACHE", str(private))
     assert compiled.cache_dir.__wrapped__() == str(private)
+
+
+def test_the_numpy_path_keeps_cheap_kernels_on_one_thread(monkeypatch):
+    # numpy calls on cheap ops hold the GIL about as long as they compute: a second
+    # thread waits rather than works, so by default they run on one (kernel.NUMPY_THREAD_NS)
+    monkeypatch.setenv("SYMDIFF_COMPILE", "0")
+    monkeypatch.delenv("SYMDIFF_THREADS", raising=False)
+    monkeypatch.setattr(numeric.fusion.pool, "cpu_count", lambda: 4)
+    cheap, costly = _Builder(), _Builder()
+    for name in ("mul", "add", "sub"):
+        cheap.add(PRIMITIVES[name], {})
+    for name in ("sin", "tanh", "log"):
+        costly.add(PRIMITIVES[name], {})
+    (c,), (e,) = paths(cheap.program()), paths(costly.program())
+    assert c["path"] == e["path"] == "numpy"
+    assert c["threads"] == 1 and e["threads"] == 4
+    assert paths(cheap.program(threads=3))[0]["threads"] == 3   # asked for: given
+    monkeypatch.setenv("SYMDIFF_THREADS", "2")
+    assert paths(cheap.program())[0]["threads"] == 2
