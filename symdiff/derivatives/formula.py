@@ -45,7 +45,7 @@ import sympy
 from sympy.matrices.expressions.matexpr import MatrixExpr
 from sympy.tensor.array import NDimArray
 
-from symdiff.derivatives.matrix_c import MatrixCUnavailable, c_matrix
+from symdiff.derivatives.matrix_c import MatrixCUnavailable, c_layout_note, c_matrix
 from symdiff.derivatives.matrix_code import GenericUnavailable, python_generic
 from symdiff.derivatives.printers import (PYTHON_GLOBALS, FormulaCPrinter, FormulaNumPyPrinter,
                                           c_identifiers, c_name_clashes)
@@ -416,18 +416,7 @@ def _c_text(job: Job) -> str:
         else:
             for k, elem in enumerate(_flatten([e])[0]):
                 body.append(f"{out}[{k}] = {p.doprint(elem)};")
-    arrays = [a for a in job.args if a.shape != ()]
-    note = ""
-    if arrays:
-        note = ("\n   Arrays are row-major and flat: "
-                + "; ".join(f"{a.name} has shape {a.shape}" for a in arrays) + ".")
-    shaped_outs = [(out, o.shape) for o, out in zip(job.outs, outs) if o.shape != ()]
-    if shaped_outs:
-        note += ("\n   Outputs, row-major: "
-                 + "; ".join(f"{out} has shape {shape}" for out, shape in shaped_outs) + ".")
-    renamed = [f"{k} is {v}" for k, v in c.items() if k != v]
-    if renamed:
-        note += f"\n   Names C reserves are renamed: {', '.join(renamed)}."
+    note = c_layout_note(job, outs, c)
     wrt = f" with respect to {', '.join(w.name for w in job.wrt) or 'nothing'}" \
         if job.order else ""
     head = (f"/* {job.what} of {job.name} = {_safe(short_text(job.f), '*/')}{wrt}, "

@@ -350,6 +350,21 @@ class Writer:
         return name
 
 
+def c_layout_note(job: Any, outs: list, c: Mapping[str, str]) -> str:
+    """The lines of a C file's head comment on its arrays' layout and renamed names."""
+    arrays = [a for a in job.args if a.shape != ()]
+    note = ("\n   Arrays are row-major and flat: "
+            + "; ".join(f"{a.name} has shape {a.shape}" for a in arrays) + ".") if arrays else ""
+    shaped = [(out, o.shape) for o, out in zip(job.outs, outs) if o.shape != ()]
+    if shaped:
+        note += ("\n   Outputs, row-major: "
+                 + "; ".join(f"{out} has shape {shape}" for out, shape in shaped) + ".")
+    renamed = [f"{k} is {v}" for k, v in c.items() if k != v]
+    if renamed:
+        note += f"\n   Names C reserves are renamed: {', '.join(renamed)}."
+    return note
+
+
 def c_matrix(job: Any, cse: Callable[..., tuple], safe: Callable[[str, str], str],
              c: Mapping[str, str], outs: list) -> str:
     """The C source of ``sd.formula(lang="c")`` for ``job`` (``formula_job.Job``) from
@@ -387,16 +402,7 @@ def c_matrix(job: Any, cse: Callable[..., tuple], safe: Callable[[str, str], str
     nan_fill = [f"*{out} = NAN;" if o.shape == () else
                 f"for (int i = 0; i < {size}; i++) {out}[i] = NAN;"
                 for o, out, size in zip(job.outs, outs, sizes)]
-    arrays = [a for a in job.args if a.shape != ()]
-    note = ("\n   Arrays are row-major and flat: "
-            + "; ".join(f"{a.name} has shape {a.shape}" for a in arrays) + ".") if arrays else ""
-    shaped = [(out, o.shape) for o, out in zip(job.outs, outs) if o.shape != ()]
-    if shaped:
-        note += ("\n   Outputs, row-major: "
-                 + "; ".join(f"{out} has shape {shape}" for out, shape in shaped) + ".")
-    renamed = [f"{k} is {v}" for k, v in c.items() if k != v]
-    if renamed:
-        note += f"\n   Names C reserves are renamed: {', '.join(renamed)}."
+    note = c_layout_note(job, outs, c)
     wrt = f" with respect to {', '.join(wv.name for wv in job.wrt)}" if job.order else ""
     head = (f"/* {job.what} of {job.name} = {safe(short_text(job.f), '*/')}{wrt}, generated "
             f"by symdiff.formula from its matrix form.{note}\n   Temporaries live in one "
