@@ -27,6 +27,8 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ..masking import masked_slots
+from ..sweeps import live_for
+from .costs import op_ns
 from .kernel import Kernel, fused_row
 
 MIN_ELEMENTS = 1 << 15
@@ -37,30 +39,11 @@ STORE_NS = 2.0
 """Cost of storing an interior value and reading it back, per element (16 bytes at the
 few GB/s one core streams from memory)."""
 
-OP_NS = {"sin": 7.5, "cos": 7.5, "tan": 9.0, "pow_tensor": 12.0, "log": 1.0, "tanh": 0.8,
-         "exp": 0.6, "sigmoid": 2.5, "sqrt": 0.6}
-"""numpy's cost per float64 element of the ops that cost more than a pass of arithmetic
-(0.3 ns); ``pow`` with a non-integer exponent costs as ``np.power`` (12 ns)."""
-
-OP_NS_COMPILED = {"sin": 1.0, "cos": 1.0, "tan": 2.0, "pow_tensor": 3.0, "log": 0.6,
-                  "tanh": 1.0, "exp": 0.5, "sigmoid": 0.8, "sqrt": 0.3}
-"""The same for the compiled kernels, whose transcendentals are vectorised."""
-
-
-def _op_ns(row: Any, params: dict, compiled: bool) -> float:
-    table = OP_NS_COMPILED if compiled else OP_NS
-    if row.name == "pow":
-        p = float(params["p"])
-        return 0.3 if p in (1, 2, 3, -1) else table.get("sqrt", 0.6) if p == 0.5 else (
-            3.0 if compiled else 12.0)
-    return table.get(row.name, 0.3)
-
-
 def recompute_cheaper(ops: Sequence[tuple], compiled: bool) -> bool:
     """True when recomputing the interior ``ops`` (``(row, ins, params)``, the root last)
     costs no more than storing their values for the backward sweep."""
     interior = ops[:-1]
-    cost = sum(_op_ns(row, params, compiled) for row, ins, params in interior)
+    cost = sum(op_ns(row, params, compiled) for row, ins, params in interior)
     return cost <= STORE_NS * len(interior)
 
 
@@ -87,13 +70,7 @@ def fuse_groups(n_inputs: int, constants: Sequence[Any], rows: list, shapes: Seq
         return rows, [], masked
 
     # only live ops (earlier rewrites, such as polynomial fusion, leave dead code behind)
-    live = [False] * n
-    for s in keep:
-        live[s] = True
-    for k in range(len(rows) - 1, -1, -1):
-        if live[base + k]:
-            for i in rows[k][1]:
-                live[i] = True
+    live = live_for(rows, base, n, keep)
     readers: list[list[int]] = [[] for _ in range(n)]
     for k, (row, ins, params) in enumerate(rows):
         if not live[base + k]:

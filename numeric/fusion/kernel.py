@@ -35,6 +35,7 @@ from ..codegen.rules import rule_for
 from ..masking import keep_zeros
 from ..primitives import Domain, Primitive
 from . import pool
+from .costs import op_ns
 
 CHUNK = 8192
 """Elements per chunk of a compiled loop (tests lower it to run many chunks on small
@@ -47,7 +48,7 @@ GIL less often (benchmarks/README.md, "numpy chunk size")."""
 
 NUMPY_THREAD_NS = 0.5
 """On the numpy path, a kernel whose ops cost less than this per element on average (numpy's
-cost, ``groups.OP_NS``: arithmetic 0.3 ns, sin 7.5) runs on one thread unless threads are
+cost, ``costs.OP_NS``: arithmetic 0.3 ns, sin 7.5) runs on one thread unless threads are
 asked for: each op is a numpy call holding the GIL for about as long as it computes, so a
 second thread waits rather than works (W2 at n = 1e7: 34 ms on one thread, 46 ms on two;
 W6, mean 1.3 ns: 42 ms on one, 33 ms on two)."""
@@ -185,9 +186,8 @@ class Kernel:
         return n
 
     def _cost_ns(self) -> float:
-        """numpy's mean cost per element of this kernel's ops (``groups.OP_NS``)."""
-        from .groups import _op_ns  # noqa: PLC0415  (groups imports this module)
-        return sum(_op_ns(row, params, False) for row, _, params, *_ in self.ops) / \
+        """numpy's mean cost per element of this kernel's ops (``costs.OP_NS``)."""
+        return sum(op_ns(row, params, False) for row, _, params, *_ in self.ops) / \
             max(1, len(self.ops))
 
     def _n_chunks(self) -> int:
