@@ -241,12 +241,12 @@ class Writer:
                 self._loop(n, f"{out}[i] = {1.0 if isinstance(e, sympy.OneMatrix) else 0.0};")
             return out
         if isinstance(e, M.diagonal.DiagonalOf):
-            a, (_, ac) = self.matrix(e.arg), self._shape(e.arg)
+            a, (_, ac) = self.matrix(e.args[0]), self._shape(e.args[0])
             out = self._buffer(r, c, e)
             self._loop(n, f"{out}[i] = {a}[i*{ac + 1}];")
             return out
         if isinstance(e, M.diagonal.DiagMatrix):
-            a = self.matrix(e.arg)
+            a = self.matrix(e.args[0])
             out = self._buffer(r, c, e)
             self._loop(n, f"{out}[i] = (i % {c + 1} == 0) ? {a}[i / {c + 1}] : 0.0;")
             return out

@@ -122,6 +122,17 @@ class GenericPrinter(FormulaNumPyPrinter):
         return (f"{self._module_format('numpy.linalg.solve')}({self._print(expr.args[0])}, "
                 f"{self._print(expr.args[1])})")
 
+    def _print_DiagMatrix(self, expr: Any) -> str:
+        # diag(u) of a column u (a Hessian or Jacobian of entrywise functions)
+        return f"{self._module_format('numpy.diagflat')}({self._print(expr.args[0])})"
+
+    def _print_DiagonalMatrix(self, expr: Any) -> str:
+        # symdiff's DiagonalMatrix (notation.py) shares its name with a SymPy class the
+        # numpy printer knows, and is a DiagMatrix
+        if isinstance(expr, sympy.matrices.expressions.diagonal.DiagMatrix):
+            return self._print_DiagMatrix(expr)
+        return super()._print_DiagonalMatrix(expr)
+
     def _print_OneMatrix(self, expr: Any) -> str:
         return f"{self._module_format('numpy.ones')}({self._shape(expr)})"
 

@@ -24,7 +24,7 @@ from sympy import HadamardPower, HadamardProduct, MatMul
 from symdiff.symbolic.named import MatTimes, Norm
 from symdiff.symbolic.named_rules import fold_sigmoid
 from symdiff.symbolic.notation import Elementwise
-from symdiff.symbolic.notation import Ones
+from symdiff.symbolic.notation import DiagonalMatrix, Ones
 from symdiff.symbolic.rewriting import factors, is_matrix, key, ones, product, scaled, split, \
     transposed
 
@@ -139,6 +139,11 @@ def hadamard(e: Any) -> Optional[Any]:
         o = _outer(*fs) or _outer(*fs[::-1])
         if o is not None:
             fs = [o]
+        else:
+            d = _diagonal(*fs) or _diagonal(*fs[::-1])
+            if d is not None:
+                c, fs = d[0], [d[1]]
+                coeff *= c
     body = fs[0] if len(fs) == 1 else HadamardProduct(*fs)
     new = scaled(coeff, body)
     return None if new == e else new
@@ -159,6 +164,48 @@ def _outer(col: Any, row: Any) -> Optional[Any]:
     if left.shape[1] != 1 or right.shape[0] != 1:
         return None
     return MatMul(left, right)
+
+
+def _identity_multiple(m: Any) -> Optional[Any]:
+    """c when ``m`` is c times the identity (``I``, or an explicit matrix such as
+    ``Matrix([[3, 0], [0, 3]])``), else None."""
+    if isinstance(m, sympy.Identity):
+        return sympy.S.One
+    if isinstance(m, sympy.MatrixBase) and m.is_square and m.shape[0] > 1:
+        c = m[0, 0]
+        if m == c * sympy.eye(m.shape[0]):
+            return c
+    return None
+
+
+def _repeated(m: Any) -> Optional[Any]:
+    """The column u when ``m`` repeats it as its diagonal entries read it: a row repeated
+    down (``1*u.T``), a column repeated across (``u*1.T``), or a Hadamard power of one."""
+    if isinstance(m, HadamardPower):
+        u = _repeated(m.base)
+        return None if u is None else HadamardPower(u, m.exp)
+    if not isinstance(m, MatMul) or len(m.args) < 2:
+        return None
+    first, last = m.args[0], m.args[-1]
+    if ones(first) and first.shape[1] == 1:
+        rest = MatMul(*m.args[1:]) if len(m.args) > 2 else m.args[1]
+        return rest.T if rest.shape[0] == 1 else None
+    if ones(last) and last.shape[0] == 1:
+        rest = MatMul(*m.args[:-1]) if len(m.args) > 2 else m.args[0]
+        return rest if rest.shape[1] == 1 else None
+    return None
+
+
+def _diagonal(eye: Any, rep: Any) -> Optional[tuple]:
+    """``HadamardProduct(c*I, 1*u.T)`` = ``c*diag(u)`` (a Hessian of entrywise functions),
+    and ``HadamardProduct(diag(w), 1*u.T)`` = ``diag(HadamardProduct(w, u))``: (c, the
+    diagonal matrix), or None."""
+    w = eye.args[0] if isinstance(eye, DiagonalMatrix) else None   # diag(w): its entries
+    c = sympy.S.One if w is not None else _identity_multiple(eye)
+    u = _repeated(rep) if c is not None else None
+    if u is None or u.shape[0] != eye.shape[0]:
+        return None
+    return c, DiagonalMatrix(u if w is None else HadamardProduct(w, u))
 
 
 def _square(m: Any) -> bool:

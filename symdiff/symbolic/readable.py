@@ -14,7 +14,8 @@ rational           ``0.333333333333333``, ``1.0``                      ``1/3``, 
 sign_cancel        ``d*sign(d)/Abs(d)``                                ``1``
 matmul_flat        ``(2*t)*(1/t*x)``, ``A*I``                          ``2*x``, ``A``
 hadamard           ``HadamardProduct(a*1.T, 1*b.T)``;                  ``a*b.T``;
-                   ``HadamardProduct(1, c*u, HadamardPower(u, -1))``   ``c*1``
+                   ``HadamardProduct(1, c*u, HadamardPower(u, -1))``;  ``c*1``;
+                   ``HadamardProduct(c*I, 1*u.T)``                     ``c*diag(u)``
 inverse_cancel     ``B*(A*B)**(-1)``, ``(A*B)**(-1)*A`` (squares)       ``A**(-1)``, ``B**(-1)``
 norm_sign          ``norm(-u)``                                        ``norm(u)``
 elementwise_       ``tanh.(x.T*X.T)``                                  ``tanh.(X*x).T``
@@ -84,7 +85,8 @@ RULES: tuple[Rule, ...] = (
     Rule("matmul_flat", "(2*t)*(1/t*x)", "2*x", pr.matmul_flat),
     Rule("hadamard", "HadamardProduct(a*1.T, 1*b.T); HadamardProduct(1, c*A, "
          "exp.(u), HadamardPower(exp.(u) + 1, -1)); HadamardProduct(u, "
-         "HadamardPower(u, -1))", "a*b.T; c*HadamardProduct(A, sigmoid.(u)); 1",
+         "HadamardPower(u, -1)); HadamardProduct(c*I, 1*u.T)",
+         "a*b.T; c*HadamardProduct(A, sigmoid.(u)); 1; c*diag(u)",
          pr.hadamard),
     Rule("inverse_cancel", "B*(A*B)**(-1); (A*B)**(-1)*A", "A**(-1); B**(-1)",
          pr.inverse_cancel),

@@ -242,3 +242,33 @@ def test_sums_of_numbers_in_matrix_forms_print_positive_terms_first():
     assert isinstance(e, ScalarSum) and e == sympy.Add(*e.args)
     y, z = sympy.symbols("y z")
     assert str(ScalarSum(-y, z)) == "z - y"
+
+
+# -- the diagonal of a Hessian of entrywise functions: c*diag(u) --------------------------
+def test_identity_against_a_repeated_row_is_a_diagonal_matrix():
+    from symdiff.symbolic.notation import DiagonalMatrix
+    u = sympy.MatrixSymbol("u", 3, 1)
+    rng = np.random.default_rng(3)
+    env = {u: rng.normal(size=(3, 1))}
+    for pattern, want in (
+            (sympy.HadamardProduct(sympy.Identity(3), Ones(3, 1) * u.T), DiagonalMatrix(u)),
+            (sympy.HadamardProduct(u * Ones(1, 3), 3 * sympy.eye(3)), 3 * DiagonalMatrix(u)),
+            (sympy.HadamardProduct(DiagonalMatrix(u), Ones(3, 1) * u.T),
+             DiagonalMatrix(sympy.HadamardPower(u, 2)))):
+        got = readable(pattern)
+        assert str(got) == str(want), got
+        np.testing.assert_allclose(evaluate(got, env), evaluate(pattern, env))
+
+
+def test_hessians_of_entrywise_functions_print_as_diagonals():
+    x = sd.var("x", (3,))
+    cases = [(sd.sum(x ** 3), "6*diag(x)"),
+             (sd.sum(sd.exp(x) ** 2), "4*diag(HadamardPower(exp.(x), 2))")]
+    for f, text in cases:
+        h = sd.hessian(f, x)
+        assert str(h.sympy()) == text
+        ns: dict = {}
+        exec(sd.formula(f, x, lang="python", order=2), ns)
+        point = np.array([0.3, -1.2, 0.7])
+        np.testing.assert_allclose(ns["hess_f"](point), h.eval(x=point))
+    assert str(sd.jacobian(sd.tanh(x), x).sympy()) == "diag(1 - HadamardPower(tanh.(x), 2))"
