@@ -144,6 +144,10 @@ def hadamard(e: Any) -> Optional[Any]:
             if d is not None:
                 c, fs = d[0], [d[1]]
                 coeff *= c
+            else:
+                s = _scaling(*fs) or _scaling(*fs[::-1])
+                if s is not None:
+                    fs = [s]
     body = fs[0] if len(fs) == 1 else HadamardProduct(*fs)
     new = scaled(coeff, body)
     return None if new == e else new
@@ -206,6 +210,50 @@ def _diagonal(eye: Any, rep: Any) -> Optional[tuple]:
     if u is None or u.shape[0] != eye.shape[0]:
         return None
     return c, DiagonalMatrix(u if w is None else HadamardProduct(w, u))
+
+
+def _scaling(m: Any, rep: Any) -> Optional[Any]:
+    """``HadamardProduct(M, 1*u.T)`` = ``M*diag(u)`` (M's columns scaled) and
+    ``HadamardProduct(M, u*1.T)`` = ``diag(u)*M`` (its rows), for M not itself repeated."""
+    if _repeated(m) is not None or _identity_multiple(m) is not None or m.shape[0] < 2 \
+            or m.shape[1] < 2 or not isinstance(rep, (MatMul, HadamardPower)):
+        return None
+    u = _repeated(rep)
+    if u is None:
+        return None
+    base = rep.base if isinstance(rep, HadamardPower) else rep
+    if ones(base.args[0]) and base.args[0].shape[1] == 1 and u.shape[0] == m.shape[1]:
+        return MatMul(m, DiagonalMatrix(u))
+    if u.shape[0] == m.shape[0]:
+        return MatMul(DiagonalMatrix(u), m)
+    return None
+
+
+def diagonals(e: Any) -> Optional[Any]:
+    """Products of neighbouring diagonal matrices as one, ``diag(a)*diag(b)`` =
+    ``diag(HadamardProduct(a, b))``, and a sum of diagonal matrices as the diagonal of the
+    sum, ``diag(a) - 2*diag(b)`` = ``diag(a - 2*b)``; a number comes out, ``diag(4*a)`` =
+    ``4*diag(a)``."""
+    if isinstance(e, DiagonalMatrix):
+        c, m = split(e.args[0])
+        return None if c == 1 else scaled(c, DiagonalMatrix(m))
+    if isinstance(e, MatMul):
+        c, ms = factors(e)
+        out: list = []
+        for m in ms:
+            if out and isinstance(m, DiagonalMatrix) and isinstance(out[-1], DiagonalMatrix):
+                out[-1] = DiagonalMatrix(HadamardProduct(out[-1].args[0], m.args[0]))
+            else:
+                out.append(m)
+        if len(out) == len(ms):
+            return None
+        return scaled(c, out[0] if len(out) == 1 else MatMul(*out))
+    if isinstance(e, sympy.MatAdd):
+        parts = [split(t) for t in e.args]
+        if len(parts) < 2 or not all(isinstance(m, DiagonalMatrix) for _, m in parts):
+            return None
+        return DiagonalMatrix(sympy.MatAdd(*[scaled(c, m.args[0]) for c, m in parts]))
+    return None
 
 
 def _square(m: Any) -> bool:

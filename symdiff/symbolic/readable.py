@@ -15,7 +15,10 @@ sign_cancel        ``d*sign(d)/Abs(d)``                                ``1``
 matmul_flat        ``(2*t)*(1/t*x)``, ``A*I``                          ``2*x``, ``A``
 hadamard           ``HadamardProduct(a*1.T, 1*b.T)``;                  ``a*b.T``;
                    ``HadamardProduct(1, c*u, HadamardPower(u, -1))``;  ``c*1``;
-                   ``HadamardProduct(c*I, 1*u.T)``                     ``c*diag(u)``
+                   ``HadamardProduct(c*I, 1*u.T)``;                    ``c*diag(u)``;
+                   ``HadamardProduct(M, 1*u.T)``                       ``M*diag(u)``
+diagonals          ``diag(a)*diag(b)``; ``diag(a) - diag(b)``         ``diag(HadamardProduct(a,
+                                                                       b))``; ``diag(a - b)``
 inverse_cancel     ``B*(A*B)**(-1)``, ``(A*B)**(-1)*A`` (squares)       ``A**(-1)``, ``B**(-1)``
 norm_sign          ``norm(-u)``                                        ``norm(u)``
 elementwise_       ``tanh.(x.T*X.T)``                                  ``tanh.(X*x).T``
@@ -88,6 +91,8 @@ RULES: tuple[Rule, ...] = (
          "HadamardPower(u, -1)); HadamardProduct(c*I, 1*u.T)",
          "a*b.T; c*HadamardProduct(A, sigmoid.(u)); 1; c*diag(u)",
          pr.hadamard),
+    Rule("diagonals", "diag(a)*diag(b); diag(a) - diag(b)",
+         "diag(HadamardProduct(a, b)); diag(a - b)", pr.diagonals),
     Rule("inverse_cancel", "B*(A*B)**(-1); (A*B)**(-1)*A", "A**(-1); B**(-1)",
          pr.inverse_cancel),
     Rule("norm_sign", "norm(-u)", "norm(u)", pr.norm_sign),

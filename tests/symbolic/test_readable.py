@@ -8,7 +8,7 @@ import sympy
 import symdiff as sd
 from symdiff.symbolic.matrix_eval import evaluate
 from symdiff.symbolic.named import LogSumExp, Norm, Softmax, Total
-from symdiff.symbolic.notation import Elementwise, Entry, Ones
+from symdiff.symbolic.notation import DiagonalMatrix, Elementwise, Entry, Ones
 from symdiff.symbolic.readable import RULES, readable
 
 a, b = sympy.MatrixSymbol("a", 3, 1), sympy.MatrixSymbol("b", 2, 1)
@@ -52,6 +52,9 @@ CASES = {
         -sympy.log(Entry(sympy.MatMul(Ones(1, 3), _ew(sympy.exp, x)))), Ones(3, 1)))),
         "softmax(x)"),
     "inverse_cancel": (sympy.MatMul(X, sympy.Inverse(sympy.MatMul(A, X))), "A**(-1)"),
+    "diagonals": (sympy.MatAdd(sympy.MatMul(DiagonalMatrix(a), DiagonalMatrix(a)),
+                               -DiagonalMatrix(a)),
+                  "diag(HadamardPower(a, 2) - a)"),
     "norm_sign": (Norm(sympy.MatMul(-2, x)), "norm(2*x)"),
     "inner": (Total(sympy.HadamardProduct(x, u)), "(x.T*u)[0, 0]"),
     "collect": (sympy.MatAdd(sympy.Inverse(X.T), sympy.Inverse(X.T), evaluate=False),
