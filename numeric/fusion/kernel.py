@@ -93,6 +93,7 @@ class Kernel:
         self.c_ok = True                    # every op has a C form (compiled.py may say no)
         self._compiled: Any = None
         self._compile_note = ""
+        self._cost: Optional[float] = None
         self._local = threading.local()
         self._lock = threading.Lock()
 
@@ -186,9 +187,12 @@ class Kernel:
         return n
 
     def _cost_ns(self) -> float:
-        """numpy's mean cost per element of this kernel's ops (``costs.OP_NS``)."""
-        return sum(op_ns(row, params, False) for row, _, params, *_ in self.ops) / \
-            max(1, len(self.ops))
+        """numpy's mean cost per element of this kernel's ops (``costs.OP_NS``), worked out
+        once: the ops are fixed when the kernel is built, and this is read on every call."""
+        if self._cost is None:
+            self._cost = sum(op_ns(row, params, False) for row, _, params, *_ in self.ops) / \
+                max(1, len(self.ops))
+        return self._cost
 
     def _n_chunks(self) -> int:
         return max(1, -(-self.size // self.chunk))
